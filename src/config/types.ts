@@ -1,0 +1,104 @@
+// The typed, validated server options that a config file and command-line flags produce.
+// Durations are milliseconds, sizes are bytes. Defaults come from nats-server's const.go.
+
+export type OcspMode = 'auto' | 'must' | 'always' | 'never';
+
+/** The top-level `ocsp` option. Absent, `true` and `{}` all mean mode `auto`. */
+export interface OcspOptions {
+  mode: OcspMode;
+  /** `url` / `urls`: responders to use instead of the certificate's AIA, tried in order. */
+  overrideUrls: string[];
+}
+
+export interface TlsCertPair {
+  certFile: string;
+  keyFile: string;
+}
+
+export interface TlsOptions {
+  certFile?: string;
+  keyFile?: string;
+  caFile?: string;
+  /** `certs: [{cert_file, key_file}, ...]`: several certificates, chosen by SNI. */
+  certs: TlsCertPair[];
+  verify: boolean;
+  verifyAndMap: boolean;
+  /** Handshake timeout (`timeout`, float seconds in the file). Default 2000. */
+  timeoutMs: number;
+  /** `handshake_first`: false, true, or a fallback delay in ms ("auto" = 50 ms). */
+  handshakeFirst: false | true | { fallbackMs: number };
+  minVersion?: 'TLSv1.2' | 'TLSv1.3';
+  cipherSuites?: string[];
+  curvePreferences?: string[];
+  /** Hex SHA-256 of the client certificates' SPKI that are allowed. */
+  pinnedCerts?: string[];
+}
+
+export interface SubjectPermission {
+  allow: string[];
+  deny: string[];
+}
+
+export interface Permissions {
+  publish?: SubjectPermission;
+  subscribe?: SubjectPermission;
+  /** `allow_responses`: dynamic publish permission to reply subjects. */
+  allowResponses?: { max: number; expiresMs: number };
+}
+
+export interface UserEntry {
+  user: string;
+  /** Plain text or a bcrypt hash (`$2a$...`). Absent for users mapped from certificates. */
+  password?: string;
+  permissions?: Permissions;
+}
+
+export interface AuthorizationOptions {
+  token?: string;
+  user?: string;
+  password?: string;
+  users: UserEntry[];
+  /** `timeout` (float seconds in the file). */
+  timeoutMs?: number;
+  defaultPermissions?: Permissions;
+}
+
+export interface ServerOptions {
+  /** Absolute path of the config file, if one was loaded (for reload and -t). */
+  configFile?: string;
+  host: string; // default 0.0.0.0
+  port: number; // default 4222; -1 = random (0 also accepted for embedding)
+  serverName?: string;
+  httpHost?: string;
+  httpPort?: number; // monitoring over http; -1 = random
+  httpsPort?: number; // monitoring over https (uses the tls block)
+  httpBasePath: string;
+  maxPayload: number; // 1 MiB
+  maxConnections: number; // 65536; a config value 0 means -1 (reject all), as nats-server
+  maxControlLine: number; // 4096
+  maxPending: number; // 64 MiB
+  maxSubscriptions: number; // 0 = unlimited
+  pingIntervalMs: number; // 2 min
+  pingMax: number; // 2
+  writeDeadlineMs: number; // 10 s
+  authorization?: AuthorizationOptions;
+  noAuthUser?: string;
+  tls?: TlsOptions;
+  allowNonTls: boolean;
+  /** Top-level `store_dir`, or `jetstream { store_dir }`. */
+  storeDir?: string;
+  jetstream: boolean;
+  /** Undefined when the file has no `ocsp` key (behaves as auto). */
+  ocsp?: OcspOptions;
+  debug: boolean;
+  trace: boolean;
+  logtime: boolean; // default true
+  logtimeUtc: boolean;
+  logFile?: string;
+  pidFile?: string;
+  portsFileDir?: string;
+  noHeaderSupport: boolean;
+  lameDuckDurationMs: number; // 2 min
+  lameDuckGracePeriodMs: number; // 10 s
+  maxClosedClients: number; // 10000
+}
