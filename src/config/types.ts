@@ -28,7 +28,9 @@ export interface TlsOptions {
   /** `handshake_first`: false, true, or a fallback delay in ms ("auto" = 50 ms). */
   handshakeFirst: false | true | { fallbackMs: number };
   minVersion?: 'TLSv1.2' | 'TLSv1.3';
+  /** OpenSSL cipher names (node:tls `ciphers`), mapped from the Go names written in the file. */
   cipherSuites?: string[];
+  /** OpenSSL group names (node:tls `ecdhCurve`, e.g. 'P-256', 'X25519'), mapped from the Go names in the file. */
   curvePreferences?: string[];
   /** Hex SHA-256 of the client certificates' SPKI that are allowed. */
   pinnedCerts?: string[];
