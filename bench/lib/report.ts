@@ -1,0 +1,174 @@
+// The comparison table: one row per metric, nats-server vs tsnats, their ratio (tsnats ÷
+// nats-server), the direction that is better, the issue's target and pass/fail.
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { median } from './util.js';
+
+export type Target =
+  /** Throughput: ≥ 0.5× passes the first milestone, ≥ 1.0× the goal. */
+  | 'throughput'
+  /** TLS throughput / handshake rate: ≥ 1.0×. */
+  | 'tls'
+  /** Cost (CPU per message, memory per connection): ≤ 1.0×. */
+  | 'cost'
+  /** Stapling cost: tsnats' own value below 2 %. */
+  | 'stapling'
+  /** Reported, no target in the issue. */
+  | 'none';
+
+export interface RowDef {
+  key: string;
+  scenario: string;
+  metric: string;
+  unit: 'msgs/s' | 'µs' | 'KiB' | 'conn/s' | 's' | '%' | 'req/s';
+  better: 'higher' | 'lower';
+  target: Target;
+}
+
+export const ROWS: RowDef[] = [
+  { key: 'pub16', scenario: 'publish only, 16 B', metric: 'published', unit: 'msgs/s', better: 'higher', target: 'throughput' },
+  { key: 'pub1k', scenario: 'publish only, 1 KiB', metric: 'published', unit: 'msgs/s', better: 'higher', target: 'throughput' },
+  { key: 'p2p', scenario: '1 pub → 1 sub, 16 B', metric: 'delivered', unit: 'msgs/s', better: 'higher', target: 'throughput' },
+  { key: 'fanout', scenario: '1 pub → 4 subs (fan-out), 128 B', metric: 'delivered, all subs', unit: 'msgs/s', better: 'higher', target: 'throughput' },
+  { key: 'nn', scenario: '4 pubs → 4 subs, 128 B', metric: 'delivered, all subs', unit: 'msgs/s', better: 'higher', target: 'throughput' },
+  { key: 'queue', scenario: '1 pub → queue group of 4, 128 B', metric: 'delivered', unit: 'msgs/s', better: 'higher', target: 'throughput' },
+  { key: 'req_p50', scenario: 'request/reply, 1 responder, 128 B', metric: 'latency p50', unit: 'µs', better: 'lower', target: 'none' },
+  { key: 'req_p99', scenario: 'request/reply, 1 responder, 128 B', metric: 'latency p99', unit: 'µs', better: 'lower', target: 'none' },
+  { key: 'req_rate', scenario: 'request/reply, 1 responder, 128 B', metric: 'sequential requests', unit: 'req/s', better: 'higher', target: 'none' },
+  { key: 'tls_p2p', scenario: 'TLS 1 pub → 1 sub, 16 B', metric: 'delivered', unit: 'msgs/s', better: 'higher', target: 'tls' },
+  { key: 'hs_on', scenario: 'TLS connects, stapling on (Must-Staple)', metric: 'full connects', unit: 'conn/s', better: 'higher', target: 'tls' },
+  { key: 'hs_off', scenario: 'TLS connects, stapling off', metric: 'full connects', unit: 'conn/s', better: 'higher', target: 'tls' },
+  { key: 'staple_cost', scenario: 'stapling cost (1 − on ÷ off)', metric: 'connect rate lost', unit: '%', better: 'lower', target: 'stapling' },
+  { key: 'hs_on_cpu', scenario: 'TLS connects, stapling on', metric: 'server CPU per connect', unit: 'µs', better: 'lower', target: 'none' },
+  { key: 'hs_off_cpu', scenario: 'TLS connects, stapling off', metric: 'server CPU per connect', unit: 'µs', better: 'lower', target: 'none' },
+  { key: 'staple_cpu', scenario: 'stapling cost in server CPU', metric: 'extra CPU per connect', unit: '%', better: 'lower', target: 'none' },
+  { key: 'mem_conn', scenario: 'idle connections', metric: 'RSS per connection', unit: 'KiB', better: 'lower', target: 'cost' },
+  { key: 'cpu_p2p', scenario: 'server CPU, 1 → 1, 16 B', metric: 'CPU s per 1 M delivered', unit: 's', better: 'lower', target: 'cost' },
+  { key: 'cpu_fanout', scenario: 'server CPU, 1 → 4, 128 B', metric: 'CPU s per 1 M delivered', unit: 's', better: 'lower', target: 'cost' },
+];
+
+/** Values per server name, per row key, one entry per round. */
+export type Samples = Record<string, Record<string, number[]>>;
+
+export interface Outcome {
+  row: RowDef;
+  a: number; // nats-server (median)
+  b: number; // tsnats (median)
+  ratio: number;
+  result: string;
+  n: number;
+}
+
+export function fmt(v: number, unit: RowDef['unit']): string {
+  if (!Number.isFinite(v)) return 'n/a';
+  switch (unit) {
+    case 'msgs/s':
+    case 'conn/s':
+    case 'req/s':
+      if (v >= 1e6) return `${(v / 1e6).toFixed(2)} M`;
+      if (v >= 1e4) return `${(v / 1e3).toFixed(0)} k`;
+      if (v >= 1e3) return `${(v / 1e3).toFixed(1)} k`;
+      return v.toFixed(0);
+    case 'µs':
+      return v >= 1000 ? `${(v / 1000).toFixed(2)} ms` : `${v.toFixed(0)} µs`;
+    case 'KiB':
+      return `${v.toFixed(1)} KiB`;
+    case 's':
+      return `${v.toFixed(2)} s`;
+    case '%':
+      return `${v.toFixed(1)} %`;
+  }
+}
+
+function judge(row: RowDef, b: number, ratio: number): string {
+  switch (row.target) {
+    case 'none':
+      return '—';
+    case 'stapling':
+      if (!Number.isFinite(b)) return 'n/a';
+      return b < 2 ? 'PASS' : 'FAIL';
+    case 'throughput':
+      if (!Number.isFinite(ratio)) return 'n/a';
+      return ratio >= 1 ? 'PASS (goal)' : ratio >= 0.5 ? 'PASS (M1)' : 'FAIL';
+    case 'tls':
+      if (!Number.isFinite(ratio)) return 'n/a';
+      return ratio >= 1 ? 'PASS' : 'FAIL';
+    case 'cost':
+      if (!Number.isFinite(ratio)) return 'n/a';
+      return ratio <= 1 ? 'PASS' : 'FAIL';
+  }
+}
+
+function targetText(row: RowDef): string {
+  switch (row.target) {
+    case 'throughput':
+      return '≥ 0.5× (goal 1.0×)';
+    case 'tls':
+      return '≥ 1.0×';
+    case 'cost':
+      return '≤ 1.0×';
+    case 'stapling':
+      return 'tsnats < 2 %';
+    case 'none':
+      return 'none set';
+  }
+}
+
+/** Deliveries missing in any round above this share make a throughput row fail. */
+export const LOSS_LIMIT_PCT = 0.01;
+
+function fmtPct(v: number): string {
+  return v >= 1 ? `${v.toFixed(0)} %` : `${v.toFixed(2)} %`;
+}
+
+export function outcomes(samples: Samples, names: [string, string], keys?: Set<string>): Outcome[] {
+  const [an, bn] = names;
+  const out: Outcome[] = [];
+  for (const row of ROWS) {
+    if (keys && !keys.has(row.key)) continue;
+    const av = samples[an]?.[row.key] ?? [];
+    const bv = samples[bn]?.[row.key] ?? [];
+    const a = median(av);
+    const b = median(bv);
+    const ratio = row.unit === '%' ? NaN : a > 0 ? b / a : NaN;
+    let result = judge(row, b, ratio);
+    // The stapling rows only mean something if every stapling-on connect really got a staple.
+    if (['hs_on', 'staple_cost', 'hs_on_cpu', 'staple_cpu'].includes(row.key)) {
+      const staples = (n: string) => Math.min(...(samples[n]?.stapled_pct ?? [NaN]));
+      if (staples(bn) < 100) result = `FAIL (${bn} stapled ${staples(bn).toFixed(0)} %)`;
+      else if (staples(an) < 100) result = `n/a (${an} stapled ${staples(an).toFixed(0)} %)`;
+    }
+    // A delivery rate with messages missing is not comparable: flag the row.
+    const lostPct = (n: string) => Math.max(...(samples[n]?.[`${row.key}_lost_pct`] ?? [0]));
+    if (lostPct(bn) > LOSS_LIMIT_PCT) result = `FAIL (${bn} lost ${fmtPct(lostPct(bn))})`;
+    else if (lostPct(an) > LOSS_LIMIT_PCT) result = `${result}; ${an} lost ${fmtPct(lostPct(an))}`;
+    out.push({ row, a, b, ratio, result, n: Math.max(av.length, bv.length) });
+  }
+  return out;
+}
+
+export function markdownTable(rows: Outcome[], names: [string, string]): string {
+  const head = `| Scenario | Metric (better) | ${names[0]} | ${names[1]} | ${names[1]} ÷ ${names[0]} | Target | Result |`;
+  const sep = '|---|---|--:|--:|--:|---|---|';
+  const lines = rows.map((o) => {
+    const dir = o.row.better === 'higher' ? 'higher is better' : 'lower is better';
+    const ratio = o.row.unit === '%' ? '—' : Number.isFinite(o.ratio) ? `${o.ratio.toFixed(2)}×` : 'n/a';
+    return `| ${o.row.scenario} | ${o.row.metric}, ${o.row.unit} (${dir}) | ${fmt(o.a, o.row.unit)} | ${fmt(o.b, o.row.unit)} | ${ratio} | ${targetText(o.row)} | ${o.result} |`;
+  });
+  return [head, sep, ...lines].join('\n');
+}
+
+/**
+ * Replaces the text between `<!-- bench:<section>:begin -->` and `<!-- bench:<section>:end -->` in
+ * `file` (appending the section when the markers are missing, creating the file when absent).
+ */
+export function writeSection(file: string, section: string, body: string): void {
+  const begin = `<!-- bench:${section}:begin -->`;
+  const end = `<!-- bench:${section}:end -->`;
+  const block = `${begin}\n${body.trim()}\n${end}`;
+  let text = existsSync(file) ? readFileSync(file, 'utf8') : '# Benchmarks\n';
+  const i = text.indexOf(begin);
+  const j = text.indexOf(end);
+  if (i >= 0 && j > i) text = text.slice(0, i) + block + text.slice(j + end.length);
+  else text = `${text.trimEnd()}\n\n${block}\n`;
+  writeFileSync(file, text);
+}
