@@ -1,0 +1,189 @@
+// Client authentication as nats-server does it for a single (global) account:
+// token, single user/password, a users list (plain or bcrypt passwords), `no_auth_user`, and
+// `verify_and_map` (TLS client certificate identity -> user, no password).
+//
+// Plain secrets are compared in constant time (timingSafeEqual over SHA-256 digests, so lengths
+// do not leak either); bcrypt hashes (`$2a$`, `$2b$`, `$2x$`, `$2y$`) are checked asynchronously
+// with bcryptjs so a slow hash does not stall the event loop.
+
+import { createHash, timingSafeEqual, type X509Certificate } from 'node:crypto';
+import bcrypt from 'bcryptjs';
+import type { AuthorizationOptions, ServerOptions, UserEntry } from '../config/types.js';
+import { CompiledPermissions } from './permissions.js';
+
+/** The CONNECT fields that carry credentials. */
+export interface Credentials {
+  user?: string;
+  pass?: string;
+  auth_token?: string;
+}
+
+export interface AuthOk {
+  ok: true;
+  /** The authenticated user name (absent for token/anonymous). */
+  user?: string;
+  permissions: CompiledPermissions | null;
+}
+
+export interface AuthFailed {
+  ok: false;
+  /** What nats-server logs at error level: `authentication error` [+ ` - User "x"`]. */
+  log: string;
+}
+
+export type AuthResult = AuthOk | AuthFailed;
+
+const BCRYPT_RE = /^\$2[abxy]\$\d{2}\$/;
+
+export function isBcrypt(s: string): boolean {
+  return BCRYPT_RE.test(s);
+}
+
+function digest(s: string): Buffer {
+  return createHash('sha256').update(s, 'utf8').digest();
+}
+
+/** Constant-time comparison of a configured secret with the one a client sent. */
+export function safeEqual(expected: string, given: string): boolean {
+  return timingSafeEqual(digest(expected), digest(given));
+}
+
+/** Plain or bcrypt; resolves to whether `given` matches `configured`. */
+export function comparePassword(configured: string, given: string): boolean | Promise<boolean> {
+  if (isBcrypt(configured)) {
+    // bcryptjs accepts $2a$/$2b$ (and $2y$ via the same algorithm when rewritten).
+    const hash = configured.startsWith('$2y$') || configured.startsWith('$2x$') ? '$2a$' + configured.slice(4) : configured;
+    return bcrypt.compare(given, hash).catch(() => false);
+  }
+  return safeEqual(configured, given);
+}
+
+interface CompiledUser {
+  entry: UserEntry;
+  permissions: CompiledPermissions | null;
+}
+
+/** Normalises a distinguished name for comparison: RDNs trimmed, sorted, case-insensitive types. */
+function normDn(dn: string): string {
+  return dn
+    .split(/[,\n+]/)
+    .map((p) => p.trim())
+    .filter((p) => p.length > 0)
+    .map((p) => {
+      const i = p.indexOf('=');
+      return i < 0 ? p : p.slice(0, i).trim().toUpperCase() + '=' + p.slice(i + 1).trim();
+    })
+    .sort()
+    .join(',');
+}
+
+/** The identities of a client certificate nats-server tries, in its order. */
+export function certIdentities(cert: X509Certificate): string[] {
+  const ids: string[] = [];
+  const san = cert.subjectAltName ?? '';
+  const emails: string[] = [];
+  const dns: string[] = [];
+  const uris: string[] = [];
+  for (const part of san.split(/,\s*/)) {
+    const i = part.indexOf(':');
+    if (i < 0) continue;
+    const kind = part.slice(0, i);
+    const val = part.slice(i + 1).replace(/^"|"$/g, '');
+    if (kind === 'email') emails.push(val);
+    else if (kind === 'DNS') dns.push(val);
+    else if (kind === 'URI') uris.push(val);
+  }
+  ids.push(...emails, ...dns, ...uris);
+  // Subject in RFC 2253 order (last RDN first, as Go's pkix.Name.String()) and in the
+  // certificate's own order.
+  const rdns = cert.subject.split('\n').filter((s) => s.length > 0);
+  ids.push([...rdns].reverse().join(','), rdns.join(','));
+  return ids;
+}
+
+export class Authenticator {
+  /** INFO `auth_required` (false when nothing is configured or `no_auth_user` is set). */
+  readonly required: boolean;
+  /** Whether any authentication is configured (CONNECT is checked). */
+  readonly enabled: boolean;
+  /** The auth timeout in ms. */
+  readonly timeoutMs: number;
+  readonly hasPlaintextPasswords: boolean;
+  private readonly auth: AuthorizationOptions | undefined;
+  private readonly users = new Map<string, CompiledUser>();
+  private readonly usersByDn = new Map<string, CompiledUser>();
+  private readonly noAuthUser: string | undefined;
+  private readonly verifyAndMap: boolean;
+  private readonly defaultPermissions: CompiledPermissions | null;
+
+  constructor(opts: ServerOptions) {
+    const a = opts.authorization;
+    this.auth = a;
+    this.noAuthUser = opts.noAuthUser;
+    this.verifyAndMap = !!opts.tls?.verifyAndMap;
+    this.defaultPermissions = CompiledPermissions.from(a?.defaultPermissions);
+    let plaintext = false;
+    for (const u of a?.users ?? []) {
+      const cu: CompiledUser = { entry: u, permissions: CompiledPermissions.from(u.permissions) ?? this.defaultPermissions };
+      this.users.set(u.user, cu);
+      if (u.user.includes('=')) this.usersByDn.set(normDn(u.user), cu);
+      if (u.password !== undefined && !isBcrypt(u.password)) plaintext = true;
+    }
+    if (a?.password !== undefined && !isBcrypt(a.password)) plaintext = true;
+    this.hasPlaintextPasswords = plaintext;
+    this.enabled = !!a && (a.token !== undefined || a.user !== undefined || this.users.size > 0);
+    this.required = this.enabled && !(this.noAuthUser && this.users.has(this.noAuthUser));
+    const tlsTimeout = opts.tls ? opts.tls.timeoutMs : 0;
+    // nats-server: default auth timeout 2 s, or TLS timeout + 1 s when TLS is on.
+    this.timeoutMs = a?.timeoutMs ?? (opts.tls ? tlsTimeout + 1000 : 2000);
+  }
+
+  /**
+   * Checks a CONNECT. `peerCert` is the verified client certificate (TLS), used by
+   * `verify_and_map`. Returns synchronously unless a bcrypt hash must be checked.
+   */
+  authenticate(c: Credentials, peerCert?: X509Certificate): AuthResult | Promise<AuthResult> {
+    const a = this.auth;
+    if (!this.enabled || !a) return { ok: true, permissions: null };
+
+    if (this.verifyAndMap && this.users.size > 0) {
+      if (!peerCert) return { ok: false, log: 'authentication error' };
+      for (const id of certIdentities(peerCert)) {
+        const u = this.users.get(id) ?? (id.includes('=') ? this.usersByDn.get(normDn(id)) : undefined);
+        if (u) return { ok: true, user: u.entry.user, permissions: u.permissions };
+      }
+      return { ok: false, log: 'authentication error' };
+    }
+
+    if (this.users.size > 0) {
+      let name = c.user;
+      if ((name === undefined || name === '') && this.noAuthUser && !c.auth_token) name = this.noAuthUser;
+      const fail: AuthFailed = { ok: false, log: `authentication error - User ${JSON.stringify(c.user ?? '')}` };
+      const u = name !== undefined ? this.users.get(name) : undefined;
+      if (!u) return fail;
+      const ok: AuthOk = { ok: true, user: u.entry.user, permissions: u.permissions };
+      // The no_auth_user default user is accepted without a password.
+      if (name === this.noAuthUser && (c.user === undefined || c.user === '')) return ok;
+      if (u.entry.password === undefined) return fail;
+      const r = comparePassword(u.entry.password, c.pass ?? '');
+      if (typeof r === 'boolean') return r ? ok : fail;
+      return r.then((good) => (good ? ok : fail));
+    }
+
+    const fail: AuthFailed = { ok: false, log: 'authentication error' };
+    if (a.token !== undefined) {
+      const r = comparePassword(a.token, c.auth_token ?? '');
+      const ok: AuthOk = { ok: true, permissions: this.defaultPermissions };
+      if (typeof r === 'boolean') return r ? ok : fail;
+      return r.then((good) => (good ? ok : fail));
+    }
+    if (a.user !== undefined) {
+      if (!safeEqual(a.user, c.user ?? '')) return fail;
+      const ok: AuthOk = { ok: true, user: a.user, permissions: this.defaultPermissions };
+      const r = comparePassword(a.password ?? '', c.pass ?? '');
+      if (typeof r === 'boolean') return r ? ok : fail;
+      return r.then((good) => (good ? ok : fail));
+    }
+    return { ok: true, permissions: null };
+  }
+}
