@@ -14,6 +14,7 @@ import { removePidFile, removePortsFile, writePidFile, writePortsFile, type Port
 import { diffOptions, ReloadError } from './reload.js';
 import { SubjectIndex } from './subjects.js';
 import { TlsManager } from './tls.js';
+import { OcspRegistry } from './ocsp-registry.js';
 import { ERR_MAX_CONNECTIONS } from '../protocol/errors.js';
 import { goDuration } from './monitor/format.js';
 
@@ -84,6 +85,8 @@ export class Server {
   configLoadTime = Date.now();
   configDigest: string | undefined;
   readonly monitor: Monitor;
+  /** Staplers in service (filled by the stapling hook, read by monitoring and metrics). */
+  readonly ocsp = new OcspRegistry();
 
   // statistics
   inMsgs = 0;
