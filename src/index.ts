@@ -6,11 +6,13 @@ import { defaultServerHooks } from './server/hooks.js';
 import { Logger, type LoggerOptions } from './server/logger.js';
 import { Server, type ServerHook } from './server/server.js';
 
-export { Server, ExitCode, type ServerHook, type HookContext, type ServerInit } from './server/server.js';
+export { Server, ExitCode, type ServerHook, type HookContext, type ServerInit, type ReloadPlan } from './server/server.js';
+export { ocspStaplingHook } from './server/ocsp.js';
 export { TlsManager, TlsConfig } from './server/tls.js';
 export { Logger, type LogSink, type LoggerOptions } from './server/logger.js';
 export { NATS_VERSION, TSNATS_VERSION } from './server/info.js';
 export { defaultServerHooks } from './server/hooks.js';
+export { observabilityHook, getServerObservability } from './server/observability.js';
 export type { EndpointHandler, EndpointResult } from './server/monitor/http.js';
 export type * from './config/types.js';
 

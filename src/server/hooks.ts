@@ -1,13 +1,15 @@
 // The hooks every server started by the CLI or startServer() gets. This is where the OCSP
-// stapling integration plugs in: add its ServerHook here (see docs/embedding.md, "Hooks").
+// stapling integration plugs in (see docs/embedding.md, "Hooks", and docs/stapling.md).
 
 import type { ServerOptions } from '../config/types.js';
+import { ocspStaplingHook } from './ocsp.js';
+import { observabilityHook } from './observability.js';
 import type { ServerHook } from './server.js';
 
 /**
- * Default hooks for a server with these options. Empty for now; the OCSP integration returns its
- * stapling hook from here, e.g. `return [ocspStaplingHook(options)]`.
+ * Default hooks for a server with these options: OCSP stapling (a no-op without `tls {}`; first,
+ * so its staplers are in `server.ocsp` before the others start), then observability.
  */
-export function defaultServerHooks(_options: ServerOptions): ServerHook[] {
-  return [];
+export function defaultServerHooks(options: ServerOptions): ServerHook[] {
+  return [ocspStaplingHook(options), observabilityHook()];
 }

@@ -13,7 +13,7 @@ import { Monitor } from './monitor/http.js';
 import { removePidFile, removePortsFile, writePidFile, writePortsFile, type PortsInfo } from './ports.js';
 import { diffOptions, ReloadError } from './reload.js';
 import { SubjectIndex } from './subjects.js';
-import { TlsManager } from './tls.js';
+import { TlsConfig, TlsManager } from './tls.js';
 import { OcspRegistry } from './ocsp-registry.js';
 import { ERR_MAX_CONNECTIONS } from '../protocol/errors.js';
 import { goDuration } from './monitor/format.js';
@@ -51,10 +51,23 @@ export interface ServerHook {
   name: string;
   /** After TLS is built, before any listener accepts (before `Server is ready`). */
   start?(ctx: HookContext): void | Promise<void>;
+  /**
+   * During a reload, before anything is applied: `next.tls` is the new TLS configuration, built
+   * but not yet serving (undefined when the reload removes TLS). Return a TlsConfig to serve
+   * instead (e.g. the OCSP hook keeps a certificate whose successor has no good staple), or
+   * nothing to keep `next.tls`. Throwing refuses the reload; nothing is applied.
+   */
+  beforeReload?(ctx: HookContext, next: ReloadPlan): void | TlsConfig | Promise<void | TlsConfig>;
   /** After a successful reload (TLS contexts already rebuilt). */
   reload?(ctx: HookContext): void | Promise<void>;
   /** During shutdown, after clients are closed. */
   stop?(ctx: HookContext): void | Promise<void>;
+}
+
+/** What a reload is about to apply (see `ServerHook.beforeReload`). */
+export interface ReloadPlan {
+  options: ServerOptions;
+  tls: TlsConfig | undefined;
 }
 
 export interface ServerInit {
@@ -281,15 +294,22 @@ export class Server {
     c.begin();
   }
 
-  /** Registers a client to be flushed at the end of the current read. */
+  /**
+   * Registers a client to be flushed once the current I/O callback is done. The first registration
+   * schedules the flush with process.nextTick, which runs before the event loop goes back to I/O: no
+   * added latency, and every read handled in one callback shares the flush (a TLS socket delivers
+   * the records decrypted from one TCP read as several 'data' events, plain TCP as one).
+   */
   markPending(c: Client): void {
     if (!c.flagged) {
       c.flagged = true;
-      this.pending.push(c);
+      if (this.pending.push(c) === 1) process.nextTick(this.flushTick);
     }
   }
 
-  /** Flushes every client that has output queued since the last flush. */
+  private readonly flushTick = (): void => this.flushPending();
+
+  /** Flushes every client that has output queued since the last flush (one write each). */
   flushPending(): void {
     const p = this.pending;
     if (p.length === 0) return;
@@ -368,11 +388,16 @@ export class Server {
     const { changes, refused } = diffOptions(prev, next);
     if (refused) throw new ReloadError(refused);
     // Build what can fail first.
-    let newTls: TlsManager | undefined = this.tls;
-    if (next.tls && this.tls) await this.tls.update(next.tls);
-    else if (next.tls && !this.tls) newTls = new TlsManager(next.tls);
-    else if (!next.tls) newTls = undefined;
     const auth = new Authenticator(next);
+    let tlsCfg = next.tls ? new TlsConfig(next.tls) : undefined;
+    // Hooks see the new TLS configuration before it serves (OCSP: staple new certificates first).
+    for (const h of this.hooks) {
+      if (h.beforeReload) tlsCfg = (await h.beforeReload(this.hookContext(), { options: next, tls: tlsCfg })) ?? tlsCfg;
+    }
+    let newTls: TlsManager | undefined = this.tls;
+    if (tlsCfg && this.tls) await this.tls.update(tlsCfg);
+    else if (tlsCfg && !this.tls) newTls = new TlsManager(tlsCfg);
+    else if (!tlsCfg) newTls = undefined;
 
     this.options = next;
     this.tls = newTls;

@@ -79,6 +79,18 @@ function baseContextOptions(o: TlsOptions, ca: Buffer | undefined): tls.SecureCo
   return opts;
 }
 
+/**
+ * A certificate slot given explicitly to `TlsConfig` instead of `o.certs`/`o.certFile`: with
+ * `certPem`/`keyPem` the files are not read (a reload that keeps the certificate already in service,
+ * see the OCSP stapling hook's safe rotation).
+ */
+export interface CertSource {
+  certFile: string;
+  keyFile: string;
+  certPem?: Buffer;
+  keyPem?: Buffer;
+}
+
 /** Everything built from one `tls {}` block. Immutable; a reload builds a new one. */
 export class TlsConfig {
   readonly options: TlsOptions;
@@ -88,15 +100,17 @@ export class TlsConfig {
   readonly serverOptions: tls.TlsOptions;
   readonly pinned: Set<string> | null;
 
-  constructor(o: TlsOptions) {
+  /** `sources` (optional) replaces the certificates named in `o`, in order. */
+  constructor(o: TlsOptions, sources?: readonly CertSource[]) {
     this.options = o;
-    const pairs = o.certs.length > 0 ? o.certs : o.certFile ? [{ certFile: o.certFile, keyFile: o.keyFile ?? '' }] : [];
+    const pairs: readonly CertSource[] =
+      sources ?? (o.certs.length > 0 ? o.certs : o.certFile ? [{ certFile: o.certFile, keyFile: o.keyFile ?? '' }] : []);
     if (pairs.length === 0) throw new Error('missing certificate: tls requires cert_file and key_file');
     this.ca = o.caFile ? readFile(o.caFile, 'ca_file') : undefined;
     const base = baseContextOptions(o, this.ca);
     this.certs = pairs.map((p) => {
-      const certPem = readFile(p.certFile, 'cert_file');
-      const keyPem = readFile(p.keyFile, 'key_file');
+      const certPem = p.certPem ?? readFile(p.certFile, 'cert_file');
+      const keyPem = p.keyPem ?? readFile(p.keyFile, 'key_file');
       let leaf: X509Certificate;
       let context: tls.SecureContext;
       try {
@@ -143,8 +157,9 @@ export class TlsManager {
   private monitor: HttpsServer | undefined;
   private readonly listeners: TlsChangeListener[] = [];
 
-  constructor(o: TlsOptions) {
-    this.cfg = new TlsConfig(o);
+  /** From the options, or from a configuration already built (reload). */
+  constructor(o: TlsOptions | TlsConfig) {
+    this.cfg = o instanceof TlsConfig ? o : new TlsConfig(o);
     this.clientServer = tls.createServer(this.cfg.serverOptions);
   }
 
@@ -183,9 +198,10 @@ export class TlsManager {
   /**
    * Replaces the configuration (reload): reads the files again, keeps the same server objects and
    * swaps their contexts. Throws (and keeps the old configuration) if the new one cannot be loaded.
+   * Accepts a configuration already built (the server builds it before reload hooks run).
    */
-  async update(o: TlsOptions): Promise<void> {
-    const next = new TlsConfig(o);
+  async update(o: TlsOptions | TlsConfig): Promise<void> {
+    const next = o instanceof TlsConfig ? o : new TlsConfig(o);
     this.cfg = next;
     this.clientServer.setSecureContext(next.serverOptions);
     if (this.monitor) this.monitor.setSecureContext(next.serverOptions);
@@ -200,7 +216,7 @@ export class TlsManager {
     const o = this.cfg.options;
     const verify = o.verify || o.verifyAndMap;
     const cfg = this.cfg;
-    return new tls.TLSSocket(raw, {
+    const sock = new tls.TLSSocket(raw, {
       isServer: true,
       server: this.clientServer,
       secureContext: cfg.defaultContext,
@@ -208,6 +224,15 @@ export class TlsManager {
       requestCert: verify,
       rejectUnauthorized: verify,
     });
+    // Node emits 'OCSPRequest' with the certificate of `_handle.sni_context` when set (an SNI
+    // selection), else of the server's context *at ClientHello time*. A reload between this
+    // upgrade and the ClientHello would then ask for the new certificate's staple while this
+    // socket serves the old certificate. Pinning sni_context to the context this socket serves
+    // keeps certificate and staple paired (Node re-applies that same context; an SNI selection
+    // replaces it as usual).
+    const handle = (sock as unknown as { _handle?: { sni_context?: unknown } | null })._handle;
+    if (handle) handle.sni_context = (cfg.defaultContext as unknown as { context: unknown }).context;
+    return sock;
   }
 }
 

@@ -61,7 +61,7 @@ describe('TLS hook for OCSP stapling', () => {
     const conf = `${dir}/s.conf`;
     writeFileSync(conf, `host: 127.0.0.1\nport: -1\nhttps: "127.0.0.1:-1"\ntls { cert_file: "${P.serverMustStaple.certFile}", key_file: "${P.serverMustStaple.keyFile}" }\n`);
     const lines: string[] = [];
-    const r = await startServer({ configFile: conf, hooks: [hook], log: { write: (l) => void lines.push(l) } });
+    const r = await startServer({ configFile: conf, hooks: [hook], noDefaultHooks: true, log: { write: (l) => void lines.push(l) } });
     try {
       assert.deepEqual(calls, ['start running=false']);
       const c = await tlsClient(r.port, { ca: P.root.certPem, requestOCSP: true });
