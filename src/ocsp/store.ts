@@ -11,6 +11,8 @@ import { OcspStoreError } from './errors.js';
 
 /** Largest cache file read back (a valid OCSP response is a few KiB). */
 export const MAX_STORED_RESPONSE_BYTES = 1024 * 1024;
+const TEMP_PREFIX = 'tmp-cert-status';
+const STALE_TEMP_FILE_MS = 60_000;
 
 export class StapleStore {
   /** `<storeDir>/ocsp` */
@@ -28,9 +30,12 @@ export class StapleStore {
     try {
       await fsp.mkdir(this.dir, { recursive: true, mode: 0o700 });
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') {
-        throw new OcspStoreError('ERR_OCSP_STORE_DIR', `could not create OCSP storage directory - ${(err as Error).message}`, {
-          cause: err,
+      // A recursive mkdir reports ENOENT on a read-only file system even when the parent exists;
+      // a plain mkdir names the real cause (EROFS, EACCES...).
+      const cause = (err as NodeJS.ErrnoException).code === 'ENOENT' ? await fsp.mkdir(this.dir, { mode: 0o700 }).then(() => undefined, (e: unknown) => e) : err;
+      if (cause && (cause as NodeJS.ErrnoException).code !== 'EEXIST') {
+        throw new OcspStoreError('ERR_OCSP_STORE_DIR', `could not create OCSP storage directory - ${(cause as Error).message}`, {
+          cause,
         });
       }
     }
@@ -40,6 +45,22 @@ export class StapleStore {
       });
     });
     if (!st.isDirectory()) throw new OcspStoreError('ERR_OCSP_STORE_DIR', 'OCSP storage directory is not a directory');
+    await this.removeStaleTempFiles();
+  }
+
+  /**
+   * A writer killed between open() and rename() leaves a temp file behind. Remove those older than
+   * a minute (a younger one may belong to another process writing right now). Best effort.
+   */
+  private async removeStaleTempFiles(): Promise<void> {
+    const names = await fsp.readdir(this.dir).catch(() => [] as string[]);
+    const cutoff = Date.now() - STALE_TEMP_FILE_MS;
+    for (const name of names) {
+      if (!name.startsWith(TEMP_PREFIX)) continue;
+      const path = join(this.dir, name);
+      const st = await fsp.lstat(path).catch(() => undefined);
+      if (st?.isFile() && st.mtimeMs < cutoff) await fsp.rm(path, { force: true }).catch(() => undefined);
+    }
   }
 
   /** Path of the cache file for a leaf certificate (by its SHA-256 hex). */
@@ -56,7 +77,8 @@ export class StapleStore {
     const path = this.pathFor(sha256Hex);
     let fh: fsp.FileHandle;
     try {
-      fh = await fsp.open(path, fsc.O_RDONLY | (fsc.O_NOFOLLOW ?? 0));
+      // O_NONBLOCK: a FIFO planted where the file should be must not block start-up (it is refused below).
+      fh = await fsp.open(path, fsc.O_RDONLY | (fsc.O_NOFOLLOW ?? 0) | (fsc.O_NONBLOCK ?? 0));
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
       throw err;
@@ -74,7 +96,7 @@ export class StapleStore {
   /** Atomically replaces the cached response. Throws OcspStoreError on failure (temp file removed). */
   async write(sha256Hex: string, der: Uint8Array): Promise<void> {
     const final = this.pathFor(sha256Hex);
-    const tmp = join(this.dir, `tmp-cert-status${randomBytes(6).toString('hex')}`);
+    const tmp = join(this.dir, `${TEMP_PREFIX}${randomBytes(6).toString('hex')}`);
     let fh: fsp.FileHandle | undefined;
     try {
       fh = await fsp.open(tmp, fsc.O_WRONLY | fsc.O_CREAT | fsc.O_EXCL, 0o600);
