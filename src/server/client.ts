@@ -2,11 +2,21 @@
 // buffer, and its timers (auth, ping, TLS handshake, write deadline).
 //
 // Hot path (a PUB): the parser hands a zero-copy view of the payload to onPub; the subject is
-// looked up through a per-connection L1 cache (invalidated by the index generation) in front of the
-// SubjectIndex; each target connection writes the MSG/HMSG line (and the payload, copied when
-// small, by reference when large) into its own outbound chunk and registers itself once in the
-// server's pending list; the server flushes every touched connection once when the read that
-// caused the work has been parsed. No promises, timers or closures per message.
+// looked up through a one-entry memo of the connection's last published subject (valid while the
+// index generation is unchanged) in front of the SubjectIndex and its cache; each target connection
+// writes the MSG/HMSG line (starting from the subscription's pre-encoded `MSG <subject> <sid> ` when
+// its subject is literal) and the payload (copied when small, by reference when large) into its own
+// outbound chunk (pooled 64 KiB chunks for busy connections) and registers itself once in the
+// server's pending list; the server flushes every touched connection once the I/O callback that
+// caused the work is done (process.nextTick, before the event loop polls again): one write, or one
+// corked writev, per connection per read. No promises, timers or closures per message.
+//
+// Flow control (nats-server's): a consumer whose pending bytes pass 75 % of max_pending stalls the
+// producers that deliver to it: their socket reading is paused until the consumer's socket drains,
+// for at most nats-server's stall duration (100 ms, growing to 1 s near max_pending), after which
+// the producer goes on (and is stalled again by its next delivery if the consumer has not caught
+// up). A consumer above max_pending, or one whose socket makes no write progress for
+// write_deadline, is closed as a slow consumer (no -ERR).
 
 import type { X509Certificate } from 'node:crypto';
 import type { Socket } from 'node:net';
@@ -22,6 +32,7 @@ import {
   hmsgHeaderLength,
   msgHeaderLength,
   wireToUtf8,
+  writeDecimal,
   writeHmsgHeader,
   writeMsgHeader,
 } from '../protocol/encode.js';
@@ -31,6 +42,7 @@ import {
   ERR_INVALID_CLIENT_PROTOCOL,
   ERR_INVALID_PUBLISH_SUBJECT,
   ERR_INVALID_SUBJECT,
+  ERR_MAX_CONTROL_LINE,
   ERR_MAX_SUBSCRIPTIONS,
   ERR_NO_RESPONDERS_REQUIRES_HEADERS,
   ERR_STALE_CONNECTION,
@@ -43,15 +55,15 @@ import {
 } from '../protocol/errors.js';
 import type { AuthResult } from './auth.js';
 import { type CompiledPermissions, ResponsePermits } from './permissions.js';
-import { isValidLiteralSubject, isValidQueueName, matchLiteral, type MatchResult } from './subjects.js';
+import { isLiteral, isValidLiteralSubject, isValidQueueName, matchLiteral, type MatchResult } from './subjects.js';
 import { goDuration } from './monitor/format.js';
-import { tlsVersionName } from './tls.js';
+import { clientCertificateError, tlsVersionName } from './tls.js';
 import type { Server } from './server.js';
 
 /** Why a connection was closed: nats-server's ClosedState strings (shown in logs and /connz). */
 export const ClosedReason = {
   ClientClosed: 'Client Closed',
-  AuthenticationTimeout: 'Authentication Timeout',
+  AuthenticationTimeout: ERR_AUTH_TIMEOUT.text, // nats-server uses the -ERR text as the close reason
   AuthenticationViolation: 'Authentication Failure',
   TLSHandshakeError: 'TLS Handshake Failure',
   SlowConsumerPendingBytes: 'Slow Consumer (Pending Bytes)',
@@ -59,7 +71,7 @@ export const ClosedReason = {
   WriteError: 'Write Error',
   ReadError: 'Read Error',
   ParseError: 'Parse Error',
-  StaleConnection: 'Stale Connection',
+  StaleConnection: ERR_STALE_CONNECTION.text,
   ProtocolViolation: 'Protocol Violation',
   BadClientProtocolVersion: 'Bad Client Protocol Version',
   MaxConnectionsExceeded: 'Maximum Connections Exceeded',
@@ -90,13 +102,94 @@ export class Subscription {
   closed = false;
   /** Messages must pass the deny filter of the client's subscribe permissions. */
   denyFilter = false;
+  /**
+   * `MSG <subject> <sid> ` pre-encoded, for a literal subject (every message it matches has exactly
+   * that subject, so the start of its MSG line never changes); null for wildcard subscriptions.
+   */
+  readonly head: Buffer | null;
 
   constructor(client: Client, subject: string, queue: string | undefined, sid: string) {
     this.client = client;
     this.subject = subject;
     this.queue = queue;
     this.sid = sid;
+    this.head = isLiteral(subject) ? Buffer.from(`MSG ${subject} ${sid} `, 'latin1') : null;
   }
+}
+
+/**
+ * A producer paused by the stall gate: its socket reading stays paused until every consumer it
+ * waits for has drained, or until the stall duration has passed.
+ */
+class Stall {
+  readonly producer: Client;
+  private waits = 0;
+  private ended = false;
+  private readonly timer: NodeJS.Timeout;
+
+  constructor(producer: Client, ttlMs: number) {
+    this.producer = producer;
+    this.timer = setTimeout(() => this.expire(ttlMs), ttlMs);
+  }
+
+  get active(): boolean {
+    return !this.ended;
+  }
+
+  /** One more consumer to wait for. */
+  waitFor(): void {
+    this.waits++;
+  }
+
+  /** A consumer it waited for has drained (or closed). */
+  release(): void {
+    if (--this.waits <= 0) this.end();
+  }
+
+  end(): void {
+    if (this.ended) return;
+    this.ended = true;
+    clearTimeout(this.timer);
+    this.producer.stallEnded(this);
+  }
+
+  private expire(ttlMs: number): void {
+    if (this.ended) return;
+    this.producer.debug(`Timed out of fast producer stall (${goDuration(ttlMs * 1e6)})`);
+    this.end();
+  }
+}
+
+/**
+ * How long a producer waits for a consumer with `pending` of `maxPending` bytes queued
+ * (nats-server 2.9's stallDuration: 100 ms, plus 100 ms per 10 % of max_pending/2 above half, 1 s
+ * at or above max_pending).
+ */
+export function stallDuration(pending: number, maxPending: number): number {
+  if (pending >= maxPending) return STALL_MAX_MS;
+  let ttl = STALL_MIN_MS;
+  const half = Math.floor(maxPending / 2);
+  if (pending > half) ttl += STALL_MIN_MS * Math.floor((pending - half) / Math.max(1, Math.floor(half / 10)));
+  return ttl;
+}
+
+/**
+ * Writes a latin1-domain string (subject, reply) at `k`; returns the new offset. A char loop: for
+ * the lengths of subjects and inboxes it is several times cheaper than Buffer#write's native call.
+ */
+function putLatin1(dst: Buffer, k: number, s: string): number {
+  const n = s.length;
+  for (let i = 0; i < n; i++) dst[k + i] = s.charCodeAt(i);
+  return k + n;
+}
+
+/**
+ * Copies `src` into `dst` at `k`; returns the new offset. Uint8Array#set is a plain memmove: for
+ * every size it beats a byte loop and Buffer#copy (which validates its arguments in JavaScript).
+ */
+function put(dst: Buffer, k: number, src: Buffer): number {
+  dst.set(src, k);
+  return k + src.length;
 }
 
 /** Client state: TLS handshake in progress, then open until closed. */
@@ -109,10 +202,35 @@ const enum State {
 /** Outbound chunk sizes (like nats-server's 512 B / 4 KiB / 64 KiB pools). */
 const MIN_CHUNK = 512;
 const MAX_CHUNK = 64 * 1024;
+/** Chunks bigger than this are MAX_CHUNK buffers from the pool (smaller ones come from Node's 8 KiB slab). */
+const POOL_MIN = 4096;
+/** Pooled chunks kept for reuse (4 MiB). */
+const POOL_MAX = 64;
 /** Payloads up to this size are copied into the outbound chunk; larger ones are queued by reference. */
 const COPY_MAX = 4096;
-/** Per-connection L1 match cache size (nats-server: 512 entries). */
-const L1_MAX = 512;
+/** Producers are stalled while a consumer's pending bytes are above this share of max_pending. */
+const STALL_SHARE = 0.75;
+/** nats-server 2.9's stallClientMinDuration / stallClientMaxDuration. */
+const STALL_MIN_MS = 100;
+const STALL_MAX_MS = 1000;
+
+/**
+ * A reusable MAX_CHUNK outbound buffer (nats-server pools its 64 KiB buffers the same way). A busy
+ * connection takes one for a flush cycle, writes slices of it, and drops it at the end of the
+ * flush; it goes back to the pool when the socket has completed every write that referenced it
+ * (the write callbacks), so reuse never overwrites bytes still waiting to be written. (Without
+ * it every 64 KiB of output is a new ArrayBuffer; with it a fan-out run reuses ~90 % of its chunks.
+ * Chunks held by a consumer that is behind come back when their writes complete.)
+ */
+class PooledChunk {
+  readonly buf = Buffer.allocUnsafeSlow(MAX_CHUNK);
+  /** Writes in flight referencing it, plus one while it is a connection's current chunk. */
+  refs = 0;
+  readonly release = (): void => {
+    if (--this.refs === 0 && chunkPool.length < POOL_MAX) chunkPool.push(this);
+  };
+}
+const chunkPool: PooledChunk[] = [];
 
 /** CONNECT options as nats-server reads them (defaults when absent: verbose/pedantic/echo true). */
 interface ConnectOpts {
@@ -237,17 +355,34 @@ export class Client implements ProtocolHandler {
   // Outbound
   private chunk: Buffer | null = null;
   private chunkStart = 0;
+  /** The pool entry of the current chunk, when it is pooled. */
+  private pooled: PooledChunk | null = null;
   private chunkOff = 0;
   private outList: Buffer[] = [];
+  /** Write callbacks, parallel to outList (a pooled chunk's release, or undefined). */
+  private outDone: Array<(() => void) | undefined> = [];
   private queued = 0;
   private lastFlush = 0;
   private flushedMsgs = 0;
+  /** Bytes handed to the socket so far (minus its writableLength: bytes the socket has written). */
+  private written = 0;
+  /** Bytes the socket had written when the write-deadline timer was armed. */
+  private wdMark = 0;
   /** Registered in the server's pending list (flush at the end of the current read). */
   flagged = false;
 
-  // L1 match cache
-  private l1 = new Map<string, MatchResult<Subscription>>();
-  private l1Gen = -1;
+  // Flow control
+  /** As a producer: the stall pausing this connection's reading, if any. */
+  private stall: Stall | null = null;
+  /** As a consumer: stalls waiting for this connection to drain. */
+  private stalled: Stall[] | null = null;
+  /** How many times this connection was stalled as a producer. */
+  stallCount = 0;
+
+  // Subject lookup memo: the last subject published and its match, valid for one index generation.
+  private lastSubject = '';
+  private lastMatch: MatchResult<Subscription> | null = null;
+  private lastGen = -1;
 
   private state: State = State.Handshake;
   private readonly logPrefix: string;
@@ -453,6 +588,17 @@ export class Client implements ProtocolHandler {
     }
     if (this.isClosed) return;
     const tls = this.server.tls!;
+    // A TLSSocket wrapped by hand (INFO-first upgrade) is not rejected by Node when the client
+    // certificate fails verification: `rejectUnauthorized` is only enforced for sockets a listening
+    // tls.Server accepts itself. Enforce `verify` here.
+    if (tls.options.verify || tls.options.verifyAndMap) {
+      const why = clientCertificateError(sock);
+      if (why !== undefined) {
+        this.error(`TLS handshake error: client certificate: ${why}`);
+        this.close(ClosedReason.TLSHandshakeError);
+        return;
+      }
+    }
     this.peerCert = sock.getPeerX509Certificate();
     if (!tls.config.isPinned(this.peerCert)) {
       this.error('TLS handshake error: peer certificate not in pinned_certs');
@@ -488,13 +634,13 @@ export class Client implements ProtocolHandler {
   // -------------------------------------------------------------------------------------------
   // Reading
 
+  /** Output queued while parsing is flushed by the server after the I/O callback (see Server.markPending). */
   private onData(d: Buffer): void {
     this.parser.parse(d);
     if (this.activity) {
       this.activity = false;
       this.last = Date.now();
     }
-    this.server.flushPending();
   }
 
   // -------------------------------------------------------------------------------------------
@@ -552,7 +698,7 @@ export class Client implements ProtocolHandler {
     if (r instanceof Promise) {
       // bcrypt: hold further ops (in order) until the check is done.
       this.deferred = [];
-      this.socket.pause();
+      this.updateReading();
       r.then(
         (res) => this.resumeAfterAuth(res),
         () => this.resumeAfterAuth({ ok: false, log: 'authentication error' }),
@@ -571,7 +717,7 @@ export class Client implements ProtocolHandler {
       if (this.isClosed) break;
       fn();
     }
-    if (!this.isClosed) this.socket.resume();
+    this.updateReading();
     this.server.flushPending();
   }
 
@@ -634,8 +780,9 @@ export class Client implements ProtocolHandler {
     const perms = this.permissions;
     if (perms !== null && perms.publish !== null && !perms.publish.allowed(subject)) {
       if (this.permits === null || !this.permits.use(subject, Date.now())) {
-        this.enqueue(errPermPublish(subject));
-        this.traceOutErr(`Permissions Violation for Publish to ${goQuote(subject)}`);
+        const frame = errPermPublish(subject);
+        this.enqueue(frame);
+        if (this.server.logger.traceEnabled) this.traceOut(frame.toString('latin1', 0, frame.length - 2));
         this.error(`Publish Violation - ${this.authUserDesc()}, Subject ${goQuote(wireToUtf8(subject))}`);
         this.server.markPending(this);
         return;
@@ -649,29 +796,14 @@ export class Client implements ProtocolHandler {
     }
     if (this.verbose) this.sendOK();
 
-    // Subject lookup through the L1 cache.
-    const index = srv.index;
-    const gen = index.generation;
-    let r: MatchResult<Subscription> | undefined;
-    if (this.l1Gen === gen) {
-      r = this.l1.get(subject);
-    } else {
-      this.l1.clear();
-      this.l1Gen = gen;
-    }
-    if (r === undefined) {
-      r = index.match(subject);
-      if (this.l1.size >= L1_MAX) this.l1.clear();
-      this.l1.set(subject, r);
-    }
-
+    const r = this.lookup(subject);
     let delivered = false;
     const plain = r.plain;
     for (let i = 0; i < plain.length; i++) {
       const sub = plain[i]!;
       const t = sub.client;
       if (t === this && !this.echo) continue;
-      if (t.deliver(sub, subject, reply, headerSize, payload)) delivered = true;
+      if (t.deliver(this, sub, subject, reply, headerSize, payload)) delivered = true;
     }
     const queues = r.queues;
     for (let g = 0; g < queues.length; g++) {
@@ -682,13 +814,30 @@ export class Client implements ProtocolHandler {
         const sub = group[(startAt + k) % n]!;
         const t = sub.client;
         if (t === this && !this.echo) continue;
-        if (t.deliver(sub, subject, reply, headerSize, payload)) {
+        if (t.deliver(this, sub, subject, reply, headerSize, payload)) {
           delivered = true;
           break;
         }
       }
     }
     if (!delivered && reply !== undefined && this.opts.noResponders && this.headers) this.sendNoResponders(reply);
+  }
+
+  /**
+   * The subscriptions matching `subject`. A run of publishes to one subject (the common case) costs a
+   * string comparison; any other subject goes to the index and its cache. (nats-server keeps a
+   * per-client cache to avoid the sublist lock; here the index cache is as cheap as such a cache
+   * would be, and a per-client map of fresh strings would only add hashing and retained garbage.)
+   */
+  private lookup(subject: string): MatchResult<Subscription> {
+    const index = this.server.index;
+    const gen = index.generation;
+    if (subject === this.lastSubject && gen === this.lastGen && this.lastMatch !== null) return this.lastMatch;
+    const r = index.match(subject);
+    this.lastSubject = subject;
+    this.lastMatch = r;
+    this.lastGen = gen;
+    return r;
   }
 
   private tracePub(subject: string, reply: string | undefined, headerSize: number, payload: Buffer): void {
@@ -823,7 +972,7 @@ export class Client implements ProtocolHandler {
     if (err) this.sendErr(err);
     this.close(VIOLATION_REASON[kind]);
     if (kind === 'unknown_op') this.error(`Client parser ERROR${detail ? ': ' + detail : ''}`);
-    else if (kind === 'max_control_line') this.error(`${err?.text ?? 'maximum control line exceeded'}${detail ? ': ' + detail : ''}`);
+    else if (kind === 'max_control_line') this.error(`${ERR_MAX_CONTROL_LINE.text}${detail ? ': ' + detail : ''}`);
     else if (kind === 'max_payload') this.error(`maximum payload exceeded${detail ? ': ' + detail : ''}`);
     else if (kind === 'bad_args') this.error(`${detail ?? 'protocol error'}`);
   }
@@ -832,50 +981,47 @@ export class Client implements ProtocolHandler {
   // Delivery (this client is the receiver)
 
   /**
-   * Queues one message for subscription `sub` of this client. Returns false if nothing was
-   * delivered (connection closed, subscription gone, or filtered by permissions).
+   * Queues one message from `producer` for subscription `sub` of this client. Returns false if
+   * nothing was delivered (connection closed, subscription gone, or filtered by permissions).
    */
-  deliver(sub: Subscription, subject: string, reply: string | undefined, headerSize: number, payload: Buffer): boolean {
+  deliver(
+    producer: Client,
+    sub: Subscription,
+    subject: string,
+    reply: string | undefined,
+    headerSize: number,
+    payload: Buffer,
+  ): boolean {
     if (this.state === State.Closed || sub.closed) return false;
     if (sub.denyFilter && !this.permissions!.subscribe!.deliverable(subject)) return false;
     if (reply !== undefined && this.permits !== null) this.permits.grant(reply, Date.now());
     sub.delivered++;
 
+    // A client without header support gets an HPUB as a plain MSG without the headers.
     let body = payload;
-    let len: number;
     let hdr = headerSize;
     if (hdr >= 0 && !this.headers) {
       body = payload.subarray(hdr);
       hdr = -1;
     }
     const size = body.length;
-    if (hdr >= 0) len = hmsgHeaderLength(subject, sub.sid, reply, hdr, size);
-    else len = msgHeaderLength(subject, sub.sid, reply, size);
-
-    if (size <= COPY_MAX) {
-      const total = len + size + 2;
-      const buf = this.reserve(total);
-      let k = this.chunkOff;
-      k += hdr >= 0 ? writeHmsgHeader(buf, k, subject, sub.sid, reply, hdr, size) : writeMsgHeader(buf, k, subject, sub.sid, reply, size);
-      if (size <= 32) {
-        // Tiny payloads: a byte loop beats Buffer#copy's call overhead.
-        for (let i = 0; i < size; i++) buf[k + i] = body[i]!;
-        k += size;
-      } else {
-        k += body.copy(buf, k);
-      }
+    const line = hdr >= 0 ? hmsgHeaderLength(subject, sub.sid, reply, hdr, size) : msgHeaderLength(subject, sub.sid, reply, size);
+    const copy = size <= COPY_MAX;
+    const buf = this.reserve(copy ? line + size + 2 : line);
+    let k = this.writeMsgLine(buf, this.chunkOff, sub, subject, reply, hdr, size);
+    if (copy) {
+      k = put(buf, k, body);
       buf[k++] = 13;
       buf[k++] = 10;
       this.chunkOff = k;
-      this.queued += total;
     } else {
-      const buf = this.reserve(len);
-      const k = this.chunkOff;
-      this.chunkOff += hdr >= 0 ? writeHmsgHeader(buf, k, subject, sub.sid, reply, hdr, size) : writeMsgHeader(buf, k, subject, sub.sid, reply, size);
+      // Large payloads are queued by reference (a view of the producer's read buffer).
+      this.chunkOff = k;
       this.sealChunk();
       this.outList.push(body, CRLF);
-      this.queued += len + size + 2;
+      this.outDone.push(undefined, undefined);
     }
+    this.queued += line + size + 2;
     this.outMsgs++;
     this.outBytes += size;
     const srv = this.server;
@@ -885,8 +1031,36 @@ export class Client implements ProtocolHandler {
 
     if (sub.max > 0 && sub.delivered >= sub.max) this.removeSub(sub);
     if (!this.flagged) srv.markPending(this);
-    if (this.queued + this.socket.writableLength > srv.options.maxPending) this.slowConsumer();
+    const pending = this.queued + this.socket.writableLength;
+    const maxPending = srv.options.maxPending;
+    if (pending > maxPending * STALL_SHARE) {
+      if (pending > maxPending) this.slowConsumer();
+      else this.stallProducer(producer, pending, maxPending);
+    }
     return true;
+  }
+
+  /** Writes `MSG <subject> <sid> [reply] <size>\r\n` (or the HMSG form when `hdr >= 0`) at `k`; returns the new offset. */
+  private writeMsgLine(buf: Buffer, k: number, sub: Subscription, subject: string, reply: string | undefined, hdr: number, size: number): number {
+    const head = sub.head;
+    if (head === null) {
+      return k + (hdr >= 0 ? writeHmsgHeader(buf, k, subject, sub.sid, reply, hdr, size) : writeMsgHeader(buf, k, subject, sub.sid, reply, size));
+    }
+    // Literal subscription: the subject is the subscription's, `MSG <subject> <sid> ` is pre-encoded.
+    if (hdr >= 0) buf[k++] = 0x48; // H
+    k = put(buf, k, head);
+    if (reply !== undefined && reply.length > 0) {
+      k = putLatin1(buf, k, reply);
+      buf[k++] = 0x20;
+    }
+    if (hdr >= 0) {
+      k += writeDecimal(buf, k, hdr);
+      buf[k++] = 0x20;
+    }
+    k += writeDecimal(buf, k, size);
+    buf[k++] = 13;
+    buf[k++] = 10;
+    return k;
   }
 
   private traceDelivery(subject: string, sid: string, reply: string | undefined, hdr: number, size: number): void {
@@ -902,6 +1076,61 @@ export class Client implements ProtocolHandler {
   }
 
   // -------------------------------------------------------------------------------------------
+  // Flow control: the fast-producer stall
+
+  /**
+   * This consumer is above the stall threshold while `producer` delivers to it: pause the
+   * producer's reading until this connection drains (or the stall duration passes). The rest of the
+   * producer's current read is still processed; reading stops after it.
+   */
+  private stallProducer(producer: Client, pending: number, maxPending: number): void {
+    let st = producer.stall;
+    let list = this.stalled;
+    if (st !== null && list !== null && list.includes(st)) return;
+    if (st === null) {
+      st = new Stall(producer, stallDuration(pending, maxPending));
+      producer.stall = st;
+      producer.stallCount++;
+      producer.updateReading();
+    }
+    st.waitFor();
+    if (list === null) {
+      list = this.stalled = [];
+    } else if (list.length >= 8) {
+      // Drop stalls that already ended (timed out) so a stuck consumer's list stays short.
+      this.stalled = list = list.filter((s) => s.active);
+    }
+    list.push(st);
+  }
+
+  /** Lets every producer waiting for this consumer go on (it drained, or closed). */
+  private releaseStalled(): void {
+    const list = this.stalled;
+    if (list === null) return;
+    this.stalled = null;
+    for (let i = 0; i < list.length; i++) list[i]!.release();
+  }
+
+  /** Called by a Stall when it ends (all its consumers drained, or timeout). */
+  stallEnded(st: Stall): void {
+    if (this.stall !== st) return;
+    this.stall = null;
+    this.updateReading();
+  }
+
+  /** Reading is paused while stalled or while a CONNECT is being authenticated asynchronously. */
+  private updateReading(): void {
+    if (this.state !== State.Open) return;
+    if (this.stall !== null || this.deferred !== null) this.socket.pause();
+    else this.socket.resume();
+  }
+
+  /** True while this connection's reading is paused by the stall gate (for tests and monitoring). */
+  get isStalled(): boolean {
+    return this.stall !== null;
+  }
+
+  // -------------------------------------------------------------------------------------------
   // Outbound buffer
 
   /** Makes room for `n` bytes in the current chunk; returns the chunk (write at chunkOff). */
@@ -909,11 +1138,20 @@ export class Client implements ProtocolHandler {
     const c = this.chunk;
     if (c !== null && c.length - this.chunkOff >= n) return c;
     this.sealChunk();
+    this.dropChunk();
+    // Sized by the previous flush: small for quiet connections, a pooled 64 KiB chunk for busy ones.
     let size = this.lastFlush * 2;
     if (size < MIN_CHUNK) size = MIN_CHUNK;
-    else if (size > MAX_CHUNK) size = MAX_CHUNK;
     if (size < n) size = n;
-    const nc = Buffer.allocUnsafe(size);
+    let nc: Buffer;
+    if (size > POOL_MIN && n <= MAX_CHUNK) {
+      const pc = chunkPool.pop() ?? new PooledChunk();
+      pc.refs = 1;
+      this.pooled = pc;
+      nc = pc.buf;
+    } else {
+      nc = Buffer.allocUnsafe(size);
+    }
     this.chunk = nc;
     this.chunkStart = 0;
     this.chunkOff = 0;
@@ -924,18 +1162,45 @@ export class Client implements ProtocolHandler {
   private sealChunk(): void {
     if (this.chunk !== null && this.chunkOff > this.chunkStart) {
       this.outList.push(this.chunk.subarray(this.chunkStart, this.chunkOff));
+      const pc = this.pooled;
+      if (pc !== null) {
+        pc.refs++;
+        this.outDone.push(pc.release);
+      } else {
+        this.outDone.push(undefined);
+      }
       this.chunkStart = this.chunkOff;
     }
   }
 
-  /** Queues a control frame (copied into the chunk). */
+  /** Lets go of the current chunk (a pooled one returns to the pool once its writes complete). */
+  private dropChunk(): void {
+    if (this.pooled !== null) {
+      this.pooled.release();
+      this.pooled = null;
+    }
+    this.chunk = null;
+  }
+
+  /** Discards everything queued (closed or unwritable socket). */
+  private discardQueued(): void {
+    this.outList.length = 0;
+    this.outDone.length = 0;
+    this.queued = 0;
+    this.chunkStart = this.chunkOff;
+  }
+
+  /**
+   * Queues a control frame (copied into the chunk). max_pending applies to these too (as
+   * nats-server's queueOutbound): a client that floods PINGs and never reads its PONGs is cut.
+   */
   enqueue(frame: Buffer): void {
     if (this.state === State.Closed) return;
     const n = frame.length;
     const buf = this.reserve(n);
-    frame.copy(buf, this.chunkOff);
-    this.chunkOff += n;
+    this.chunkOff = put(buf, this.chunkOff, frame);
     this.queued += n;
+    if (this.queued + this.socket.writableLength > this.server.options.maxPending) this.slowConsumer();
   }
 
   private sendOK(): void {
@@ -948,7 +1213,7 @@ export class Client implements ProtocolHandler {
     if (this.server.logger.traceEnabled) this.traceOut(`-ERR ${text}`);
   }
 
-  /** Queues `-ERR '<text>'` (the caller decides whether to close). */
+  /** Queues the error frame of `e` (the caller decides whether to close). */
   sendErr(e: WireError): void {
     this.traceOutErr(e.text);
     this.enqueue(e.frame);
@@ -960,40 +1225,41 @@ export class Client implements ProtocolHandler {
     return this.queued + (this.socket.writableLength ?? 0);
   }
 
-  /** Writes everything queued, in one batch. */
+  /** Writes everything queued, in one batch (one write, or one corked writev). */
   flush(): void {
     this.flagged = false;
     if (this.queued === 0) return;
     const sock = this.socket;
     if (sock.destroyed || !sock.writable) {
-      this.outList.length = 0;
-      this.queued = 0;
+      this.discardQueued();
       return;
     }
     this.sealChunk();
     const list = this.outList;
+    const done = this.outDone;
     const bytes = this.queued;
     if (list.length === 1) {
-      sock.write(list[0]!);
+      sock.write(list[0]!, done[0]);
     } else {
       sock.cork();
-      for (let i = 0; i < list.length; i++) sock.write(list[i]!);
+      for (let i = 0; i < list.length; i++) sock.write(list[i]!, done[i]);
       sock.uncork();
     }
     list.length = 0;
+    done.length = 0;
     this.queued = 0;
+    this.written += bytes;
     this.lastFlush = bytes;
     // Message delivery counts as activity (nats-server updates `last` when it flushes messages).
     if (this.outMsgs !== this.flushedMsgs) {
       this.flushedMsgs = this.outMsgs;
       this.last = Date.now();
     }
-    // Drop a nearly full chunk instead of keeping it around.
-    if (this.chunk !== null && this.chunk.length - this.chunkOff < 64) this.chunk = null;
-    if (sock.writableNeedDrain && this.wdTimer === null && this.state !== State.Closed) {
-      const dl = this.server.options.writeDeadlineMs;
-      if (dl > 0) this.wdTimer = setTimeout(() => this.writeDeadlineExceeded(), dl);
-    }
+    // A pooled chunk goes back after every flush (no idle connection holds 64 KiB); a small one is
+    // kept for the next flush unless nearly full.
+    if (this.pooled !== null || (this.chunk !== null && this.chunk.length - this.chunkOff < 64)) this.dropChunk();
+    if (sock.writableNeedDrain) this.armWriteDeadline();
+    else if (this.stalled !== null) this.releaseStalled(); // the socket took it all: caught up
   }
 
   private onDrain(): void {
@@ -1002,6 +1268,20 @@ export class Client implements ProtocolHandler {
       this.wdTimer = null;
     }
     this.last = Date.now();
+    this.releaseStalled();
+  }
+
+  /**
+   * Write deadline: armed while the socket has more buffered than it wants (write() returned
+   * false), cleared on 'drain'. When it fires, a socket that wrote nothing since it was armed is
+   * closed as a slow consumer; one that made progress (slow but reading) gets another period.
+   */
+  private armWriteDeadline(): void {
+    if (this.wdTimer !== null || this.state === State.Closed) return;
+    const dl = this.server.options.writeDeadlineMs;
+    if (dl <= 0) return;
+    this.wdMark = this.written - this.socket.writableLength;
+    this.wdTimer = setTimeout(() => this.writeDeadlineExceeded(), dl);
   }
 
   private writeDeadlineExceeded(): void {
@@ -1009,6 +1289,10 @@ export class Client implements ProtocolHandler {
     if (this.isClosed) return;
     const sock = this.socket;
     if (!sock.writableNeedDrain) return;
+    if (this.written - sock.writableLength > this.wdMark) {
+      this.armWriteDeadline();
+      return;
+    }
     const dl = goDuration(this.server.options.writeDeadlineMs * 1e6);
     const chunks = (sock as unknown as { writableBuffer?: unknown[] }).writableBuffer?.length ?? 1;
     this.notice(`Slow Consumer Detected: WriteDeadline of ${dl} exceeded with ${chunks} chunks of ${sock.writableLength} total bytes.`);
@@ -1076,7 +1360,7 @@ export class Client implements ProtocolHandler {
     this.authTimer = null;
     if (this.isClosed || this.connectReceived) return;
     this.sendErr(ERR_AUTH_TIMEOUT);
-    this.debug('Authentication Timeout');
+    this.debug(ERR_AUTH_TIMEOUT.text);
     this.close(ClosedReason.AuthenticationTimeout);
   }
 
@@ -1128,10 +1412,12 @@ export class Client implements ProtocolHandler {
     this.pingTimer = this.authTimer = this.tlsTimer = this.wdTimer = null;
     this.stop = Date.now();
     this.reason = reason;
+    // Producers waiting for this consumer go on; a stall of this producer ends.
+    this.releaseStalled();
+    if (this.stall !== null) this.stall.end();
     const sock = this.socket;
     if (discard || reason === ClosedReason.TLSHandshakeError) {
-      this.outList.length = 0;
-      this.queued = 0;
+      this.discardQueued();
       sock.destroy();
       if (sock !== this.raw) this.raw.destroy();
     } else {
@@ -1139,14 +1425,17 @@ export class Client implements ProtocolHandler {
         this.state = State.Open; // let flush write
         this.flush();
         this.state = State.Closed;
+        if (this.wdTimer !== null) {
+          clearTimeout(this.wdTimer);
+          this.wdTimer = null;
+        }
       }
-      this.outList.length = 0;
-      this.queued = 0;
+      this.discardQueued();
       if (!sock.destroyed) sock.destroySoon();
       // A peer that never reads must not keep the socket alive.
       if (!sock.destroyed) setTimeout(() => sock.destroy(), 2000).unref();
     }
-    this.chunk = null;
+    this.dropChunk();
     const subsSnapshot = this.server.keepsClosedSubs() ? this.subsList() : [];
     this.debug(`Client connection closed: ${reason}`);
     const trace = this.server.logger.traceEnabled;
@@ -1205,7 +1494,13 @@ export class Client implements ProtocolHandler {
 /** Reply subjects clients may not use (nats-server 2.9.10: service-import, gateway and JS ack prefixes). */
 function isReservedReply(reply: string): boolean {
   const c = reply.charCodeAt(0);
-  if (c === 0x5f /* _ */) return reply.startsWith('_R_.') || reply.startsWith('_GR_.');
+  if (c === 0x5f /* _ */) {
+    // Every _INBOX reply starts with `_`: look at the second character before any string compare.
+    const c1 = reply.charCodeAt(1);
+    if (c1 === 0x52 /* R */) return reply.startsWith('_R_.');
+    if (c1 === 0x47 /* G */) return reply.startsWith('_GR_.');
+    return false;
+  }
   if (c === 0x24 /* $ */) return reply.startsWith('$JS.ACK.');
   return false;
 }

@@ -236,6 +236,19 @@ export class TlsManager {
   }
 }
 
+/**
+ * Why the client certificate of a hand-wrapped server TLSSocket fails verification, or undefined
+ * when it passes. Node computes `authorized` only for sockets a listening tls.Server accepted
+ * itself, so an INFO-first upgrade asks the TLS handle directly, as Node's own server does.
+ */
+export function clientCertificateError(sock: tls.TLSSocket): string | undefined {
+  const handle = (sock as unknown as { _handle?: { verifyError?: () => (Error & { code?: string }) | null } | null })._handle;
+  const err = handle?.verifyError?.();
+  if (err) return err.code ?? err.message;
+  if (!sock.getPeerX509Certificate()) return 'no client certificate';
+  return undefined;
+}
+
 /** `1.3` from `TLSv1.3` (nats-server's tls_version rendering). */
 export function tlsVersionName(protocol: string | null): string {
   if (!protocol) return '';
