@@ -13,7 +13,7 @@
 
 import type { Permissions, SubjectPermission } from '../config/types.js';
 import { utf8ToWire } from '../protocol/encode.js';
-import { isLiteral, matchLiteral, subjectIsSubsetOf } from './subjects.js';
+import { isLiteral, matchLiteral, subjectIsSubsetOf, subjectsIntersect } from './subjects.js';
 
 interface Entry {
   subject: string;
@@ -111,7 +111,8 @@ export class SubscribeRule {
   /** Does a (wildcard) subscription on `subject` need delivery-time deny filtering? */
   needsDeliveryFilter(subject: string): boolean {
     if (this.denyPlain.length === 0 || isLiteral(subject)) return false;
-    for (const e of this.denyPlain) if (subjectIsSubsetOf(e.subject, subject) || matchLiteral(e.subject, subject)) return true;
+    // Any overlap counts: `*.x` with deny `secret.>` can receive `secret.x` (nats-server 2.9.10 misses this).
+    for (const e of this.denyPlain) if (subjectsIntersect(e.subject, subject)) return true;
     return false;
   }
 

@@ -511,3 +511,16 @@ function withoutSub<S extends Subscribable>(r: MatchResult<S>, sub: S): MatchRes
   }
   return { plain: r.plain, queues };
 }
+
+/** Is there a literal subject that both `a` and `b` (either may hold wildcards) match? */
+export function subjectsIntersect(a: string, b: string): boolean {
+  const ta = a.split('.');
+  const tb = b.split('.');
+  for (let i = 0; ; i++) {
+    const x = ta[i];
+    const y = tb[i];
+    if (x === undefined || y === undefined) return x === y; // both must end together
+    if (x === '>' || y === '>') return true; // '>' takes the other's remaining (≥ 1) tokens
+    if (x !== '*' && y !== '*' && x !== y) return false;
+  }
+}
