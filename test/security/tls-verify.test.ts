@@ -20,7 +20,7 @@ before(async () => {
   certs.expired = await pki.issue('client-expired', { eku: ['clientAuth'], subject: 'CN=client', notBefore: new Date(Date.now() - 3 * day), notAfter: new Date(Date.now() - day), ocspUrls: [] });
   certs.notYet = await pki.issue('client-not-yet', { eku: ['clientAuth'], subject: 'CN=client', notBefore: new Date(Date.now() + day), notAfter: new Date(Date.now() + 3 * day), ocspUrls: [] });
   certs.selfSigned = await pki.issue('client-self-signed', { selfSigned: true, subject: 'CN=client' });
-  certs.ca = pki.root; // the CA certificate itself, presented as a client certificate
+  certs.ca = pki.root; // the CA certificate itself (a trust anchor), presented as a client certificate
   ts = await startInProc(tmp.dir, tlsConf({ cert: pki.server, caFile: pki.caFile, tlsExtra: ['verify: true', 'timeout: 2'] }));
 });
 after(async () => {
@@ -31,20 +31,13 @@ after(async () => {
 
 type Outcome = 'accepted' | 'rejected';
 
-/**
- * The bug these `todo` tests pin down (found by this suite): src/server/tls.ts TlsManager.upgrade()
- * builds the server socket by hand, `new tls.TLSSocket(raw, { isServer: true, requestCert,
- * rejectUnauthorized })`. Node enforces `rejectUnauthorized` only for sockets accepted by a
- * tls.Server (its 'secure' handler destroys a socket whose `authorized` is false); OpenSSL itself
- * refuses only a *missing* certificate (SSL_VERIFY_FAIL_IF_NO_PEER_CERT). Client.onSecure
- * (src/server/client.ts) never looks at `sock.authorized` / `sock.authorizationError`, so any
- * certificate (another CA, expired, self-signed, ...) is accepted with `verify: true`, and with
- * `verify_and_map` its subject/SAN is mapped to a user. Fix: in onSecure, when verify or
- * verify_and_map is on and `!sock.authorized`, log `TLS handshake error: <authorizationError>` and
- * close with TLSHandshakeError (before INFO for handshake_first).
+/*
+ * Found by this suite (fixed in cf0965e): the server socket is built by hand,
+ * `new tls.TLSSocket(raw, { isServer: true, requestCert, rejectUnauthorized })`, and Node enforces
+ * `rejectUnauthorized` only for sockets accepted by a listening tls.Server; OpenSSL itself refuses
+ * only a *missing* certificate. Any certificate (another CA, expired, self-signed, ...) was accepted
+ * with `verify: true`, and `verify_and_map` mapped its subject/SAN to a user.
  */
-const BUG_VERIFY =
-  'bug: TLS verify accepts any client certificate: src/server/tls.ts upgrade() uses a hand-built TLSSocket, where Node does not enforce rejectUnauthorized, and src/server/client.ts onSecure never checks sock.authorized (see BUG_VERIFY in test/security/tls-verify.test.ts)';
 
 async function attempt(cert: IssuedCert | undefined, tls13: boolean, port = ts.port, connect = 'CONNECT {"verbose":false,"pedantic":false}'): Promise<{ outcome: Outcome; detail: string }> {
   let c: RawClient;
@@ -73,17 +66,17 @@ async function attempt(cert: IssuedCert | undefined, tls13: boolean, port = ts.p
 }
 
 describe('TLS verify: who may connect', () => {
-  const cases: Array<[string, () => IssuedCert | undefined, Outcome, string?]> = [
+  const cases: Array<[string, () => IssuedCert | undefined, Outcome]> = [
     ['a valid client certificate of the CA', () => pki.client, 'accepted'],
     ['no client certificate', () => undefined, 'rejected'],
-    ['a client certificate of another CA (same subject)', () => certs.otherCa, 'rejected', BUG_VERIFY],
-    ['an expired client certificate of the CA', () => certs.expired, 'rejected', BUG_VERIFY],
-    ['a client certificate of the CA not valid yet', () => certs.notYet, 'rejected', BUG_VERIFY],
-    ['a self-signed certificate with the same subject', () => certs.selfSigned, 'rejected', BUG_VERIFY],
+    ['a client certificate of another CA (same subject)', () => certs.otherCa, 'rejected'],
+    ['an expired client certificate of the CA', () => certs.expired, 'rejected'],
+    ['a client certificate of the CA not valid yet', () => certs.notYet, 'rejected'],
+    ['a self-signed certificate with the same subject', () => certs.selfSigned, 'rejected'],
   ];
-  for (const [name, cert, want, todo] of cases) {
+  for (const [name, cert, want] of cases) {
     for (const tls13 of [false, true]) {
-      it(`${name} (TLS ${tls13 ? '1.3' : '1.2'}): ${want}`, todo ? { todo } : {}, async () => {
+      it(`${name} (TLS ${tls13 ? '1.3' : '1.2'}): ${want}`, async () => {
         const before = ts.logs.filter((l) => l.includes('TLS handshake error')).length;
         const r = await attempt(cert(), tls13);
         assert.equal(r.outcome, want, r.detail);
@@ -97,15 +90,15 @@ describe('TLS verify: who may connect', () => {
       });
     }
   }
-  it('a server-only certificate of the CA (EKU serverAuth, no clientAuth) is refused as a client certificate', { todo: BUG_VERIFY }, async () => {
+  it('a server-only certificate of the CA (EKU serverAuth, no clientAuth) is refused as a client certificate', async () => {
     for (const tls13 of [false, true]) {
       const r = await attempt(pki.server, tls13);
       assert.equal(r.outcome, 'rejected', `TLS ${tls13 ? '1.3' : '1.2'}: ${r.detail}`);
     }
   });
-  it('the CA certificate itself (its key) is refused as a client certificate', { todo: BUG_VERIFY }, async () => {
+  it('the CA certificate itself (a trust anchor, with its key) is accepted, as by nats-server (its holder can issue any client certificate anyway)', async () => {
     const r = await attempt(certs.ca, true);
-    assert.equal(r.outcome, 'rejected', r.detail);
+    assert.equal(r.outcome, 'accepted', r.detail);
   });
   it('plaintext NATS on a TLS-required port gets nowhere', async () => {
     const c = await RawClient.connect(ts.port);
@@ -121,7 +114,7 @@ describe('TLS verify: who may connect', () => {
 });
 
 describe('verify_and_map: a certificate of another CA must not be mapped to a user', () => {
-  it('a rogue certificate carrying the user\'s e-mail SAN is refused (no impersonation)', { todo: BUG_VERIFY }, async () => {
+  it('a rogue certificate carrying the user\'s e-mail SAN is refused (no impersonation)', async () => {
     const rogue = await pki.issue('rogue-mapped', { issuer: pki.otherRoot, eku: ['clientAuth'], subject: 'CN=client', emails: ['client@example.com'], ocspUrls: [] });
     const text = tlsConf({
       cert: pki.server,
@@ -154,6 +147,7 @@ describe('nats-server agrees (differential)', { skip: NATS_SERVER ? false : 'nat
         ['not yet valid', certs.notYet, 'rejected'],
         ['self-signed', certs.selfSigned, 'rejected'],
         ['server-only EKU', pki.server, 'rejected'],
+        ['the CA itself', certs.ca, 'accepted'],
       ];
       for (const [name, cert, outcome] of want) {
         const r = await attempt(cert, true, out.proc.port);
