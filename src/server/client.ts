@@ -1137,6 +1137,11 @@ export class Client implements ProtocolHandler {
   private reserve(n: number): Buffer {
     const c = this.chunk;
     if (c !== null && c.length - this.chunkOff >= n) return c;
+    return this.newChunk(n);
+  }
+
+  /** reserve()'s slow path, kept out of line so that the hot path stays small enough to inline. */
+  private newChunk(n: number): Buffer {
     this.sealChunk();
     this.dropChunk();
     // Sized by the previous flush: small for quiet connections, a pooled 64 KiB chunk for busy ones.
