@@ -12,9 +12,9 @@ class Counter implements ProtocolHandler {
   pubs = 0;
   bytes = 0;
   onConnect(): void {}
-  onPub(subject: string, _reply: string | undefined, _h: number, payload: Buffer): void {
+  onPub(subject: string, _reply: string | undefined, _h: number, _data: Buffer, start: number, end: number): void {
     this.pubs++;
-    this.bytes += payload.length + subject.length;
+    this.bytes += end - start + subject.length;
   }
   onSub(): void {}
   onUnsub(): void {}

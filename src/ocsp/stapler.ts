@@ -800,12 +800,29 @@ type OcspCallback = (err: Error | null, resp: Buffer | null) => void;
 
 class Dispatcher {
   private readonly byCert = new Map<string, Stapler[]>();
+  /**
+   * The same lists by certificate DER, while there are few: a handshake compares the certificate
+   * Node passes (a fresh Buffer each time) with `equals` (length, then memcmp) instead of
+   * decoding ~1 KB into a string and hashing it. Rebuilt on every add/detach.
+   */
+  private few: Array<{ der: Buffer; list: Stapler[] }> | null = null;
   private installed = false;
   unmatched = 0;
   private readonly listener = (certificate: Buffer | null, _issuer: Buffer | null, cb: OcspCallback): void => {
     let der: Buffer | undefined;
     try {
-      const list = certificate ? this.byCert.get(certificate.toString('latin1')) : undefined;
+      let list: Stapler[] | undefined;
+      if (certificate) {
+        const few = this.few;
+        if (few !== null) {
+          for (let i = 0; i < few.length; i++) {
+            if (few[i]!.der.equals(certificate)) {
+              list = few[i]!.list;
+              break;
+            }
+          }
+        } else list = this.byCert.get(certificate.toString('latin1'));
+      }
       const stapler = list?.[list.length - 1];
       if (stapler) der = stapler._serveHandshake();
       else this.unmatched++;
@@ -817,6 +834,10 @@ class Dispatcher {
 
   constructor(private readonly server: EventEmitter) {}
 
+  private reindex(): void {
+    this.few = this.byCert.size <= 8 ? [...this.byCert].map(([k, list]) => ({ der: Buffer.from(k, 'latin1'), list })) : null;
+  }
+
   add(staplers: Iterable<Stapler>): () => void {
     const added: Stapler[] = [];
     for (const s of staplers) {
@@ -826,6 +847,7 @@ class Dispatcher {
       this.byCert.set(key, list);
       added.push(s);
     }
+    this.reindex();
     if (!this.installed && this.byCert.size > 0) {
       this.server.on('OCSPRequest', this.listener);
       this.installed = true;
@@ -843,6 +865,7 @@ class Dispatcher {
         if (i >= 0) list.splice(i, 1);
         if (list.length === 0) this.byCert.delete(key);
       }
+      this.reindex();
       if (this.installed && this.byCert.size === 0) {
         this.server.removeListener('OCSPRequest', this.listener);
         this.installed = false;

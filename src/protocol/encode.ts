@@ -65,8 +65,21 @@ export function decimalLength(n: number): number {
 
 /** Writes a non-negative integer in decimal at `off`; returns the bytes written. */
 export function writeDecimal(out: Buffer, off: number, n: number): number {
+  if (n < 10) {
+    out[off] = 48 + n;
+    return 1;
+  }
   const len = decimalLength(n);
   let k = off + len - 1;
+  if (n <= 0x7fffffff) {
+    // Integer division (`| 0`) compiles to a multiply and shift; Math.floor(n / 10) does not.
+    do {
+      const q = (n / 10) | 0;
+      out[k--] = 48 + n - q * 10;
+      n = q;
+    } while (n > 0);
+    return len;
+  }
   do {
     const q = Math.floor(n / 10);
     out[k--] = 48 + (n - q * 10);

@@ -17,12 +17,17 @@ export interface ProtocolHandler {
   /** CONNECT's argument as sent (nats-server closes without -ERR if it is not valid JSON). */
   onConnect(json: string): void;
   /**
-   * PUB (headerSize = -1) or HPUB. `payload` is a view of exactly the announced number of bytes
-   * (headers + body for HPUB), called once the trailing CRLF has arrived. The parser never writes
-   * into it afterwards, so it may be retained (e.g. queued for a subscriber's writev); retaining a
-   * view retains the chunk given to `parse()`, so callers must not reuse chunk buffers.
+   * PUB (headerSize = -1) or HPUB, called once the trailing CRLF has arrived. The payload is
+   * `data[start, end)`: exactly the announced number of bytes (headers + body for HPUB). The parser
+   * never writes into `data` afterwards, so a view of it may be retained (e.g. queued for a
+   * subscriber's writev); that retains the chunk given to `parse()` — unless the parser's
+   * `chunksReused` is set, in which case `data` is valid during the call only. Passing the range rather than a view spares an allocation per message when nothing
+   * needs the payload (no subscriber) or when it is copied anyway.
+   *
+   * `subject` is the same string object as in the previous call when its bytes are the same, so
+   * a handler may memoize on it with `===` (a pointer comparison in that case).
    */
-  onPub(subject: string, reply: string | undefined, headerSize: number, payload: Buffer): void;
+  onPub(subject: string, reply: string | undefined, headerSize: number, data: Buffer, start: number, end: number): void;
   onSub(subject: string, queue: string | undefined, sid: string): void;
   /**
    * `max` is undefined when absent and -1 when it is not a valid size (nats-server then

@@ -22,7 +22,7 @@ import type { X509Certificate } from 'node:crypto';
 import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import type { ProtocolHandler, ProtocolViolation } from '../protocol/handler.js';
-import { ProtocolParser } from '../protocol/parser.js';
+import { ProtocolParser, view } from '../protocol/parser.js';
 import {
   CRLF,
   NO_RESPONDERS_HDR,
@@ -58,6 +58,7 @@ import { type CompiledPermissions, ResponsePermits } from './permissions.js';
 import { isLiteral, isValidLiteralSubject, isValidQueueName, matchLiteral, type MatchResult } from './subjects.js';
 import { goDuration } from './monitor/format.js';
 import { clientCertificateError, tlsVersionName } from './tls.js';
+import { readIntoShared } from './shared-read.js';
 import type { Server } from './server.js';
 
 /** Why a connection was closed: nats-server's ClosedState strings (shown in logs and /connz). */
@@ -208,6 +209,8 @@ const POOL_MIN = 4096;
 const POOL_MAX = 64;
 /** Payloads up to this size are copied into the outbound chunk; larger ones are queued by reference. */
 const COPY_MAX = 4096;
+/** Payloads up to this size are copied with a byte loop (no view needed). */
+const LOOP_COPY_MAX = 64;
 /** Producers are stalled while a consumer's pending bytes are above this share of max_pending. */
 const STALL_SHARE = 0.75;
 /** nats-server 2.9's stallClientMinDuration / stallClientMaxDuration. */
@@ -522,7 +525,10 @@ export class Client implements ProtocolHandler {
 
   private attach(sock: Socket): void {
     this.socket = sock;
-    sock.on('data', (d: Buffer) => this.onData(d));
+    // Plaintext listeners only: with TLS configured (allow_non_tls), the first bytes were already
+    // read the default way to tell TLS from plaintext.
+    if (!this.server.tls && readIntoShared(sock, (d) => this.onData(d))) this.parser.chunksReused = true;
+    else sock.on('data', (d: Buffer) => this.onData(d));
     sock.on('drain', () => this.onDrain());
     sock.resume();
   }
@@ -571,6 +577,7 @@ export class Client implements ProtocolHandler {
       }
     });
     sock.on('close', () => {
+      tls.handshakeDone(sock);
       if (this.state === State.Handshake && !this.isClosed) {
         this.error('TLS handshake error: EOF');
         this.close(ClosedReason.TLSHandshakeError);
@@ -578,7 +585,10 @@ export class Client implements ProtocolHandler {
         this.close(ClosedReason.ClientClosed);
       }
     });
-    sock.once('secure', () => this.onSecure(sock));
+    sock.once('secure', () => {
+      tls.handshakeDone(sock);
+      this.onSecure(sock);
+    });
   }
 
   private onSecure(sock: TLSSocket): void {
@@ -591,7 +601,8 @@ export class Client implements ProtocolHandler {
     // A TLSSocket wrapped by hand (INFO-first upgrade) is not rejected by Node when the client
     // certificate fails verification: `rejectUnauthorized` is only enforced for sockets a listening
     // tls.Server accepts itself. Enforce `verify` here.
-    if (tls.options.verify || tls.options.verifyAndMap) {
+    const verify = tls.options.verify || tls.options.verifyAndMap;
+    if (verify) {
       const why = clientCertificateError(sock);
       if (why !== undefined) {
         this.error(`TLS handshake error: client certificate: ${why}`);
@@ -599,7 +610,8 @@ export class Client implements ProtocolHandler {
         return;
       }
     }
-    this.peerCert = sock.getPeerX509Certificate();
+    // Without `verify` no certificate is requested, so the client cannot have sent one.
+    this.peerCert = verify ? sock.getPeerX509Certificate() : undefined;
     if (!tls.config.isPinned(this.peerCert)) {
       this.error('TLS handshake error: peer certificate not in pinned_certs');
       this.close(ClosedReason.TLSHandshakeError);
@@ -608,8 +620,10 @@ export class Client implements ProtocolHandler {
     this.tlsVersion = tlsVersionName(sock.getProtocol());
     const c = sock.getCipher();
     this.tlsCipher = (c as { standardName?: string }).standardName ?? c.name;
-    this.debug('TLS handshake complete');
-    this.debug(`TLS version ${this.tlsVersion}, cipher suite ${this.tlsCipher}`);
+    if (this.server.logger.debugEnabled) {
+      this.debug('TLS handshake complete');
+      this.debug(`TLS version ${this.tlsVersion}, cipher suite ${this.tlsCipher}`);
+    }
     this.state = State.Open;
     this.attach(sock);
     if (this.tlsFirst) {
@@ -761,19 +775,20 @@ export class Client implements ProtocolHandler {
     if (this.verbose) this.sendOK();
   }
 
-  onPub(subject: string, reply: string | undefined, headerSize: number, payload: Buffer): void {
+  onPub(subject: string, reply: string | undefined, headerSize: number, data: Buffer, start: number, end: number): void {
     if (this.deferred) {
-      this.deferred.push(() => this.onPub(subject, reply, headerSize, payload));
+      const kept = this.parser.chunksReused ? Buffer.from(data.subarray(start, end)) : data.subarray(start, end);
+      this.deferred.push(() => this.onPub(subject, reply, headerSize, kept, 0, kept.length));
       return;
     }
     const srv = this.server;
-    const size = payload.length;
+    const size = end - start;
     this.inMsgs++;
     this.inBytes += size;
     srv.inMsgs++;
     srv.inBytes += size;
     this.activity = true;
-    if (srv.logger.traceEnabled) this.tracePub(subject, reply, headerSize, payload);
+    if (srv.logger.traceEnabled) this.tracePub(subject, reply, headerSize, data.subarray(start, end));
 
     if (this.pedantic && !isValidLiteralSubject(subject)) this.sendErr(ERR_INVALID_PUBLISH_SUBJECT);
 
@@ -799,13 +814,20 @@ export class Client implements ProtocolHandler {
     const r = this.lookup(subject);
     let delivered = false;
     const plain = r.plain;
+    const queues = r.queues;
+    if (plain.length + queues.length === 0) {
+      if (reply !== undefined && this.opts.noResponders && this.headers) this.sendNoResponders(reply);
+      return;
+    }
+    // Small payloads are copied byte by byte from the read buffer; larger ones through one view
+    // shared by all deliveries (cheaper than a byte loop from about 64 bytes on).
+    const payload = size > LOOP_COPY_MAX ? view(data, start, end) : null;
     for (let i = 0; i < plain.length; i++) {
       const sub = plain[i]!;
       const t = sub.client;
       if (t === this && !this.echo) continue;
-      if (t.deliver(this, sub, subject, reply, headerSize, payload)) delivered = true;
+      if (t.deliver(this, sub, subject, reply, headerSize, data, start, end, payload)) delivered = true;
     }
-    const queues = r.queues;
     for (let g = 0; g < queues.length; g++) {
       const group = queues[g]!;
       const n = group.length;
@@ -814,7 +836,7 @@ export class Client implements ProtocolHandler {
         const sub = group[(startAt + k) % n]!;
         const t = sub.client;
         if (t === this && !this.echo) continue;
-        if (t.deliver(this, sub, subject, reply, headerSize, payload)) {
+        if (t.deliver(this, sub, subject, reply, headerSize, data, start, end, payload)) {
           delivered = true;
           break;
         }
@@ -990,35 +1012,46 @@ export class Client implements ProtocolHandler {
     subject: string,
     reply: string | undefined,
     headerSize: number,
-    payload: Buffer,
+    data: Buffer,
+    start: number,
+    end: number,
+    payload: Buffer | null,
   ): boolean {
     if (this.state === State.Closed || sub.closed) return false;
     if (sub.denyFilter && !this.permissions!.subscribe!.deliverable(subject)) return false;
     if (reply !== undefined && this.permits !== null) this.permits.grant(reply, Date.now());
     sub.delivered++;
 
-    // A client without header support gets an HPUB as a plain MSG without the headers.
-    let body = payload;
+    // The payload is data[start, end), also as `payload` (a view) unless it is small. A client
+    // without header support gets an HPUB as a plain MSG without the headers.
+    let from = start;
     let hdr = headerSize;
     if (hdr >= 0 && !this.headers) {
-      body = payload.subarray(hdr);
+      from += hdr;
       hdr = -1;
     }
-    const size = body.length;
+    const size = end - from;
     const line = hdr >= 0 ? hmsgHeaderLength(subject, sub.sid, reply, hdr, size) : msgHeaderLength(subject, sub.sid, reply, size);
     const copy = size <= COPY_MAX;
     const buf = this.reserve(copy ? line + size + 2 : line);
     let k = this.writeMsgLine(buf, this.chunkOff, sub, subject, reply, hdr, size);
-    if (copy) {
-      k = put(buf, k, body);
+    if (payload === null) {
+      for (let i = from; i < end; i++) buf[k++] = data[i]!;
+      buf[k++] = 13;
+      buf[k++] = 10;
+      this.chunkOff = k;
+    } else if (copy) {
+      k = put(buf, k, from === start ? payload : payload.subarray(from - start));
       buf[k++] = 13;
       buf[k++] = 10;
       this.chunkOff = k;
     } else {
-      // Large payloads are queued by reference (a view of the producer's read buffer).
+      // Large payloads are queued by reference (a view of the producer's read buffer; a copy
+      // when that buffer is reused for the next read).
       this.chunkOff = k;
       this.sealChunk();
-      this.outList.push(body, CRLF);
+      const body = from === start ? payload : payload.subarray(from - start);
+      this.outList.push(producer.parser.chunksReused ? Buffer.from(body) : body, CRLF);
       this.outDone.push(undefined, undefined);
     }
     this.queued += line + size + 2;

@@ -215,7 +215,9 @@ export class Server {
 
   private async listen(): Promise<void> {
     const o = this.options;
-    const srv = createNetServer({ noDelay: true, keepAlive: true }, (s) => this.accept(s));
+    // TCP keepalive as Go sets it on accepted connections (15 s); an initial delay of 0 would be
+    // rejected by the kernel (EINVAL) on every accept.
+    const srv = createNetServer({ noDelay: true, keepAlive: true, keepAliveInitialDelay: 15_000 }, (s) => this.accept(s));
     const port = o.port === -1 || o.port === 0 ? 0 : o.port;
     await new Promise<void>((resolve, reject) => {
       srv.once('error', reject);

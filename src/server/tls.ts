@@ -13,6 +13,14 @@
 // Stapling attaches with `stapler.attach(server)` for each of `servers()`. On reload the same
 // server objects are kept and their contexts replaced (`setSecureContext`), so listeners stay
 // attached; `onChange` callbacks tell integrations that certificates may have changed.
+//
+// Handshake cost (see docs/benchmarks.md, "TLS connects"): nothing here runs per handshake beyond
+// what Node itself does for a TLSSocket. In particular a socket's `sni_context` is left unset
+// unless a reload happens while its handshake is in flight (see `update`): once set, Node
+// re-applies that context to the SSL (certificate, key, a copy of the CA name list) in the SNI
+// callback of every handshake whose client sends SNI, and again in the certificate callback when
+// stapling; unset, the SNI callback returns at once and the server does not acknowledge the name,
+// as nats-server (Go crypto/tls) does not.
 
 import { createHash, X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -99,6 +107,8 @@ export class TlsConfig {
   /** Options for tls.createServer / https.createServer / setSecureContext (default certificate). */
   readonly serverOptions: tls.TlsOptions;
   readonly pinned: Set<string> | null;
+  /** SNI selection among several certificates (undefined with one): one function per configuration. */
+  readonly sniCallback: ((name: string, cb: (err: Error | null, ctx?: tls.SecureContext) => void) => void) | undefined;
 
   /** `sources` (optional) replaces the certificates named in `o`, in order. */
   constructor(o: TlsOptions, sources?: readonly CertSource[]) {
@@ -124,6 +134,7 @@ export class TlsConfig {
     const first = this.certs[0]!;
     this.serverOptions = { ...base, cert: first.certPem, key: first.keyPem };
     this.pinned = o.pinnedCerts && o.pinnedCerts.length > 0 ? new Set(o.pinnedCerts.map((s) => s.toLowerCase())) : null;
+    this.sniCallback = this.certs.length > 1 ? (name, cb) => cb(null, this.contextFor(name)) : undefined;
   }
 
   get defaultContext(): tls.SecureContext {
@@ -156,6 +167,11 @@ export class TlsManager {
   readonly clientServer: tls.Server;
   private monitor: HttpsServer | undefined;
   private readonly listeners: TlsChangeListener[] = [];
+  /**
+   * Upgraded sockets whose handshake is not over yet (removed by `handshakeDone`), with the native
+   * context each serves: a reload pins them to it (see `update`).
+   */
+  private readonly inHandshake = new Map<tls.TLSSocket, unknown>();
 
   /** From the options, or from a configuration already built (reload). */
   constructor(o: TlsOptions | TlsConfig) {
@@ -202,6 +218,16 @@ export class TlsManager {
    */
   async update(o: TlsOptions | TlsConfig): Promise<void> {
     const next = o instanceof TlsConfig ? o : new TlsConfig(o);
+    // Node emits 'OCSPRequest' with the certificate of `_handle.sni_context` when set (an SNI
+    // selection), else of the server's context *at ClientHello time*. A socket upgraded before
+    // this swap whose ClientHello comes after it serves the old certificate: pinning its
+    // sni_context to the context it serves keeps certificate and staple paired (Node re-applies
+    // that same context; an SNI selection replaces it as usual). Only these sockets are pinned:
+    // a pinned context is re-applied during the handshake, at a cost (see the top of this file).
+    for (const [sock, ctx] of this.inHandshake) {
+      const handle = (sock as unknown as { _handle?: { sni_context?: unknown } | null })._handle;
+      if (handle && handle.sni_context === undefined) handle.sni_context = ctx;
+    }
     this.cfg = next;
     this.clientServer.setSecureContext(next.serverOptions);
     if (this.monitor) this.monitor.setSecureContext(next.serverOptions);
@@ -211,28 +237,27 @@ export class TlsManager {
   /**
    * Wraps an accepted socket in a server-side TLSSocket bound to `clientServer`. Bytes already
    * buffered in `raw` (e.g. a sniffed first byte put back with unshift) are fed to TLS by Node.
+   * The caller reports the end of the handshake (secure, failed or closed) with `handshakeDone`.
    */
   upgrade(raw: Socket): tls.TLSSocket {
-    const o = this.cfg.options;
-    const verify = o.verify || o.verifyAndMap;
     const cfg = this.cfg;
+    const verify = cfg.options.verify || cfg.options.verifyAndMap;
+    const secureContext = cfg.defaultContext;
     const sock = new tls.TLSSocket(raw, {
       isServer: true,
       server: this.clientServer,
-      secureContext: cfg.defaultContext,
-      SNICallback: cfg.certs.length > 1 ? (name, cb) => cb(null, cfg.contextFor(name)) : undefined,
+      secureContext,
+      SNICallback: cfg.sniCallback,
       requestCert: verify,
       rejectUnauthorized: verify,
     });
-    // Node emits 'OCSPRequest' with the certificate of `_handle.sni_context` when set (an SNI
-    // selection), else of the server's context *at ClientHello time*. A reload between this
-    // upgrade and the ClientHello would then ask for the new certificate's staple while this
-    // socket serves the old certificate. Pinning sni_context to the context this socket serves
-    // keeps certificate and staple paired (Node re-applies that same context; an SNI selection
-    // replaces it as usual).
-    const handle = (sock as unknown as { _handle?: { sni_context?: unknown } | null })._handle;
-    if (handle) handle.sni_context = (cfg.defaultContext as unknown as { context: unknown }).context;
+    this.inHandshake.set(sock, (secureContext as unknown as { context: unknown }).context);
     return sock;
+  }
+
+  /** The handshake of a socket from `upgrade` is over (or never will be): a reload leaves it alone. */
+  handshakeDone(sock: tls.TLSSocket): void {
+    this.inHandshake.delete(sock);
   }
 }
 

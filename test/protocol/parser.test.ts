@@ -214,14 +214,52 @@ describe('parser: max_control_line (counts the argument, as nats-server does)', 
   });
 });
 
+describe('parser: one-pass PUB (pubInChunk) and its fallbacks', () => {
+  // Every input is parsed whole (the one-pass path where it applies) and one byte per chunk (the
+  // byte states only): both must give the same calls.
+  const cases: [string, Call[]][] = [
+    ['PUB a 1\r\nx\r\nPUB b 1\r\ny\r\nPUB a 1\r\nz\r\n', [['pub', 'a', undefined, -1, 'x'], ['pub', 'b', undefined, -1, 'y'], ['pub', 'a', undefined, -1, 'z']]],
+    ['PUB ab 0\r\n\r\nPUB ac 0\r\n\r\nPUB ac 0\r\n\r\n', [['pub', 'ab', undefined, -1, ''], ['pub', 'ac', undefined, -1, ''], ['pub', 'ac', undefined, -1, '']]],
+    ['PUB a r 2\r\nhi\r\n', [['pub', 'a', 'r', -1, 'hi']]],
+    ['PUB\ta\tr\t2\r\nhi\r\n', [['pub', 'a', 'r', -1, 'hi']]],
+    ['PUB  a 2\r\nhi\r\n', [['pub', 'a', undefined, -1, 'hi']]],
+    ['PUB a  2\r\nhi\r\n', [['pub', 'a', undefined, -1, 'hi']]],
+    ['PUB a 2 \r\nhi\r\n', [['pub', 'a', undefined, -1, 'hi']]],
+    ['PUB a 2\nhi\r\n', [['pub', 'a', undefined, -1, 'hi']]],
+    ['PUB a r\r 0 x\n\r\n', [['pub', 'a', 'r\r', -1, '']]], // nats-server's sticky CR drop
+    ['PUB a r\r 2\nhi\r\n', [['violation', 'bad_args']]],
+    ['PUB a\x01b 2\r\nhi\r\n', [['pub', 'a\x01b', undefined, -1, 'hi']]],
+    ['PUB a b c 2\r\nhi\r\n', [['violation', 'bad_args']]],
+    ['PUB a 2x\r\nhi\r\n', [['violation', 'bad_args']]],
+    ['PUB a 0000000002\r\nhi\r\n', [['violation', 'bad_args']]],
+    ['PUB a 2\r\nhiX\r\n', [['violation', 'unknown_op']]],
+    ['PUB a 2\r\nhi\rX', [['violation', 'unknown_op']]],
+  ];
+  for (const [input, calls] of cases) {
+    it(JSON.stringify(input), () => {
+      const bytes = Buffer.from(input, 'latin1');
+      assert.deepEqual(parseChunks([bytes]), calls, 'whole');
+      assert.deepEqual(parseChunks([...bytes].map((b) => Buffer.of(b))), calls, 'byte by byte');
+    });
+  }
+
+  it('max_control_line and max_payload apply to the one-pass path', () => {
+    const arg = 'a'.repeat(8) + ' 2'; // 10 bytes
+    assert.deepEqual(parseChunks([`PUB ${arg}\r\nhi\r\n`], { maxControlLine: 10 }), [['pub', 'a'.repeat(8), undefined, -1, 'hi']]);
+    assert.deepEqual(parseChunks([`PUB a${arg}\r\nhi\r\n`], { maxControlLine: 10 }), [['violation', 'max_control_line']]);
+    assert.deepEqual(parseChunks(['PUB a 2\r\nhi\r\n'], { maxPayload: 2 }), [['pub', 'a', undefined, -1, 'hi']]);
+    assert.deepEqual(parseChunks(['PUB a 3\r\nhi!\r\n'], { maxPayload: 2 }), [['violation', 'max_payload']]);
+  });
+});
+
 describe('parser: split reads', () => {
   it('payload straddling chunks is accumulated; a payload inside one chunk is a view', () => {
     const seen: Buffer[] = [];
     const r = new Recorder();
     const orig = r.onPub.bind(r);
-    r.onPub = (s, rep, h, p) => {
-      seen.push(p);
-      orig(s, rep, h, p);
+    r.onPub = (s, rep, h, d, start, end) => {
+      seen.push(d.subarray(start, end));
+      orig(s, rep, h, d, start, end);
     };
     const c1 = Buffer.from('PUB a 3\r\nabc\r\nPUB b 6\r\nxyz');
     const c2 = Buffer.from('uvw\r\n');

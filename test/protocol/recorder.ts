@@ -30,8 +30,8 @@ export class Recorder implements ProtocolHandler {
   onConnect(json: string): void {
     this.rec(['connect', json]);
   }
-  onPub(subject: string, reply: string | undefined, headerSize: number, payload: Buffer): void {
-    this.rec(['pub', subject, reply, headerSize, payload.toString('latin1')]);
+  onPub(subject: string, reply: string | undefined, headerSize: number, data: Buffer, start: number, end: number): void {
+    this.rec(['pub', subject, reply, headerSize, data.toString('latin1', start, end)]);
   }
   onSub(subject: string, queue: string | undefined, sid: string): void {
     this.rec(['sub', subject, queue, sid]);

@@ -224,6 +224,8 @@ export interface ProbeOptions {
   /** Plain TLS (HTTPS monitor). */
   direct?: boolean;
   timeoutMs?: number;
+  /** INFO-first only: runs after INFO has arrived, before the ClientHello is sent. */
+  beforeHello?: () => Promise<void>;
 }
 
 /** Connects like a NATS client (INFO, then TLS), asking for a staple. Rejects if the handshake fails. */
@@ -283,7 +285,9 @@ export function probe(port: number, o: ProbeOptions = {}): Promise<Probe> {
       const nl = buf.indexOf('\r\n');
       if (nl < 0) return;
       raw!.off('data', onData);
-      upgrade(buf.slice(0, nl), raw);
+      const info = buf.slice(0, nl);
+      if (o.beforeHello) o.beforeHello().then(() => upgrade(info, raw), fail);
+      else upgrade(info, raw);
     };
     raw.on('data', onData);
   });

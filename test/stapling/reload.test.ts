@@ -66,6 +66,31 @@ describe('reload: rotation, mode changes, Must-Staple added/removed', () => {
     }
   });
 
+  it('a handshake begun before a reload (ClientHello after the swap) gets the old certificate with its own staple', async () => {
+    const a = await E.pki.issue('rl-inflight-a', { mustStaple: true });
+    const b = await E.pki.issue('rl-inflight-b', { mustStaple: true });
+    const ts = await startTs(E.dir, conf({ cert: a, caFile: E.pki.caFile }));
+    try {
+      for (const [i, servername] of ['localhost', ''].entries()) {
+        // With SNI and without (requestOCSP falls back to the server's context without SNI).
+        const [from, to] = i === 0 ? [a, b] : [b, a];
+        // INFO has arrived, so the server has upgraded the socket: the reload lands between the
+        // upgrade and the ClientHello.
+        const p = await probe(ts.port, {
+          ca: E.pki.root.certPem,
+          servername,
+          beforeHello: () => ts.reloadWith(conf({ cert: to, caFile: E.pki.caFile })),
+        });
+        assert.equal(p.serial, serialOf(from), 'the certificate of the context the socket was upgraded with');
+        assert.equal(p.staple?.serial, p.serial, 'its own staple');
+        assert.equal(p.staple?.status, 'good');
+        await check(ts.port, to, 'good');
+      }
+    } finally {
+      await ts.stop();
+    }
+  });
+
   it('mode never → always → never, and always → auto', async () => {
     const cert = E.pki.server; // no Must-Staple
     const ts = await startTs(E.dir, conf({ cert, caFile: E.pki.caFile, ocsp: ocspBlock('never') }));
