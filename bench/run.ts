@@ -30,6 +30,8 @@ interface Options {
   rounds: number;
   /** Seconds per throughput / latency / handshake measurement. */
   duration: number;
+  /** Seconds of unmeasured load each server instance gets before its measurements (0 = cold). */
+  warmup: number;
   /** Seconds without progress before the subscribers are declared done. */
   drain: number;
   conns: number;
@@ -54,6 +56,8 @@ writes the table to docs/benchmarks.md.
   --quick              CI smoke: 1 round, 0.5 s per measurement, 1000 idle connections (< 1 min)
   --rounds N           rounds, each running every scenario on both servers (default 3)
   --duration S         seconds per measurement (default 3)
+  --warmup S           unmeasured load per server instance before it is measured (default 5, quick 0.5;
+                       0 measures cold starts)
   --conns N            idle connections for the memory row (default 10000)
   --only LIST          comma-separated subset of: ${TASKS.join(',')} (does not write the doc)
   --pin                pin the server to CPU 0 and the load generator to the other CPUs (taskset)
@@ -74,6 +78,7 @@ function parseArgs(argv: string[]): Options {
     quick: false,
     rounds: 3,
     duration: 3,
+    warmup: 5,
     drain: 3,
     conns: 10_000,
     handshakeConc: 8,
@@ -83,7 +88,7 @@ function parseArgs(argv: string[]): Options {
     doc: join(repoRoot(), 'docs', 'benchmarks.md'),
     keep: false,
   };
-  const set = { rounds: false, duration: false, conns: false };
+  const set = { rounds: false, duration: false, conns: false, warmup: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const val = () => {
@@ -108,6 +113,13 @@ function parseArgs(argv: string[]): Options {
         o.duration = num();
         set.duration = true;
         break;
+      case '--warmup': {
+        const v = Number(val());
+        if (!Number.isFinite(v) || v < 0) throw new UsageError(`${a} needs a number of seconds >= 0`);
+        o.warmup = v;
+        set.warmup = true;
+        break;
+      }
       case '--conns':
         o.conns = Math.round(num());
         set.conns = true;
@@ -157,6 +169,7 @@ function parseArgs(argv: string[]): Options {
     if (!set.rounds) o.rounds = 1;
     if (!set.duration) o.duration = 0.5;
     if (!set.conns) o.conns = 1000;
+    if (!set.warmup) o.warmup = 0.5;
     o.drain = 1;
   }
   return o;
@@ -251,6 +264,26 @@ async function pubsub(ctx: Ctx, srv: RunningServer, key: string, args: string[],
   }
 }
 
+/**
+ * Unmeasured load before an instance's first measurement: V8 compiles tsnats' hot paths during
+ * its first seconds of load (nats-server is compiled ahead of time), and a server runs for much
+ * longer than a benchmark window. Both servers get the same warm-up; results are discarded.
+ */
+async function warmUp(ctx: Ctx, srv: RunningServer, mode: 'pubsub' | 'handshake', url: string, tlsArgs: string[] = []): Promise<void> {
+  const secs = ctx.opts.warmup;
+  if (secs <= 0 || !srv.alive()) return;
+  const args =
+    mode === 'pubsub'
+      ? ['-url', url, ...tlsArgs, '-subj', `bench.warmup.${ctx.round}`, '-dur', `${secs}s`, '-drain', '1s', '-maxwait', '5s', '-size', '16', '-pubs', '1', '-subs', '1']
+      : ['-url', url, ...tlsArgs, '-conc', String(ctx.opts.handshakeConc), '-dur', `${secs}s`];
+  try {
+    await runLoadgen(ctx.loadgen, mode, args, { prefix: ctx.clientPin, timeoutMs: loadgenTimeout(ctx) });
+  } catch (e) {
+    note(ctx, srv.spec.name, 'warm-up', (e as Error).message);
+  }
+  await sleep(200);
+}
+
 function cpuPerMillion(r: Json): number {
   const recv = num(r, 'received');
   const cpu = num(r, 'server_cpu_s');
@@ -285,6 +318,7 @@ async function phasePlain(ctx: Ctx, spec: ServerSpec): Promise<boolean> {
   if (!PLAIN.some((s) => want(ctx, s.task)) && !want(ctx, 'req')) return false;
   let srv = await start(ctx, spec, 'plain');
   if (!srv) return true;
+  await warmUp(ctx, srv, 'pubsub', `nats://127.0.0.1:${srv.port}`);
   const name = spec.name;
   // A server that died in one scenario is restarted for the next one (the death is noted).
   const live = async (what: string): Promise<RunningServer | undefined> => {
@@ -377,6 +411,11 @@ async function phaseTls(ctx: Ctx, spec: ServerSpec): Promise<boolean> {
   const off = doHs ? await start(ctx, spec, 'tls (stapling off)', { conf: tls.conf(false) }) : undefined;
   const tlsArgs = ['-ca', tls.caFile];
   try {
+    if (doP2p) await warmUp(ctx, on, 'pubsub', `tls://127.0.0.1:${on.port}`, tlsArgs);
+    if (doHs && off) {
+      await warmUp(ctx, on, 'handshake', `tls://127.0.0.1:${on.port}`, tlsArgs);
+      await warmUp(ctx, off, 'handshake', `tls://127.0.0.1:${off.port}`, tlsArgs);
+    }
     if (doP2p) {
       const r = await pubsub(ctx, on, 'tls_p2p', ['-size', '16', '-pubs', '1', '-subs', '1'], `tls://127.0.0.1:${on.port}`, tlsArgs);
       if (r) push(ctx, spec.name, 'tls_p2p', num(r, 'sub_rate'));
@@ -607,7 +646,7 @@ async function main(): Promise<number> {
   const body = [
     `### ${opts.quick ? 'Quick run (CI smoke)' : 'Full run'} — ${when}`,
     '',
-    `Command: \`${command}\` — ${opts.rounds} round(s), ${opts.duration} s per measurement, ${opts.conns} idle connections; medians over rounds; took ${((Date.now() - t0) / 1000).toFixed(0)} s.`,
+    `Command: \`${command}\` — ${opts.rounds} round(s), ${opts.duration} s per measurement after ${opts.warmup} s of warm-up load per server instance, ${opts.conns} idle connections; medians over rounds; took ${((Date.now() - t0) / 1000).toFixed(0)} s.`,
     ...(opts.label ? ['', `**Label: ${opts.label}**`] : []),
     '',
     'Machine:',

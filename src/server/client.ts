@@ -525,10 +525,15 @@ export class Client implements ProtocolHandler {
 
   private attach(sock: Socket): void {
     this.socket = sock;
-    // Plaintext listeners only: with TLS configured (allow_non_tls), the first bytes were already
-    // read the default way to tell TLS from plaintext.
-    if (!this.server.tls && readIntoShared(sock, (d) => this.onData(d))) this.parser.chunksReused = true;
-    else sock.on('data', (d: Buffer) => this.onData(d));
+    // Not for a plaintext socket on a TLS listener (allow_non_tls): its first bytes were already
+    // read the default way to tell TLS from plaintext. A TLS socket reads decrypted records into
+    // the shared buffer too; anything it decrypted before this point is taken first.
+    if ((sock !== this.raw || !this.server.tls) && readIntoShared(sock, (d) => this.onData(d))) {
+      this.parser.chunksReused = true;
+      for (let early: Buffer | null; (early = sock.read() as Buffer | null) !== null; ) this.onData(early);
+    } else {
+      sock.on('data', (d: Buffer) => this.onData(d));
+    }
     sock.on('drain', () => this.onDrain());
     sock.resume();
   }

@@ -1,12 +1,15 @@
-// Plaintext connections read into one buffer shared by all of them (src/server/shared-read.ts):
+// Connections (plaintext, and TLS after the handshake) read into one buffer shared by all of them
+// (src/server/shared-read.ts):
 // whatever outlives a read must be copied. These tests interleave several publishers so that
 // every read overwrites the previous connection's bytes, and check every delivered payload byte.
 
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { describe, it } from 'node:test';
+import { connect as tlsConnect } from 'node:tls';
 import bcrypt from 'bcryptjs';
-import { tsnats, type TestServer } from '../client/helpers.js';
+import { pki, tsnats, type TestServer } from '../client/helpers.js';
 
 const SIZES = [0, 1, 100, 4095, 4096, 4097, 65_535, 70_000, 200_000];
 
@@ -17,13 +20,21 @@ function payloadOf(pub: number, seq: number): Buffer {
   return b;
 }
 
-/** A raw client: CONNECT (verbose off), then whatever the test writes. */
-async function raw(port: number, connectJson = '{"verbose":false,"pedantic":false,"protocol":1}'): Promise<Socket> {
-  const s = connect({ host: '127.0.0.1', port });
+/** A raw client: CONNECT (verbose off), then whatever the test writes. With `ca`, TLS after INFO. */
+async function raw(port: number, connectJson = '{"verbose":false,"pedantic":false,"protocol":1}', ca?: Buffer): Promise<Socket> {
+  let s: Socket = connect({ host: '127.0.0.1', port });
   await new Promise<void>((resolve, reject) => {
     s.once('error', reject);
     s.once('data', () => resolve()); // INFO
   });
+  if (ca) {
+    const t = tlsConnect({ socket: s, ca, servername: 'localhost' });
+    await new Promise<void>((resolve, reject) => {
+      t.once('error', reject);
+      t.once('secureConnect', () => resolve());
+    });
+    s = t;
+  }
   s.write(`CONNECT ${connectJson}\r\n`);
   return s;
 }
@@ -80,12 +91,15 @@ function usesSharedReads(srv: TestServer): boolean {
   return clients.length > 0 && clients.every((c) => c.parser.chunksReused);
 }
 
-describe('plaintext reads into one shared buffer', () => {
-  it('payloads of every size arrive intact while publishers interleave', async () => {
-    const srv = await tsnats();
+describe('reads into one shared buffer', () => {
+  for (const secure of [false, true]) {
+  it(`payloads of every size arrive intact while publishers interleave (${secure ? 'TLS' : 'plaintext'})`, async () => {
+    const p = await pki();
+    const ca = secure ? readFileSync(p.caFile) : undefined;
+    const srv = await tsnats(secure ? `tls { cert_file: "${p.server.certFile}", key_file: "${p.server.keyFile}" }` : '');
     const socks: Socket[] = [];
     try {
-      const sub = await raw(srv.port);
+      const sub = await raw(srv.port, undefined, ca);
       socks.push(sub);
       const got = reader(sub);
       sub.write('SUB x.> 1\r\nPING\r\n');
@@ -95,10 +109,11 @@ describe('plaintext reads into one shared buffer', () => {
       sub.pause();
       const PUBS = 3;
       const PER = SIZES.length * 6;
-      const pubs = await Promise.all(Array.from({ length: PUBS }, () => raw(srv.port)));
+      const pubs = await Promise.all(Array.from({ length: PUBS }, () => raw(srv.port, undefined, ca)));
       socks.push(...pubs);
       await until(() => srv.server.clients.size === PUBS + 1, 2000, 'connections');
-      assert.ok(usesSharedReads(srv), 'plaintext connections read into the shared buffer');
+      // (A TLS connection switches once the server side of its handshake is done.)
+      await until(() => usesSharedReads(srv), 2000, 'every connection reading into the shared buffer');
       await Promise.all(
         pubs.map((p, pi) => {
           const frames: Buffer[] = [];
@@ -122,6 +137,7 @@ describe('plaintext reads into one shared buffer', () => {
       await srv.stop();
     }
   });
+  }
 
   it('a PUB queued behind a pending bcrypt check keeps its payload while others publish', async () => {
     const hash = bcrypt.hashSync('pass', 10); // slow enough that other reads happen meanwhile
