@@ -96,26 +96,31 @@ export function writeLatin1(out: Buffer, off: number, s: string): number {
   return n;
 }
 
-/** Exact length of `MSG <subject> <sid> [reply] <size>\r\n`. */
-export function msgHeaderLength(subject: string, sid: string, reply: string | undefined, size: number): number {
-  return (
-    4 + subject.length + 1 + sid.length + 1 + (reply === undefined || reply.length === 0 ? 0 : reply.length + 1) + decimalLength(size) + 2
-  );
+/**
+ * Exact length of the delivery line: `MSG <subject> <sid> [reply] <size>\r\n` when `hdr < 0`,
+ * else `HMSG <subject> <sid> [reply] <hdr> <size>\r\n` (`size` is then the total).
+ */
+export function deliveryLineLength(subject: string, sid: string, reply: string | undefined, hdr: number, size: number): number {
+  const replyLen = reply === undefined || reply.length === 0 ? 0 : reply.length + 1;
+  const hdrLen = hdr < 0 ? 0 : 1 + decimalLength(hdr) + 1;
+  return 4 + hdrLen + subject.length + 1 + sid.length + 1 + replyLen + decimalLength(size) + 2;
 }
 
 /**
- * Writes `MSG <subject> <sid> [reply] <size>\r\n` at `off` (the caller ensures room, see
- * msgHeaderLength); returns the bytes written. An empty-string reply is treated as none.
+ * Writes the delivery line (see deliveryLineLength) at `off`; the caller ensures room. Returns the
+ * bytes written. An empty-string reply is treated as none.
  */
-export function writeMsgHeader(
+export function writeDeliveryLine(
   out: Buffer,
   off: number,
   subject: string,
   sid: string,
   reply: string | undefined,
+  hdr: number,
   size: number,
 ): number {
   let k = off;
+  if (hdr >= 0) out[k++] = 0x48; // H
   out[k++] = 0x4d; // M
   out[k++] = 0x53; // S
   out[k++] = 0x47; // G
@@ -128,38 +133,32 @@ export function writeMsgHeader(
     k += writeLatin1(out, k, reply);
     out[k++] = 0x20;
   }
+  if (hdr >= 0) {
+    k += writeDecimal(out, k, hdr);
+    out[k++] = 0x20;
+  }
   k += writeDecimal(out, k, size);
   out[k++] = 13;
   out[k++] = 10;
   return k - off;
 }
 
-/** Exact length of `HMSG <subject> <sid> [reply] <hdr> <total>\r\n`. */
-export function hmsgHeaderLength(
-  subject: string,
-  sid: string,
-  reply: string | undefined,
-  hdr: number,
-  total: number,
-): number {
-  return (
-    5 +
-    subject.length +
-    1 +
-    sid.length +
-    1 +
-    (reply === undefined || reply.length === 0 ? 0 : reply.length + 1) +
-    decimalLength(hdr) +
-    1 +
-    decimalLength(total) +
-    2
-  );
+/** Exact length of `MSG <subject> <sid> [reply] <size>\r\n`. */
+export function msgHeaderLength(subject: string, sid: string, reply: string | undefined, size: number): number {
+  return deliveryLineLength(subject, sid, reply, -1, size);
 }
 
-/**
- * Writes `HMSG <subject> <sid> [reply] <hdr> <total>\r\n` at `off`; returns the bytes written.
- * An empty-string reply is treated as none.
- */
+/** Writes `MSG <subject> <sid> [reply] <size>\r\n` at `off`; returns the bytes written. */
+export function writeMsgHeader(out: Buffer, off: number, subject: string, sid: string, reply: string | undefined, size: number): number {
+  return writeDeliveryLine(out, off, subject, sid, reply, -1, size);
+}
+
+/** Exact length of `HMSG <subject> <sid> [reply] <hdr> <total>\r\n`. */
+export function hmsgHeaderLength(subject: string, sid: string, reply: string | undefined, hdr: number, total: number): number {
+  return deliveryLineLength(subject, sid, reply, hdr, total);
+}
+
+/** Writes `HMSG <subject> <sid> [reply] <hdr> <total>\r\n` at `off`; returns the bytes written. */
 export function writeHmsgHeader(
   out: Buffer,
   off: number,
@@ -169,26 +168,7 @@ export function writeHmsgHeader(
   hdr: number,
   total: number,
 ): number {
-  let k = off;
-  out[k++] = 0x48; // H
-  out[k++] = 0x4d; // M
-  out[k++] = 0x53; // S
-  out[k++] = 0x47; // G
-  out[k++] = 0x20;
-  k += writeLatin1(out, k, subject);
-  out[k++] = 0x20;
-  k += writeLatin1(out, k, sid);
-  out[k++] = 0x20;
-  if (reply !== undefined && reply.length > 0) {
-    k += writeLatin1(out, k, reply);
-    out[k++] = 0x20;
-  }
-  k += writeDecimal(out, k, hdr);
-  out[k++] = 0x20;
-  k += writeDecimal(out, k, total);
-  out[k++] = 13;
-  out[k++] = 10;
-  return k - off;
+  return writeDeliveryLine(out, off, subject, sid, reply, hdr, total);
 }
 
 /** Allocating form of writeMsgHeader. */

@@ -29,12 +29,12 @@ import {
   OK,
   PING,
   PONG,
+  deliveryLineLength,
   hmsgHeaderLength,
-  msgHeaderLength,
   wireToUtf8,
   writeDecimal,
+  writeDeliveryLine,
   writeHmsgHeader,
-  writeMsgHeader,
 } from '../protocol/encode.js';
 import {
   ERR_AUTH_TIMEOUT,
@@ -1036,7 +1036,7 @@ export class Client implements ProtocolHandler {
       hdr = -1;
     }
     const size = end - from;
-    const line = hdr >= 0 ? hmsgHeaderLength(subject, sub.sid, reply, hdr, size) : msgHeaderLength(subject, sub.sid, reply, size);
+    const line = deliveryLineLength(subject, sub.sid, reply, hdr, size);
     const copy = size <= COPY_MAX;
     const buf = this.reserve(copy ? line + size + 2 : line);
     let k = this.writeMsgLine(buf, this.chunkOff, sub, subject, reply, hdr, size);
@@ -1082,7 +1082,7 @@ export class Client implements ProtocolHandler {
   private writeMsgLine(buf: Buffer, k: number, sub: Subscription, subject: string, reply: string | undefined, hdr: number, size: number): number {
     const head = sub.head;
     if (head === null) {
-      return k + (hdr >= 0 ? writeHmsgHeader(buf, k, subject, sub.sid, reply, hdr, size) : writeMsgHeader(buf, k, subject, sub.sid, reply, size));
+      return k + writeDeliveryLine(buf, k, subject, sub.sid, reply, hdr, size);
     }
     // Literal subscription: the subject is the subscription's, `MSG <subject> <sid> ` is pre-encoded.
     if (hdr >= 0) buf[k++] = 0x48; // H
