@@ -8,12 +8,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { register as globalRegistry } from 'prom-client';
-import { createStapler, type OcspMode, type Stapler, type StaplerOptions } from '../../src/ocsp/index.js';
+import type { OcspMode, Stapler, StaplerOptions } from '../../src/ocsp/index.js';
 import { startServer, type RunningServer } from '../../src/index.js';
 import { getServerObservability, observabilityHook } from '../../src/server/observability.js';
 import { createTestPki, startResponder, type IssuedCert, type TestPki, type TestResponder } from '../../src/testkit/index.js';
 import { client } from '../wire/harness.js';
-import { find, get, ManualClock, metrics, parseProm, value } from './helpers.js';
+import { find, get, ManualClock, manualStapler, metrics, parseProm, value } from './helpers.js';
 
 describe('observability: endpoints', () => {
   const clock = new ManualClock();
@@ -22,22 +22,8 @@ describe('observability: endpoints', () => {
   const servers: RunningServer[] = [];
   const opened: Stapler[] = [];
 
-  const make = async (c: IssuedCert, mode: OcspMode, extra: Partial<StaplerOptions> = {}): Promise<Stapler> => {
-    const s = await createStapler({
-      cert: c.certPem,
-      ca: pki.root.certPem,
-      mode,
-      certPath: c.certFile,
-      memory: false,
-      now: clock.now,
-      timers: clock.timers,
-      random: () => 0.5,
-      fetchTimeoutMs: 3000,
-      ...extra,
-    });
-    opened.push(s);
-    return s;
-  };
+  const make = (c: IssuedCert, mode: OcspMode, extra: Partial<StaplerOptions> = {}): Promise<Stapler> =>
+    manualStapler(c, pki.root.certPem, clock, opened, mode, extra);
   const start = async (): Promise<{ srv: RunningServer; mon: string }> => {
     const srv = await startServer({ options: { httpPort: -1 }, noDefaultHooks: true, hooks: [observabilityHook({ now: clock.now })] });
     servers.push(srv);

@@ -5,7 +5,8 @@
 import assert from 'node:assert/strict';
 import * as tls from 'node:tls';
 import type { AddressInfo } from 'node:net';
-import type { StaplerTimers } from '../../src/ocsp/index.js';
+import { createStapler, type OcspMode, type Stapler, type StaplerOptions, type StaplerTimers } from '../../src/ocsp/index.js';
+import type { IssuedCert } from '../../src/testkit/index.js';
 
 export interface Sample {
   name: string;
@@ -224,4 +225,32 @@ export async function tlsTarget(certPem: string, keyPem: string, caPem: string):
       return new Promise<void>((r) => server.close(() => r()));
     },
   };
+}
+
+/**
+ * A stapler for `c` on the manual clock (no memory, fixed jitter, 3 s fetch timeout), recorded in
+ * `opened` so that the test can close it.
+ */
+export async function manualStapler(
+  c: IssuedCert,
+  caPem: string | Buffer,
+  clock: ManualClock,
+  opened: Stapler[],
+  mode: OcspMode,
+  extra: Partial<StaplerOptions> = {},
+): Promise<Stapler> {
+  const s = await createStapler({
+    cert: c.certPem,
+    ca: caPem,
+    mode,
+    certPath: c.certFile,
+    memory: false,
+    now: clock.now,
+    timers: clock.timers,
+    random: () => 0.5,
+    fetchTimeoutMs: 3000,
+    ...extra,
+  });
+  opened.push(s);
+  return s;
 }

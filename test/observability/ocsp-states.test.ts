@@ -5,11 +5,11 @@
 
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { createStapler, type OcspMode, type Stapler, type StaplerOptions } from '../../src/ocsp/index.js';
+import type { OcspMode, Stapler, StaplerOptions } from '../../src/ocsp/index.js';
 import { startServer, type RunningServer } from '../../src/index.js';
 import { observabilityHook } from '../../src/server/observability.js';
 import { createTestPki, startResponder, type IssuedCert, type TestPki, type TestResponder } from '../../src/testkit/index.js';
-import { get, ManualClock, metrics, tlsTarget, value, find, type Exposition } from './helpers.js';
+import { get, ManualClock, manualStapler, metrics, tlsTarget, value, find, type Exposition } from './helpers.js';
 
 const H = 3_600_000;
 
@@ -26,22 +26,8 @@ describe('observability: one staple through every state', () => {
   let cert: IssuedCert;
   let labels: Record<string, string>;
 
-  const make = async (c: IssuedCert, mode: OcspMode = 'must', extra: Partial<StaplerOptions> = {}): Promise<Stapler> => {
-    const s = await createStapler({
-      cert: c.certPem,
-      ca: pki.root.certPem,
-      mode,
-      certPath: c.certFile,
-      memory: false,
-      now: clock.now,
-      timers: clock.timers,
-      random: () => 0.5,
-      fetchTimeoutMs: 3000,
-      ...extra,
-    });
-    opened.push(s);
-    return s;
-  };
+  const make = (c: IssuedCert, mode: OcspMode = 'must', extra: Partial<StaplerOptions> = {}): Promise<Stapler> =>
+    manualStapler(c, pki.root.certPem, clock, opened, mode, extra);
   const ocspz = async (q = ''): Promise<any> => {
     const r = await get(mon, '/ocspz' + q);
     assert.equal(r.status, 200, r.text);
