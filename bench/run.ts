@@ -96,9 +96,9 @@ function parseArgs(argv: string[]): Options {
       if (v === undefined) throw new UsageError(`${a} needs a value`);
       return v;
     };
-    const num = () => {
+    const num = (zeroAllowed = false) => {
       const v = Number(val());
-      if (!Number.isFinite(v) || v <= 0) throw new UsageError(`${a} needs a positive number`);
+      if (!Number.isFinite(v) || v < 0 || (v === 0 && !zeroAllowed)) throw new UsageError(`${a} needs a ${zeroAllowed ? 'non-negative' : 'positive'} number`);
       return v;
     };
     switch (a) {
@@ -113,13 +113,10 @@ function parseArgs(argv: string[]): Options {
         o.duration = num();
         set.duration = true;
         break;
-      case '--warmup': {
-        const v = Number(val());
-        if (!Number.isFinite(v) || v < 0) throw new UsageError(`${a} needs a number of seconds >= 0`);
-        o.warmup = v;
+      case '--warmup':
+        o.warmup = num(true);
         set.warmup = true;
         break;
-      }
       case '--conns':
         o.conns = Math.round(num());
         set.conns = true;

@@ -799,30 +799,18 @@ export async function createStapler(opts: StaplerOptions): Promise<Stapler> {
 type OcspCallback = (err: Error | null, resp: Buffer | null) => void;
 
 class Dispatcher {
-  private readonly byCert = new Map<string, Stapler[]>();
   /**
-   * The same lists by certificate DER, while there are few: a handshake compares the certificate
-   * Node passes (a fresh Buffer each time) with `equals` (length, then memcmp) instead of
-   * decoding ~1 KB into a string and hashing it. Rebuilt on every add/detach.
+   * Staplers by certificate (the last one attached serves it). A server has a handful of
+   * certificates, so a handshake finds the certificate Node passes (a fresh Buffer each time) by
+   * `equals` (length, then memcmp) rather than by decoding ~1 KB into a key and hashing it.
    */
-  private few: Array<{ der: Buffer; list: Stapler[] }> | null = null;
+  private readonly entries: Array<{ der: Buffer; list: Stapler[] }> = [];
   private installed = false;
   unmatched = 0;
   private readonly listener = (certificate: Buffer | null, _issuer: Buffer | null, cb: OcspCallback): void => {
     let der: Buffer | undefined;
     try {
-      let list: Stapler[] | undefined;
-      if (certificate) {
-        const few = this.few;
-        if (few !== null) {
-          for (let i = 0; i < few.length; i++) {
-            if (few[i]!.der.equals(certificate)) {
-              list = few[i]!.list;
-              break;
-            }
-          }
-        } else list = this.byCert.get(certificate.toString('latin1'));
-      }
+      const list = certificate ? this.entryFor(certificate)?.list : undefined;
       const stapler = list?.[list.length - 1];
       if (stapler) der = stapler._serveHandshake();
       else this.unmatched++;
@@ -834,21 +822,21 @@ class Dispatcher {
 
   constructor(private readonly server: EventEmitter) {}
 
-  private reindex(): void {
-    this.few = this.byCert.size <= 8 ? [...this.byCert].map(([k, list]) => ({ der: Buffer.from(k, 'latin1'), list })) : null;
+  private entryFor(der: Buffer): { der: Buffer; list: Stapler[] } | undefined {
+    const entries = this.entries;
+    for (let i = 0; i < entries.length; i++) if (entries[i]!.der.equals(der)) return entries[i];
+    return undefined;
   }
 
   add(staplers: Iterable<Stapler>): () => void {
     const added: Stapler[] = [];
     for (const s of staplers) {
-      const key = s.leaf.der.toString('latin1');
-      const list = this.byCert.get(key) ?? [];
-      list.push(s);
-      this.byCert.set(key, list);
+      let e = this.entryFor(s.leaf.der);
+      if (!e) this.entries.push((e = { der: s.leaf.der, list: [] }));
+      e.list.push(s);
       added.push(s);
     }
-    this.reindex();
-    if (!this.installed && this.byCert.size > 0) {
+    if (!this.installed && this.entries.length > 0) {
       this.server.on('OCSPRequest', this.listener);
       this.installed = true;
     }
@@ -858,15 +846,13 @@ class Dispatcher {
       done = true;
       for (const s of added) {
         s._detachers.delete(detach);
-        const key = s.leaf.der.toString('latin1');
-        const list = this.byCert.get(key);
-        if (!list) continue;
-        const i = list.lastIndexOf(s);
-        if (i >= 0) list.splice(i, 1);
-        if (list.length === 0) this.byCert.delete(key);
+        const e = this.entryFor(s.leaf.der);
+        if (!e) continue;
+        const i = e.list.lastIndexOf(s);
+        if (i >= 0) e.list.splice(i, 1);
+        if (e.list.length === 0) this.entries.splice(this.entries.indexOf(e), 1);
       }
-      this.reindex();
-      if (this.installed && this.byCert.size === 0) {
+      if (this.installed && this.entries.length === 0) {
         this.server.removeListener('OCSPRequest', this.listener);
         this.installed = false;
         dispatchers.delete(this.server);

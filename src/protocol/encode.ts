@@ -65,33 +65,30 @@ export function decimalLength(n: number): number {
 
 /** Writes a non-negative integer in decimal at `off`; returns the bytes written. */
 export function writeDecimal(out: Buffer, off: number, n: number): number {
+  // Wire sizes have at most 9 digits; anything above 31 bits takes the slow, general way.
+  if (n > 0x7fffffff) return out.write(String(n), off, 'latin1');
   if (n < 10) {
     out[off] = 48 + n;
     return 1;
   }
   const len = decimalLength(n);
   let k = off + len - 1;
-  if (n <= 0x7fffffff) {
-    // Integer division (`| 0`) compiles to a multiply and shift; Math.floor(n / 10) does not.
-    do {
-      const q = (n / 10) | 0;
-      out[k--] = 48 + n - q * 10;
-      n = q;
-    } while (n > 0);
-    return len;
-  }
+  // Integer division (`| 0`) compiles to a multiply and shift; Math.floor(n / 10) does not.
   do {
-    const q = Math.floor(n / 10);
-    out[k--] = 48 + (n - q * 10);
+    const q = (n / 10) | 0;
+    out[k--] = 48 + n - q * 10;
     n = q;
   } while (n > 0);
   return len;
 }
 
-/** Writes a latin1-domain string at `off` (one byte per char); returns the bytes written. */
+/**
+ * Writes a latin1-domain string (subject, sid, reply) at `off`, one byte per char; returns the
+ * bytes written. A char loop: for the lengths of subjects and inboxes it is several times cheaper
+ * than Buffer#write's native call (≈ 300 ns).
+ */
 export function writeLatin1(out: Buffer, off: number, s: string): number {
   const n = s.length;
-  if (n > 24) return out.write(s, off, n, 'latin1');
   for (let i = 0; i < n; i++) out[off + i] = s.charCodeAt(i);
   return n;
 }

@@ -277,8 +277,8 @@ export class ProtocolParser {
   /**
    * Feeds one chunk. Payloads passed to `onPub` are ranges of `buf` (and a pending payload may
    * keep a view of it until the next call), so the caller must not reuse `buf` afterwards unless
-   * `chunksReused` is set. If a
-   * handler callback throws, the exception propagates and the parser stops for good.
+   * `chunksReused` is set. If a handler callback throws, the exception propagates and the parser
+   * stops for good.
    */
   parse(buf: Buffer): void {
     if (this.halted || this.state === S.DEAD) return;

@@ -35,6 +35,7 @@ import {
   writeDecimal,
   writeDeliveryLine,
   writeHmsgHeader,
+  writeLatin1,
 } from '../protocol/encode.js';
 import {
   ERR_AUTH_TIMEOUT,
@@ -172,16 +173,6 @@ export function stallDuration(pending: number, maxPending: number): number {
   const half = Math.floor(maxPending / 2);
   if (pending > half) ttl += STALL_MIN_MS * Math.floor((pending - half) / Math.max(1, Math.floor(half / 10)));
   return ttl;
-}
-
-/**
- * Writes a latin1-domain string (subject, reply) at `k`; returns the new offset. A char loop: for
- * the lengths of subjects and inboxes it is several times cheaper than Buffer#write's native call.
- */
-function putLatin1(dst: Buffer, k: number, s: string): number {
-  const n = s.length;
-  for (let i = 0; i < n; i++) dst[k + i] = s.charCodeAt(i);
-  return k + n;
 }
 
 /**
@@ -1040,13 +1031,10 @@ export class Client implements ProtocolHandler {
     const copy = size <= COPY_MAX;
     const buf = this.reserve(copy ? line + size + 2 : line);
     let k = this.writeMsgLine(buf, this.chunkOff, sub, subject, reply, hdr, size);
-    if (payload === null) {
-      for (let i = from; i < end; i++) buf[k++] = data[i]!;
-      buf[k++] = 13;
-      buf[k++] = 10;
-      this.chunkOff = k;
-    } else if (copy) {
-      k = put(buf, k, from === start ? payload : payload.subarray(from - start));
+    const body = payload === null || from === start ? payload : payload.subarray(from - start);
+    if (copy) {
+      if (body === null) for (let i = from; i < end; i++) buf[k++] = data[i]!;
+      else k = put(buf, k, body);
       buf[k++] = 13;
       buf[k++] = 10;
       this.chunkOff = k;
@@ -1055,8 +1043,7 @@ export class Client implements ProtocolHandler {
       // when that buffer is reused for the next read).
       this.chunkOff = k;
       this.sealChunk();
-      const body = from === start ? payload : payload.subarray(from - start);
-      this.outList.push(producer.parser.chunksReused ? Buffer.from(body) : body, CRLF);
+      this.outList.push(producer.parser.chunksReused ? Buffer.from(body!) : body!, CRLF);
       this.outDone.push(undefined, undefined);
     }
     this.queued += line + size + 2;
@@ -1069,7 +1056,7 @@ export class Client implements ProtocolHandler {
 
     if (sub.max > 0 && sub.delivered >= sub.max) this.removeSub(sub);
     if (!this.flagged) srv.markPending(this);
-    const pending = this.queued + this.socket.writableLength;
+    const pending = this.pendingBytes;
     const maxPending = srv.options.maxPending;
     if (pending > maxPending * STALL_SHARE) {
       if (pending > maxPending) this.slowConsumer();
@@ -1088,7 +1075,7 @@ export class Client implements ProtocolHandler {
     if (hdr >= 0) buf[k++] = 0x48; // H
     k = put(buf, k, head);
     if (reply !== undefined && reply.length > 0) {
-      k = putLatin1(buf, k, reply);
+      k += writeLatin1(buf, k, reply);
       buf[k++] = 0x20;
     }
     if (hdr >= 0) {
@@ -1243,7 +1230,7 @@ export class Client implements ProtocolHandler {
     const buf = this.reserve(n);
     this.chunkOff = put(buf, this.chunkOff, frame);
     this.queued += n;
-    if (this.queued + this.socket.writableLength > this.server.options.maxPending) this.slowConsumer();
+    if (this.pendingBytes > this.server.options.maxPending) this.slowConsumer();
   }
 
   private sendOK(): void {

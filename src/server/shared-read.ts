@@ -42,8 +42,7 @@ function lookupFields(): Fields | null {
  * call only); the socket emits no 'data' events then. `pause()`/`resume()` keep working (Node stops
  * and restarts the handle's reading for such sockets), as do 'end', 'close' and 'error'. Call it
  * before the socket's first read (in the 'connection' callback), or for a TLS socket once its
- * handshake is done. Returns false, changing nothing,
- * where this Node does not support it.
+ * handshake is done. Returns false, changing nothing, where this Node does not support it.
  */
 export function readIntoShared(sock: Socket, onData: (chunk: Buffer) => void): boolean {
   if (fields === undefined) fields = lookupFields();
