@@ -92,12 +92,31 @@ const VIOLATION_REASON: Record<ProtocolViolation, ClosedReason> = {
   bad_args: ClosedReason.ProtocolViolation,
 };
 
+/**
+ * What a subscription delivers to: a client connection, or another kind of connection or internal
+ * subscriber (routes, leaf nodes, JetStream) that takes messages through the same call.
+ */
+export interface SubscriptionTarget {
+  /** Queues one message for `sub`; false if nothing was delivered (see `Client.deliver`). */
+  deliver(
+    producer: Client,
+    sub: Subscription,
+    subject: string,
+    reply: string | undefined,
+    headerSize: number,
+    data: Buffer,
+    start: number,
+    end: number,
+    payload: Buffer | null,
+  ): boolean;
+}
+
 /** A subscription as stored in the subject index. */
 export class Subscription {
   readonly subject: string;
   readonly queue: string | undefined;
   readonly sid: string;
-  readonly client: Client;
+  readonly client: SubscriptionTarget;
   /** Auto-unsubscribe after this many deliveries (0 = none). */
   max = 0;
   delivered = 0;
@@ -110,7 +129,7 @@ export class Subscription {
    */
   readonly head: Buffer | null;
 
-  constructor(client: Client, subject: string, queue: string | undefined, sid: string) {
+  constructor(client: SubscriptionTarget, subject: string, queue: string | undefined, sid: string) {
     this.client = client;
     this.subject = subject;
     this.queue = queue;
@@ -278,7 +297,7 @@ export interface ConnSnapshot {
   subs: Array<{ subject: string; queue?: string; sid: string; msgs: number; max: number }>;
 }
 
-export class Client implements ProtocolHandler {
+export class Client implements ProtocolHandler, SubscriptionTarget {
   readonly cid: number;
   readonly server: Server;
   readonly raw: Socket;
