@@ -5,6 +5,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { isValidPublicUserKey } from '../server/nkey.js';
 import { ConfigError, formatPosition, type Position } from './errors.js';
 import { parseConfig, type ConfigNode, type MapEntry, type MapNode, type ParseOptions } from './parser.js';
 import type {
@@ -17,6 +18,7 @@ import type {
   TlsCertPair,
   TlsOptions,
   UserEntry,
+  NkeyUserEntry,
 } from './types.js';
 
 // ---------------------------------------------------------------------------
@@ -724,13 +726,14 @@ class Builder {
     }
     const nau = this.at('no_auth_user');
     if (nau && o.noAuthUser !== undefined && o.noAuthUser !== '') {
+      // nats-server 2.9.10 looks only at user/password users: an nkey user cannot be the default.
       const users = o.authorization?.users ?? [];
       if (users.length === 0) {
         this.err(nau, `no_auth_user: ${JSON.stringify(o.noAuthUser)} present, but users are not defined`);
       } else if (!users.some((u) => u.user === o.noAuthUser)) {
         this.err(
           nau,
-          `no_auth_user: ${JSON.stringify(o.noAuthUser)} not present as user or nkey in authorization block or account configuration`,
+          `no_auth_user: ${JSON.stringify(o.noAuthUser)} not present as user in authorization block or account configuration`,
         );
       }
     }
@@ -768,7 +771,9 @@ class Builder {
         }
         case 'users': {
           usersAt = f.keyPos;
-          a.users = this.users(f);
+          const nkeys: NkeyUserEntry[] = [];
+          a.users = this.users(f, nkeys);
+          if (nkeys.length > 0) a.nkeys = nkeys;
           break;
         }
         case 'default_permissions':
@@ -780,7 +785,6 @@ class Builder {
         case 'auth_callout':
         case 'auth_hook':
         case 'proxy_required':
-        case 'nkeys':
           this.err(f.keyPos, `${JSON.stringify(f.key)} is not supported by tsnats yet`);
           break;
         default:
@@ -791,10 +795,17 @@ class Builder {
     if (single && a.token !== undefined) this.err(e.keyPos, 'Cannot have a user/pass and token');
     if (usersAt && a.token !== undefined) this.err(e.keyPos, 'Can not have a token and a users array');
     if (usersAt && single) this.err(e.keyPos, 'Can not have a single user/pass and a users array');
+    // nats-server checks nkeys against the user names and each other, at the block's key.
+    const names = new Set(a.users.map((u) => u.user));
+    for (const n of a.nkeys ?? []) {
+      if (names.has(n.nkey)) this.err(e.keyPos, `Duplicate nkey ${JSON.stringify(n.nkey)} detected`);
+      names.add(n.nkey);
+    }
     return a;
   }
 
-  private users(f: MapEntry): UserEntry[] {
+  /** The `users` array: user/password entries returned, nkey entries pushed to `nkeys`. */
+  private users(f: MapEntry, nkeys: NkeyUserEntry[]): UserEntry[] {
     if (f.value.kind !== 'array') {
       this.err(f.keyPos, `Expected users field to be an array, got ${describe(f.value)}`);
       return [];
@@ -808,8 +819,16 @@ class Builder {
         continue;
       }
       const u: Partial<UserEntry> = {};
+      let nkey: string | undefined;
+      let lastKeyPos: Position = item.pos;
       for (const g of item.entries) {
+        lastKeyPos = g.keyPos;
         switch (g.key.toLowerCase()) {
+          case 'nkey': {
+            const s = this.str(g);
+            if (s !== undefined) nkey = s;
+            break;
+          }
           case 'user':
           case 'username': {
             const s = this.str(g);
@@ -829,7 +848,6 @@ class Builder {
             if (p) u.permissions = p;
             break;
           }
-          case 'nkey':
           case 'allowed_connection_types':
           case 'connection_types':
           case 'clients':
@@ -839,6 +857,14 @@ class Builder {
           default:
             if (!g.usedAsVariable) this.err(g.keyPos, `unknown field ${JSON.stringify(g.key)}`);
         }
+      }
+      if (nkey !== undefined && nkey !== '') {
+        // nats-server reports these at the entry's last key (Go map order: not deterministic).
+        if (!isValidPublicUserKey(nkey)) this.err(lastKeyPos, 'Not a valid public nkey for a user');
+        else if ((u.user !== undefined && u.user !== '') || (u.password !== undefined && u.password !== '')) {
+          this.err(lastKeyPos, 'Nkey users do not take usernames or passwords');
+        } else nkeys.push(u.permissions ? { nkey, permissions: u.permissions } : { nkey });
+        continue;
       }
       if (u.user === undefined || u.user === '') {
         this.err(item.pos, 'User entry requires a user');

@@ -55,11 +55,20 @@ export interface UserEntry {
   permissions?: Permissions;
 }
 
+/** An `authorization { users: [ { nkey: U... } ] }` entry (nats-server's NkeyUser). */
+export interface NkeyUserEntry {
+  /** The public user nkey (`U...`, 56 characters). */
+  nkey: string;
+  permissions?: Permissions;
+}
+
 export interface AuthorizationOptions {
   token?: string;
   user?: string;
   password?: string;
   users: UserEntry[];
+  /** The `users` entries that are nkey users (absent when there are none). */
+  nkeys?: NkeyUserEntry[];
   /** `timeout` (float seconds in the file). */
   timeoutMs?: number;
   defaultPermissions?: Permissions;

@@ -9,6 +9,7 @@
 import { createHash, timingSafeEqual, type X509Certificate } from 'node:crypto';
 import bcrypt from 'bcryptjs';
 import type { AuthorizationOptions, ServerOptions, UserEntry } from '../config/types.js';
+import { checkNkey, compileNkeys, type NkeyUser } from './nkey-auth.js';
 import { CompiledPermissions } from './permissions.js';
 
 /** The CONNECT fields that carry credentials. */
@@ -16,6 +17,10 @@ export interface Credentials {
   user?: string;
   pass?: string;
   auth_token?: string;
+  /** CONNECT `nkey` and `sig`, and the nonce this connection's INFO carried. */
+  nkey?: string;
+  sig?: string;
+  nonce?: string;
 }
 
 export interface AuthOk {
@@ -29,6 +34,8 @@ export interface AuthFailed {
   ok: false;
   /** What nats-server logs at error level: `authentication error` [+ ` - User "x"`]. */
   log: string;
+  /** Why, at debug level first (nats-server: `Signature missing`, ...). */
+  debug?: string;
 }
 
 export type AuthResult = AuthOk | AuthFailed;
@@ -115,6 +122,9 @@ export class Authenticator {
   private readonly noAuthUser: string | undefined;
   private readonly verifyAndMap: boolean;
   private readonly defaultPermissions: CompiledPermissions | null;
+  private readonly nkeys: Map<string, NkeyUser>;
+  /** INFO carries a nonce (nkey users are configured). */
+  readonly nonceRequired: boolean;
 
   constructor(opts: ServerOptions) {
     const a = opts.authorization;
@@ -131,7 +141,9 @@ export class Authenticator {
     }
     if (a?.password !== undefined && !isBcrypt(a.password)) plaintext = true;
     this.hasPlaintextPasswords = plaintext;
-    this.enabled = !!a && (a.token !== undefined || a.user !== undefined || this.users.size > 0);
+    this.nkeys = compileNkeys(a?.nkeys, this.defaultPermissions);
+    this.nonceRequired = this.nkeys.size > 0;
+    this.enabled = !!a && (a.token !== undefined || a.user !== undefined || this.users.size > 0 || this.nkeys.size > 0);
     this.required = this.enabled && !(this.noAuthUser && this.users.has(this.noAuthUser));
     const tlsTimeout = opts.tls ? opts.tls.timeoutMs : 0;
     // nats-server: default auth timeout 2 s, or TLS timeout + 1 s when TLS is on.
@@ -143,6 +155,25 @@ export class Authenticator {
    * `verify_and_map`. Returns synchronously unless a bcrypt hash must be checked.
    */
   authenticate(c: Credentials, peerCert?: X509Certificate): AuthResult | Promise<AuthResult> {
+    if (this.nkeys.size === 0) return this.check(c, peerCert);
+    // With nkey users configured, nats-server logs every failure as `- Nkey "<CONNECT nkey>"`.
+    const log = `authentication error - Nkey ${JSON.stringify(c.nkey ?? '')}`;
+    const relog = (r: AuthResult): AuthResult => (r.ok ? r : r.debug ? { ok: false, log, debug: r.debug } : { ok: false, log });
+    if (c.nkey) return relog(checkNkey(this.nkeys, c));
+    const r = this.check(c, peerCert);
+    return r instanceof Promise ? r.then(relog) : relog(r);
+  }
+
+  /** Whether the user or nkey a connection authenticated as is still configured (reload). */
+  stillConfigured(c: Credentials, user: string | undefined): boolean {
+    // nats-server's clientHasMovedToDifferentAccount: the CONNECT nkey, else the user name.
+    if (c.nkey) return this.nkeys.has(c.nkey);
+    if (user === undefined || user === '') return true;
+    // (Without any users list the credentials are simply checked again.)
+    return this.users.has(user) || (this.users.size === 0 && this.nkeys.size === 0);
+  }
+
+  private check(c: Credentials, peerCert?: X509Certificate): AuthResult | Promise<AuthResult> {
     const a = this.auth;
     if (!this.enabled || !a) return { ok: true, permissions: null };
 
@@ -184,6 +215,8 @@ export class Authenticator {
       if (typeof r === 'boolean') return r ? ok : fail;
       return r.then((good) => (good ? ok : fail));
     }
+    // Only nkey users are configured and the CONNECT has no nkey.
+    if (this.nkeys.size > 0) return fail;
     return { ok: true, permissions: null };
   }
 }

@@ -54,7 +54,8 @@ import {
   goQuote,
   type WireError,
 } from '../protocol/errors.js';
-import type { AuthResult } from './auth.js';
+import type { AuthResult, Credentials } from './auth.js';
+import { newNonce } from './nkey.js';
 import { type CompiledPermissions, ResponsePermits } from './permissions.js';
 import { isLiteral, isValidLiteralSubject, isValidQueueName, matchLiteral, type MatchResult } from './subjects.js';
 import { goDuration } from './monitor/format.js';
@@ -259,6 +260,8 @@ interface ConnectOpts {
   user?: string;
   pass?: string;
   authToken?: string;
+  nkey?: string;
+  sig?: string;
   account?: string;
   newAccount?: boolean;
   tlsRequired: boolean;
@@ -330,6 +333,8 @@ export class Client implements ProtocolHandler, SubscriptionTarget {
 
   // Auth
   user = '';
+  /** The nonce sent in this connection's INFO (nkey users configured). */
+  private nonce: string | undefined;
   permissions: CompiledPermissions | null = null;
   private permits: ResponsePermits | null = null;
   private connectReceived = false;
@@ -648,9 +653,10 @@ export class Client implements ProtocolHandler, SubscriptionTarget {
     this.afterOpen();
   }
 
-  /** INFO for this connection (with the connection's id and IP). */
+  /** INFO for this connection (with the connection's id and IP, and its nkey nonce). */
   private sendInfo(ldm = false): void {
-    this.enqueue(this.server.infoFrame(this.cid, this.ip, ldm));
+    if (!ldm && this.nonce === undefined && this.server.auth.nonceRequired) this.nonce = newNonce();
+    this.enqueue(this.server.infoFrame(this.cid, this.ip, ldm, ldm ? undefined : this.nonce));
   }
 
   /** Async INFO with `ldm:true` (lame duck mode), to protocol-1 clients that completed a PING. */
@@ -710,6 +716,8 @@ export class Client implements ProtocolHandler, SubscriptionTarget {
     o.user = typeof j.user === 'string' ? j.user : undefined;
     o.pass = typeof j.pass === 'string' ? j.pass : undefined;
     o.authToken = typeof j.auth_token === 'string' ? j.auth_token : undefined;
+    o.nkey = typeof j.nkey === 'string' ? j.nkey : undefined;
+    o.sig = typeof j.sig === 'string' ? j.sig : undefined;
     o.account = typeof j.account === 'string' ? j.account : undefined;
     o.newAccount = j.new_account === true;
     this.verbose = o.verbose;
@@ -723,7 +731,7 @@ export class Client implements ProtocolHandler, SubscriptionTarget {
       this.finishConnect({ ok: true, permissions: null });
       return;
     }
-    const r = auth.authenticate({ user: o.user, pass: o.pass, auth_token: o.authToken }, this.peerCert);
+    const r = auth.authenticate(this.credentials(), this.peerCert);
     if (r instanceof Promise) {
       // bcrypt: hold further ops (in order) until the check is done.
       this.deferred = [];
@@ -735,6 +743,11 @@ export class Client implements ProtocolHandler, SubscriptionTarget {
       return;
     }
     this.finishConnect(r);
+  }
+
+  private credentials(): Credentials {
+    const o = this.opts;
+    return { user: o.user, pass: o.pass, auth_token: o.authToken, nkey: o.nkey, sig: o.sig, nonce: this.nonce };
   }
 
   private resumeAfterAuth(r: AuthResult): void {
@@ -761,6 +774,7 @@ export class Client implements ProtocolHandler, SubscriptionTarget {
   private finishConnect(r: AuthResult): void {
     const o = this.opts;
     if (!r.ok || o.account !== undefined || o.newAccount) {
+      if (!r.ok && r.debug) this.debug(r.debug);
       this.error(r.ok ? 'authentication error' : r.log);
       this.sendErr(ERR_AUTH_VIOLATION);
       this.close(ClosedReason.AuthenticationViolation);
@@ -887,6 +901,7 @@ export class Client implements ProtocolHandler, SubscriptionTarget {
   }
 
   private authUserDesc(): string {
+    if (this.opts.nkey) return `Nkey ${JSON.stringify(this.opts.nkey)}`;
     return `User ${JSON.stringify(this.user)}`;
   }
 
@@ -1423,11 +1438,16 @@ export class Client implements ProtocolHandler, SubscriptionTarget {
   reauthorize(): void {
     if (this.isClosed || !this.connectReceived) return;
     const auth = this.server.auth;
-    const o = this.opts;
-    const r = auth.authenticate({ user: o.user, pass: o.pass, auth_token: o.authToken }, this.peerCert);
+    // nats-server closes (Client Closed, no -ERR) a client whose nkey or listed user is gone.
+    if (!auth.stillConfigured(this.credentials(), this.user)) {
+      this.close(ClosedReason.ClientClosed);
+      return;
+    }
+    const r = auth.authenticate(this.credentials(), this.peerCert);
     const done = (res: AuthResult): void => {
       if (this.isClosed) return;
       if (!res.ok) {
+        if (res.debug) this.debug(res.debug);
         this.error(res.log);
         this.sendErr(ERR_AUTH_VIOLATION);
         this.close(ClosedReason.AuthenticationViolation);

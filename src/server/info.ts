@@ -94,11 +94,12 @@ export class InfoTemplate {
     this.prefix = json.slice(0, -1);
   }
 
-  /** `INFO {...,"client_id":N,"client_ip":"..."[,"ldm":true]} \r\n` for one connection. */
-  frame(clientId: number, clientIp: string, ldm = false): Buffer {
+  /** `INFO {...,"client_id":N,"client_ip":"..."[,"nonce":"..."][,"ldm":true]} \r\n` for one connection. */
+  frame(clientId: number, clientIp: string, ldm = false, nonce?: string): Buffer {
     let json = this.prefix;
     if (clientId > 0) json += `,"client_id":${clientId}`;
     if (clientIp) json += `,"client_ip":${JSON.stringify(clientIp)}`;
+    if (nonce) json += `,"nonce":"${nonce}"`;
     if (ldm) json += `,"ldm":true`;
     return encodeInfo(json + '}');
   }

@@ -94,6 +94,9 @@ function authChanges(prev: ServerOptions, next: ServerOptions): Change[] {
     if (!isDeepStrictEqual(pa?.user, na?.user)) changes.push({ text: 'authorization user', auth: true });
     if (!isDeepStrictEqual(pa?.password, na?.password)) changes.push({ text: 'authorization password', auth: true });
     if (!isDeepStrictEqual(pa?.users, na?.users)) changes.push({ text: 'authorization users', auth: true });
+    // nats-server compares the nkey users sorted by key.
+    const sorted = (a: ServerOptions['authorization']) => [...(a?.nkeys ?? [])].sort((x, y) => (x.nkey < y.nkey ? -1 : x.nkey > y.nkey ? 1 : 0));
+    if (!isDeepStrictEqual(sorted(pa), sorted(na))) changes.push({ text: 'authorization nkey users', auth: true });
     if (!isDeepStrictEqual(pa?.timeoutMs, na?.timeoutMs)) changes.push({ text: `authorization timeout = ${(na?.timeoutMs ?? 2000) / 1000}`, auth: true });
     if (!isDeepStrictEqual(pa?.defaultPermissions, na?.defaultPermissions)) changes.push({ text: 'authorization default permissions', auth: true });
     changes.push({ text: 'accounts', auth: true });

@@ -6,6 +6,7 @@ import { networkInterfaces } from 'node:os';
 import { createServer as createServerKeys } from '@nats-io/nkeys';
 import type { ServerOptions } from '../config/types.js';
 import { Authenticator } from './auth.js';
+import { newNonce } from './nkey.js';
 import { Client, ClosedReason, type ConnSnapshot, type Subscription } from './client.js';
 import { baseInfo, InfoTemplate, TSNATS_VERSION, RUNTIME } from './info.js';
 import { Logger, type LogSink } from './logger.js';
@@ -260,8 +261,8 @@ export class Server {
     );
   }
 
-  infoFrame(cid: number, ip: string, ldm: boolean): Buffer {
-    return this.info.frame(cid, ip, ldm);
+  infoFrame(cid: number, ip: string, ldm: boolean, nonce?: string): Buffer {
+    return this.info.frame(cid, ip, ldm, nonce);
   }
 
   /** The INFO fields (without per-connection ones), for monitoring. */
@@ -284,7 +285,7 @@ export class Server {
     if (max > 0 && this.clients.size >= max) {
       sock.on('error', () => undefined);
       c.debug('Client connection created');
-      sock.write(this.infoFrame(cid, c.ip, false));
+      sock.write(this.infoFrame(cid, c.ip, false, this.auth.nonceRequired ? newNonce() : undefined));
       sock.end(ERR_MAX_CONNECTIONS.frame);
       c.error(ERR_MAX_CONNECTIONS.text);
       c.debug(`Client connection closed: ${ClosedReason.MaxConnectionsExceeded}`);

@@ -278,14 +278,15 @@ authorization {
     fails('authorization { users: [{user: a, permissions: {publish: "a.>.b"}}] }', /not a valid subject/);
     fails('authorization { users: [{user: a, permissions: {allow_responses: 5}}] }', /^error parsing response permissions, expected a boolean or a map$/);
     fails('authorization { users: [{user: a, permissions: {allow_responses: {expires: 5}}}] }', /^error parsing expires, not a duration string$/);
-    fails('authorization { users: [{user: a, nkey: UABC}] }', /"nkey" in a user entry is not supported by tsnats yet/);
+    fails('authorization { users: [{user: a, nkey: UABC}] }', /^Not a valid public nkey for a user$/);
+    fails('authorization { nkeys: [] }', /^unknown field "nkeys"$/);
     fails('authorization { user: 5 }', /^expected "user" to be a string, got integer 5$/);
   });
 
   it('checks no_auth_user against the users', () => {
     assert.equal(opts('no_auth_user: a\nauthorization { users: [{user: a, password: b}] }').noAuthUser, 'a');
     fails('no_auth_user: a\n', /^no_auth_user: "a" present, but users are not defined$/, [1, 1]);
-    fails('no_auth_user: x\nauthorization { users: [{user: a}] }', /^no_auth_user: "x" not present as user or nkey in authorization block or account configuration$/);
+    fails('no_auth_user: x\nauthorization { users: [{user: a}] }', /^no_auth_user: "x" not present as user in authorization block or account configuration$/);
   });
 });
 

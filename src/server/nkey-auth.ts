@@ -1,0 +1,36 @@
+// The nkey branch of nats-server 2.9.10's processClientOrLeafAuthentication: a CONNECT with an
+// `nkey` the configuration lists must carry `sig`, the Ed25519 signature of this connection's
+// nonce. Failures are silent to the client beyond `-ERR 'Authorization Violation'` (nats-server
+// says why at debug level only).
+
+import type { NkeyUserEntry } from '../config/types.js';
+import type { AuthResult, Credentials } from './auth.js';
+import { decodeSig, NkeyVerifier } from './nkey.js';
+import { CompiledPermissions } from './permissions.js';
+
+export interface NkeyUser {
+  nkey: string;
+  verifier: NkeyVerifier;
+  permissions: CompiledPermissions | null;
+}
+
+/** The configured nkey users by public key (their own permissions, else the defaults). */
+export function compileNkeys(entries: NkeyUserEntry[] | undefined, defaults: CompiledPermissions | null): Map<string, NkeyUser> {
+  const m = new Map<string, NkeyUser>();
+  for (const e of entries ?? []) {
+    m.set(e.nkey, { nkey: e.nkey, verifier: new NkeyVerifier(e.nkey), permissions: CompiledPermissions.from(e.permissions) ?? defaults });
+  }
+  return m;
+}
+
+/** Checks a CONNECT that carries an `nkey` against the configured nkey users. */
+export function checkNkey(nkeys: Map<string, NkeyUser>, c: Credentials): AuthResult {
+  const fail: AuthResult = { ok: false, log: 'authentication error' };
+  const u = c.nkey ? nkeys.get(c.nkey) : undefined;
+  if (!u) return fail;
+  if (!c.sig) return { ...fail, debug: 'Signature missing' };
+  const sig = decodeSig(c.sig);
+  if (!sig) return { ...fail, debug: 'Signature not valid base64' };
+  if (!u.verifier.verify(c.nonce ?? '', sig)) return { ...fail, debug: 'Signature not verified' };
+  return { ok: true, user: u.nkey, permissions: u.permissions };
+}
