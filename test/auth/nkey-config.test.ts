@@ -14,7 +14,9 @@ import { after, describe, it } from 'node:test';
 import { createAccount, createServer, createUser } from '@nats-io/nkeys';
 import { ConfigError, loadConfigFile } from '../../src/config/index.js';
 import { startServer } from '../../src/index.js';
-import { decodeSig, decodeUserKey, isValidPublicUserKey, newNonce } from '../../src/server/nkey.js';
+import { decodeSig, decodeUserKey, isValidPublicUserKey, newNonce, NkeyVerifier } from '../../src/server/nkey.js';
+
+const B32 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
 import { NATS_SERVER, SKIP_NATS_SERVER, startNatsServer } from '../wire/harness.js';
 
 const u1 = createUser();
@@ -138,6 +140,43 @@ describe('nkey primitives', () => {
       seen.add(nonce);
     }
     assert.equal(seen.size, 1000);
+  });
+
+  it('random input: key and signature decoding and verification never throw, never accept', () => {
+    const verifier = new NkeyVerifier(U1);
+    const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567abc+/=-_!\r\n\u00e9\u0000';
+    let seed = 12345;
+    const rnd = (n: number): number => {
+      seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+      return seed % n;
+    };
+    for (let i = 0; i < 3000; i++) {
+      const len = rnd(120);
+      let str = i % 3 === 0 ? 'U' : '';
+      while (str.length < len) str += alphabet[rnd(alphabet.length)];
+      assert.equal(decodeUserKey(str) === undefined || str.startsWith('U'), true);
+      const sig = decodeSig(str);
+      if (sig) assert.equal(verifier.verify('abcdefghijklmno', sig), false);
+      // Mutations of a real key: one character changed is never a valid key.
+      const k = U1.split('');
+      const at = rnd(k.length);
+      const c = B32[rnd(32)]!;
+      if (k[at] !== c) {
+        k[at] = c;
+        assert.equal(isValidPublicUserKey(k.join('')), false, k.join(''));
+      }
+    }
+    // A good signature with one bit flipped fails.
+    const nonce = 'abcdefghijklmno';
+    const good = Buffer.from(u1.sign(Buffer.from(nonce)));
+    assert.equal(verifier.verify(nonce, good), true);
+    for (let b = 0; b < 64; b += 7) {
+      const flipped = Buffer.from(good);
+      flipped[b]! ^= 1;
+      assert.equal(verifier.verify(nonce, flipped), false);
+    }
+    assert.equal(verifier.verify(nonce + 'x', good), false);
+    assert.equal(verifier.verify(nonce, good.subarray(0, 63)), false);
   });
 
   it('signatures: raw base64url or padded standard base64, nothing else', () => {

@@ -206,6 +206,29 @@ describe('nkey CONNECTs on the wire', () => {
   });
 });
 
+describe('hostile nkey CONNECTs (tsnats)', () => {
+  it('random nkey/sig values: each refused with -ERR, the server keeps serving', { timeout: 60000 }, async () => {
+    const srv = await start('tsnats', NKEYS_ONLY);
+    try {
+      const junk = ['', 'x', A.toLowerCase(), A.slice(0, -1), `${A}A`, M, '=', '====', 'a'.repeat(3000), '\u00e9\u0000', '+/+/', '-_-_'];
+      const values: unknown[] = [...junk, 1, null, true, [], {}, { a: 1 }];
+      let n = 0;
+      for (const nkey of [A, ...values]) {
+        for (const sig of values) {
+          if (n++ % 3 !== 0 && nkey !== A) continue;
+          const r = await raw(srv, () => ({ nkey, sig }));
+          await expectErr(r.c);
+        }
+      }
+      const ok = await raw(srv, (info) => ({ nkey: A, sig: sign(alice, info.nonce) }));
+      await expectPong(ok.c);
+      ok.c.close();
+    } finally {
+      await srv.stop();
+    }
+  });
+});
+
 describe('nkey users on reload', () => {
   for (const name of TARGETS) {
     it(`a removed nkey user is disconnected (no -ERR), an added one can connect [${name}]`, { skip: name === 'nats-server' ? SKIP_NATS_SERVER : false, timeout: 20000 }, async () => {
