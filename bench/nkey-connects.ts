@@ -1,10 +1,12 @@
 // Connects per second with nkey authentication, tsnats vs nats-server 2.9.10, same client:
 // `node dist/bench/nkey-connects.js [connections=2000] [concurrency=20] [password]`.
 //
-// Each connection: TCP connect, read INFO, sign its nonce (node:crypto Ed25519, so the client
+// Throughput on a shared machine is noisy; the server's CPU time per connection (from /proc) is
+// the steadier figure. Each connection: TCP connect, read INFO, sign its nonce (node:crypto Ed25519, so the client
 // costs little), CONNECT + PING, wait for PONG, close. Both servers get the same configuration
 // (one nkey user among 100 nkey users and a password user) and run one after the other, each as
-// its own process (run from the repository root, after the build).
+// its own process (run from the repository root, after the build). TSNATS_NODE_ARGS adds node
+// flags for the tsnats process (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`).
 
 import { createPrivateKey, sign, type KeyObject } from 'node:crypto';
 import { spawn } from 'node:child_process';
@@ -17,6 +19,8 @@ import { natsServerBin } from '../test/wire/harness.js';
 
 interface Proc {
   port: number;
+  /** CPU time (user + system) the server process has used, in ms (from /proc). */
+  cpuMs(): number;
   stop(): Promise<void>;
 }
 
@@ -34,6 +38,10 @@ async function startProc(cmd: string[], conf: string): Promise<Proc> {
       const ports = JSON.parse(readFileSync(join(dir, f), 'utf8')) as { nats: string[] };
       return {
         port: Number(new URL(ports.nats[0]!).port),
+        cpuMs: () => {
+          const f = readFileSync(`/proc/${child.pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+          return ((Number(f[11]) + Number(f[12])) * 1000) / 100; // utime + stime, 100 ticks/s
+        },
         stop: async () => {
           child.kill('SIGTERM');
           await exited;
@@ -101,10 +109,11 @@ function once(port: number, pk: string, key: KeyObject): Promise<void> {
   });
 }
 
-async function run(srv: Proc, pk: string, key: KeyObject, total: number, conc: number): Promise<number> {
+async function run(srv: Proc, pk: string, key: KeyObject, total: number, conc: number): Promise<{ rate: number; cpuUs: number }> {
   // Warm-up.
   for (let i = 0; i < 50; i++) await once(srv.port, pk, key);
   let next = 0;
+  const c0 = srv.cpuMs();
   const t0 = performance.now();
   await Promise.all(
     Array.from({ length: conc }, async () => {
@@ -114,7 +123,8 @@ async function run(srv: Proc, pk: string, key: KeyObject, total: number, conc: n
       }
     }),
   );
-  return total / ((performance.now() - t0) / 1000);
+  const rate = total / ((performance.now() - t0) / 1000);
+  return { rate, cpuUs: ((srv.cpuMs() - c0) * 1000) / total };
 }
 
 const total = Number(process.argv[2] ?? 2000);
@@ -125,9 +135,9 @@ const users = Array.from({ length: 100 }, () => createUser());
 const me = users[57]!;
 const conf = `authorization { users: [ { user: pw, password: x }, ${users.map((u) => `{ nkey: ${u.getPublicKey()} }`).join(', ')} ] }`;
 const key = seedKey(new TextDecoder().decode(me.getSeed()));
-const results: Record<string, number> = {};
+const results: Record<string, { rate: number; cpuUs: number }> = {};
 for (const [name, cmd] of [
-  ['tsnats', [process.execPath, 'bin/tsnats']],
+  ['tsnats', [process.execPath, ...(process.env.TSNATS_NODE_ARGS ?? '').split(' ').filter(Boolean), 'bin/tsnats']],
   ['nats-server', [natsServerBin() ?? 'nats-server']],
 ] as const) {
   const srv = await startProc([...cmd], conf);
@@ -136,6 +146,9 @@ for (const [name, cmd] of [
   } finally {
     await srv.stop();
   }
-  console.log(`${name}: ${results[name]!.toFixed(0)} ${PASSWORD ? 'password' : 'nkey'} connects/s (${total} connections, ${conc} at a time)`);
+  const r = results[name]!;
+  console.log(`${name}: ${r.rate.toFixed(0)} ${PASSWORD ? 'password' : 'nkey'} connects/s, ${r.cpuUs.toFixed(0)} µs of server CPU per connection (${total} connections, ${conc} at a time)`);
 }
-console.log(`ratio tsnats/nats-server: ${(results.tsnats! / results['nats-server']!).toFixed(2)}x`);
+const ts = results.tsnats!;
+const ns = results['nats-server']!;
+console.log(`tsnats/nats-server: throughput ${(ts.rate / ns.rate).toFixed(2)}x, CPU per connection ${(ts.cpuUs / ns.cpuUs).toFixed(2)}x`);

@@ -159,8 +159,7 @@ export class Authenticator {
     // With nkey users configured, nats-server logs every failure as `- Nkey "<CONNECT nkey>"`.
     const log = `authentication error - Nkey ${JSON.stringify(c.nkey ?? '')}`;
     const relog = (r: AuthResult): AuthResult => (r.ok ? r : r.debug ? { ok: false, log, debug: r.debug } : { ok: false, log });
-    if (c.nkey) return relog(checkNkey(this.nkeys, c));
-    const r = this.check(c, peerCert);
+    const r = c.nkey ? checkNkey(this.nkeys, c) : this.check(c, peerCert);
     return r instanceof Promise ? r.then(relog) : relog(r);
   }
 

@@ -1,7 +1,8 @@
 // The nkey branch of nats-server 2.9.10's processClientOrLeafAuthentication: a CONNECT with an
 // `nkey` the configuration lists must carry `sig`, the Ed25519 signature of this connection's
 // nonce. Failures are silent to the client beyond `-ERR 'Authorization Violation'` (nats-server
-// says why at debug level only).
+// says why at debug level only). The signature check is asynchronous (thread pool): the client's
+// later operations wait for it, as for a bcrypt password.
 
 import type { NkeyUserEntry } from '../config/types.js';
 import type { AuthResult, Credentials } from './auth.js';
@@ -24,13 +25,14 @@ export function compileNkeys(entries: NkeyUserEntry[] | undefined, defaults: Com
 }
 
 /** Checks a CONNECT that carries an `nkey` against the configured nkey users. */
-export function checkNkey(nkeys: Map<string, NkeyUser>, c: Credentials): AuthResult {
+export function checkNkey(nkeys: Map<string, NkeyUser>, c: Credentials): AuthResult | Promise<AuthResult> {
   const fail: AuthResult = { ok: false, log: 'authentication error' };
   const u = c.nkey ? nkeys.get(c.nkey) : undefined;
   if (!u) return fail;
   if (!c.sig) return { ...fail, debug: 'Signature missing' };
   const sig = decodeSig(c.sig);
   if (!sig) return { ...fail, debug: 'Signature not valid base64' };
-  if (!u.verifier.verify(c.nonce ?? '', sig)) return { ...fail, debug: 'Signature not verified' };
-  return { ok: true, user: u.nkey, permissions: u.permissions };
+  const ok: AuthResult = { ok: true, user: u.nkey, permissions: u.permissions };
+  const bad: AuthResult = { ...fail, debug: 'Signature not verified' };
+  return u.verifier.verifyAsync(c.nonce ?? '', sig).then((good) => (good ? ok : bad));
 }

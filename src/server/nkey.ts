@@ -10,7 +10,8 @@
 //     of the nonce's bytes.
 //
 // Verification uses node:crypto's native Ed25519 (about 100x faster than tweetnacl, which
-// @nats-io/nkeys uses): one KeyObject per configured key, built once.
+// @nats-io/nkeys uses), on libuv's thread pool so the event loop keeps serving other connections
+// meanwhile: one KeyObject per configured key, built once.
 
 import { createPublicKey, randomFillSync, verify as edVerify, type KeyObject } from 'node:crypto';
 
@@ -123,6 +124,19 @@ export class NkeyVerifier {
       raw && raw.length === 32
         ? createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x: Buffer.from(raw).toString('base64url') }, format: 'jwk' })
         : undefined;
+  }
+
+  /** As verify(), on libuv's thread pool (the event loop stays free for other connections). */
+  verifyAsync(nonce: string, sig: Buffer): Promise<boolean> {
+    const key = this.key;
+    if (!key || sig.length !== 64) return Promise.resolve(false);
+    return new Promise((resolve) => {
+      try {
+        edVerify(null, Buffer.from(nonce, 'latin1'), key, sig, (err, ok) => resolve(!err && ok));
+      } catch {
+        resolve(false);
+      }
+    });
   }
 
   /** Whether `sig` is this key's Ed25519 signature of the nonce's bytes. */

@@ -2,7 +2,8 @@
 // configuration: the official client's nkeyAuthenticator, raw CONNECTs with good, wrong, missing,
 // malformed and replayed signatures, per-nkey permissions, nkey and password users side by side,
 // the INFO nonce (only when nkey users exist; 15 base64url characters; one per connection),
-// /connz's authorized_user, and a reload that adds and removes nkey users.
+// /connz's authorized_user, and a reload that adds and removes nkey users and changes one's
+// permissions.
 
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -240,16 +241,21 @@ describe('nkey users on reload', () => {
         await expectPong(rb.c);
         await refused(nk(srv.port, mallory));
         const text = readFileSync(srv.confFile, 'utf8');
-        writeFileSync(srv.confFile, text.replace(`{ nkey: ${B} }`, `{ nkey: ${M} }`));
+        writeFileSync(srv.confFile, text.replace(`{ nkey: ${B} }`, `{ nkey: ${M} }`).replace(`{ nkey: ${A} }`, `{ nkey: ${A}, permissions: { publish: "only.>" } }`));
         if (srv.ts) await srv.ts.server.reload(loadConfigFile(srv.confFile).options);
         else process.kill(srv.pid!, 'SIGHUP');
         await waitLog(srv, /Reloaded: authorization nkey users/);
         assert.equal(await rb.c.waitClosed(3000), true, 'bob is disconnected');
         assert.equal(rb.c.afterInfo, 'PONG\r\n', 'silently (Client Closed)');
         await waitLog(srv, /Client connection closed: Client Closed/);
-        // Alice stays (the signature of her nonce is checked again), Mallory now gets in.
+        // Alice stays (the signature of her nonce is checked again) with her new permissions;
+        // Mallory now gets in.
         await ra.c.roundTrip();
         assert.equal(ra.c.closed, false);
+        ra.c.send('PUB x 1\r\na\r\nPUB only.1 1\r\nb\r\n');
+        await ra.c.roundTrip();
+        assert.match(ra.c.afterInfo, /-ERR 'Permissions Violation for Publish to "x"'\r\nPONG\r\n$/);
+        assert.equal(ra.c.afterInfo.match(/-ERR/g)?.length, 1);
         const m = await nk(srv.port, mallory);
         await m.flush();
         await m.close();
