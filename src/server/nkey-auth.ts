@@ -6,7 +6,7 @@
 
 import type { NkeyUserEntry } from '../config/types.js';
 import type { AuthResult, Credentials } from './auth.js';
-import { decodeSig, NkeyVerifier } from './nkey.js';
+import { decodeSig, isValidPublicUserKey, NkeyVerifier } from './nkey.js';
 import { CompiledPermissions } from './permissions.js';
 
 export interface NkeyUser {
@@ -19,6 +19,8 @@ export interface NkeyUser {
 export function compileNkeys(entries: NkeyUserEntry[] | undefined, defaults: CompiledPermissions | null): Map<string, NkeyUser> {
   const m = new Map<string, NkeyUser>();
   for (const e of entries ?? []) {
+    // Options given in code (startServer({ authorization: { nkeys } })) skip the config checks.
+    if (!isValidPublicUserKey(e.nkey)) throw new Error(`Not a valid public nkey for a user: ${JSON.stringify(e.nkey)}`);
     m.set(e.nkey, { nkey: e.nkey, verifier: new NkeyVerifier(e.nkey), permissions: CompiledPermissions.from(e.permissions) ?? defaults });
   }
   return m;

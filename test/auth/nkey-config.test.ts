@@ -119,6 +119,19 @@ describe('nkey users in the configuration: nats-server -t vs tsnats', { skip: SK
   }
 });
 
+describe('nkey users given in code', () => {
+  it('startServer({ authorization: { nkeys } }): a valid key works, an invalid one is a clear error', async () => {
+    const srv = await startServer({ authorization: { users: [], nkeys: [{ nkey: U1 }] } });
+    try {
+      assert.equal(srv.server.auth.nonceRequired, true);
+      assert.equal(srv.server.auth.required, true);
+    } finally {
+      await srv.close();
+    }
+    await assert.rejects(startServer({ authorization: { users: [], nkeys: [{ nkey: SEED }] } }), /^Error: Not a valid public nkey for a user: "SU/);
+  });
+});
+
 describe('nkey primitives', () => {
   it('public user keys decode to 32 bytes; seeds, other kinds and corrupted keys do not', () => {
     for (let i = 0; i < 50; i++) {
