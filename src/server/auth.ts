@@ -1,6 +1,7 @@
 // Client authentication as nats-server does it for a single (global) account:
-// token, single user/password, a users list (plain or bcrypt passwords), `no_auth_user`, and
-// `verify_and_map` (TLS client certificate identity -> user, no password).
+// token, single user/password, a users list (plain or bcrypt passwords), `no_auth_user`,
+// `verify_and_map` (TLS client certificate identity -> user, no password), and nkey users
+// (nonce signatures, in nkey-auth.ts).
 //
 // Plain secrets are compared in constant time (timingSafeEqual over SHA-256 digests, so lengths
 // do not leak either); bcrypt hashes (`$2a$`, `$2b$`, `$2x$`, `$2y$`) are checked asynchronously
@@ -152,7 +153,8 @@ export class Authenticator {
 
   /**
    * Checks a CONNECT. `peerCert` is the verified client certificate (TLS), used by
-   * `verify_and_map`. Returns synchronously unless a bcrypt hash must be checked.
+   * `verify_and_map`. Returns synchronously unless a bcrypt hash or an nkey signature must be
+   * checked.
    */
   authenticate(c: Credentials, peerCert?: X509Certificate): AuthResult | Promise<AuthResult> {
     if (this.nkeys.size === 0) return this.check(c, peerCert);

@@ -733,7 +733,7 @@ export class Client implements ProtocolHandler, SubscriptionTarget {
     }
     const r = auth.authenticate(this.credentials(), this.peerCert);
     if (r instanceof Promise) {
-      // bcrypt: hold further ops (in order) until the check is done.
+      // bcrypt or an nkey signature: hold further ops (in order) until the check is done.
       this.deferred = [];
       this.updateReading();
       r.then(
