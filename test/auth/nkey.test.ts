@@ -208,11 +208,13 @@ describe('nkey CONNECTs on the wire', () => {
 });
 
 describe('hostile nkey CONNECTs (tsnats)', () => {
-  it('random nkey/sig values: each refused with -ERR, the server keeps serving', { timeout: 60000 }, async () => {
+  it('junk nkey/sig strings: each refused with -ERR, the server keeps serving', { timeout: 60000 }, async () => {
     const srv = await start('tsnats', NKEYS_ONLY);
     try {
       const junk = ['', 'x', A.toLowerCase(), A.slice(0, -1), `${A}A`, M, '=', '====', 'a'.repeat(3000), '\u00e9\u0000', '+/+/', '-_-_'];
-      const values: unknown[] = [...junk, 1, null, true, [], {}, { a: 1 }];
+      // (Non-string values are a different case: nats-server closes silently with Go's
+      // `json: cannot unmarshal ...`, tsnats ignores the field; see docs/nkeys.md.)
+      const values: unknown[] = [...junk, null];
       let n = 0;
       for (const nkey of [A, ...values]) {
         for (const sig of values) {
