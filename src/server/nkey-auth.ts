@@ -1,6 +1,6 @@
 // The nkey branch of nats-server 2.9.10's processClientOrLeafAuthentication: a CONNECT with an
 // `nkey` the configuration lists must carry `sig`, the Ed25519 signature of this connection's
-// nonce. Failures are silent to the client beyond `-ERR 'Authorization Violation'` (nats-server
+// nonce. The client learns nothing beyond the usual authorization violation error (nats-server
 // says why at debug level only). The signature check is asynchronous (thread pool): the client's
 // later operations wait for it, as for a bcrypt password.
 
