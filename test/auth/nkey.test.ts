@@ -234,6 +234,36 @@ describe('hostile nkey CONNECTs (tsnats)', () => {
 
 describe('nkey users on reload', () => {
   for (const name of TARGETS) {
+    it(`users list replaced by nkey users: password clients closed silently, nkey clients stay through a timeout change [${name}]`, { skip: name === 'nats-server' ? SKIP_NATS_SERVER : false, timeout: 20000 }, async () => {
+      const srv = await start(name, `authorization { timeout: 2, users: [ { user: pw, password: secret }, { nkey: ${A} } ] }`);
+      try {
+        const pw = await raw(srv, () => ({ user: 'pw', pass: 'secret' }));
+        const ra = await raw(srv, (info) => ({ nkey: A, sig: sign(alice, info.nonce) }));
+        await expectPong(pw.c);
+        await expectPong(ra.c);
+        const reload = async (from: string, to: string, line: RegExp): Promise<void> => {
+          writeFileSync(srv.confFile, readFileSync(srv.confFile, 'utf8').replace(from, to));
+          if (srv.ts) await srv.ts.server.reload(loadConfigFile(srv.confFile).options);
+          else process.kill(srv.pid!, 'SIGHUP');
+          await waitLog(srv, line);
+        };
+        await reload('timeout: 2', 'timeout: 3', /Reloaded: authorization timeout = 3/);
+        await ra.c.roundTrip();
+        await pw.c.roundTrip();
+        assert.equal(ra.c.closed || pw.c.closed, false, 'both stay');
+        await reload('{ user: pw, password: secret }, ', '', /Reloaded: authorization users/);
+        assert.equal(await pw.c.waitClosed(3000), true, 'the password user is gone');
+        assert.equal(pw.c.afterInfo, 'PONG\r\nPONG\r\n', 'without -ERR');
+        await ra.c.roundTrip();
+        assert.equal(ra.c.closed, false);
+        ra.c.close();
+      } finally {
+        await srv.stop();
+      }
+    });
+  }
+
+  for (const name of TARGETS) {
     it(`a removed nkey user is disconnected (no -ERR), an added one can connect [${name}]`, { skip: name === 'nats-server' ? SKIP_NATS_SERVER : false, timeout: 20000 }, async () => {
       const srv = await start(name, `authorization { users: [ { nkey: ${A} }, { nkey: ${B} } ] }`);
       try {
