@@ -59,6 +59,7 @@ import { type CompiledPermissions, ResponsePermits } from './permissions.js';
 import { isLiteral, isValidLiteralSubject, isValidQueueName, matchLiteral, type MatchResult } from './subjects.js';
 import { goDuration } from './monitor/format.js';
 import { clientCertificateError, tlsVersionName } from './tls.js';
+import { peerChain } from './ocsp-peer-hook.js';
 import { readIntoShared } from './shared-read.js';
 import type { Server } from './server.js';
 
@@ -613,6 +614,10 @@ export class Client implements ProtocolHandler, SubscriptionTarget {
     }
     if (this.isClosed) return;
     const tls = this.server.tls!;
+    // `ocsp_peer`: the chain must be read before getPeerX509Certificate(), which empties Node's
+    // copy of the server-side peer chain.
+    const gate = this.server.ocspPeer;
+    const chain = gate ? peerChain(sock) : undefined;
     // A TLSSocket wrapped by hand (INFO-first upgrade) is not rejected by Node when the client
     // certificate fails verification: `rejectUnauthorized` is only enforced for sockets a listening
     // tls.Server accepts itself. Enforce `verify` here.
@@ -632,6 +637,15 @@ export class Client implements ProtocolHandler, SubscriptionTarget {
       this.close(ClosedReason.TLSHandshakeError);
       return;
     }
+    // `ocsp_peer`: the connection stays held (nothing it sent is read, no INFO for TLS-first
+    // clients) until its chain is checked; refused, it is closed without a session.
+    const verdict = gate && chain && this.peerCert ? gate.check(chain, 'client', this) : true;
+    if (verdict === true) this.openSecure(sock);
+    else if (verdict === false) this.close(ClosedReason.TLSHandshakeError);
+    else void verdict.then((ok) => (this.isClosed ? undefined : ok ? this.openSecure(sock) : this.close(ClosedReason.TLSHandshakeError)));
+  }
+
+  private openSecure(sock: TLSSocket): void {
     this.tlsVersion = tlsVersionName(sock.getProtocol());
     const c = sock.getCipher();
     this.tlsCipher = (c as { standardName?: string }).standardName ?? c.name;

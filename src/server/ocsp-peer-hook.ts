@@ -1,0 +1,86 @@
+// The `ocsp-peer` ServerHook (docs/ocsp-peer.md): small and always loaded. The check itself
+// (src/server/ocsp-peer.ts, src/ocsp/peer.ts) is imported only when a `tls {}` block turns
+// `ocsp_peer` on, at start-up or at a reload, so servers without it start as fast as before.
+
+import type { DetailedPeerCertificate, TLSSocket } from 'node:tls';
+import type { ServerOptions } from '../config/types.js';
+import type { HookContext, ServerHook } from './server.js';
+
+/** What a connection sees of the peer check (set on `server.ocspPeer` while `ocsp_peer` is on). */
+export interface OcspPeerGate {
+  /**
+   * Checks the verified chain of a TLS peer (`peerChain(sock)`). `true`/`false` when answered from memory, else a
+   * Promise (the connection is held meanwhile). Never rejects. Logs the refusal line itself.
+   */
+  check(chain: Buffer[], kind: 'client' | 'websocket' | 'leafnode' | 'leafnode_remote', log: PeerConnLogger): boolean | Promise<boolean>;
+  /** /varz `ocsp_peer_cache` (undefined when the cache type is none). */
+  varzCache(): Record<string, unknown> | undefined;
+  /** The /ocspz `peer` section. */
+  ocspz(): Record<string, unknown>;
+  /** New options (reload). */
+  reconfigure(options: ServerOptions): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface PeerConnLogger {
+  debug(msg: string): void;
+  warn(msg: string): void;
+  error(msg: string): void;
+}
+
+/**
+ * The peer's chain as TLS verified it: leaf first, then the issuers Node found (those the peer
+ * sent, completed from `ca_file`), ending at the trust anchor. Call it before
+ * `getPeerX509Certificate()`: on a server socket that call empties Node's copy of the peer chain
+ * (Node 20), after which only the leaf is left.
+ */
+export function peerChain(sock: TLSSocket): Buffer[] {
+  const out: Buffer[] = [];
+  let c = sock.getPeerCertificate(true) as DetailedPeerCertificate | undefined;
+  while (c && c.raw && out.length < 16) {
+    out.push(c.raw);
+    const next = c.issuerCertificate;
+    if (!next || next === c || !next.raw || next.raw.equals(c.raw)) break;
+    c = next;
+  }
+  return out;
+}
+
+/** Is `ocsp_peer` on in a block this server serves? (Websocket and leaf blocks: see docs.) */
+export function ocspPeerWanted(o: ServerOptions): boolean {
+  return !!o.tls?.ocspPeer?.verify;
+}
+
+export function ocspPeerHook(): ServerHook {
+  const apply = async (ctx: HookContext): Promise<void> => {
+    const { server, options } = ctx;
+    const gate = server.ocspPeer;
+    if (ocspPeerWanted(options)) {
+      if (gate) await gate.reconfigure(options);
+      else {
+        const { createOcspPeerGate } = await import('./ocsp-peer.js');
+        server.ocspPeer = await createOcspPeerGate(server, options);
+      }
+    } else if (gate) {
+      server.ocspPeer = undefined;
+      await gate.close();
+    }
+  };
+  return {
+    name: 'ocsp-peer',
+    async start(ctx) {
+      const { server } = ctx;
+      server.monitor.addVarzSection('tls_ocsp_peer_verify', () =>
+        server.ocspPeer && server.options.tls && ocspPeerWanted(server.options) ? true : undefined,
+      );
+      server.monitor.addVarzSection('ocsp_peer_cache', () => server.ocspPeer?.varzCache());
+      await apply(ctx);
+    },
+    reload: apply,
+    async stop({ server }) {
+      const gate = server.ocspPeer;
+      server.ocspPeer = undefined;
+      await gate?.close();
+    },
+  };
+}
