@@ -621,6 +621,8 @@ export class OcspPeerChecker {
         urls,
         request: buildOcspRequest(certIdFor(cert, issuer)),
         timeoutMs: policy.caTimeoutMs,
+        // ca_timeout per responder URL in all (the POST → GET fallback shares it), as nats-server.
+        signal: AbortSignal.timeout(policy.caTimeoutMs * Math.max(1, urls.length)),
         logger: this.log,
         accept: (der) =>
           verifyOcspResponse(der, {
