@@ -39,7 +39,10 @@ export interface PeerPolicy {
 }
 
 /** Per-check logger (the server prefixes it with the connection). */
-export type PeerLogger = Pick<OcspLogger, 'debug' | 'warn' | 'error'>;
+export type PeerLogger = Pick<OcspLogger, 'debug' | 'warn' | 'error'> & {
+  /** Debug lines are dropped: skip formatting them (the hot path of a warm cache). */
+  quiet?: boolean;
+};
 
 /** Why a link failed: nats-server's advisory reason texts. */
 export const REASON_FETCH = 'Failed OCSP response fetch';
@@ -345,11 +348,11 @@ export class PeerResponseCache {
     log: PeerLogger,
   ): { hit: true; status: CertStatusName } | { hit: false; cachedRevocation: boolean } {
     if (!this.enabled || !this.online) return { hit: false, cachedRevocation: false };
-    log.debug(`Checking OCSP peer cache for [${cert.subject}], key [${key}]`);
+    if (!log.quiet) log.debug(`Checking OCSP peer cache for [${cert.subject}], key [${key}]`);
     const e = this.entries.get(key);
     if (!e) {
       this.misses++;
-      log.debug(`OCSP peer cache miss for key [${key}]`);
+      if (!log.quiet) log.debug(`OCSP peer cache miss for key [${key}]`);
       return { hit: false, cachedRevocation: false };
     }
     const now = this.now();
@@ -370,7 +373,7 @@ export class PeerResponseCache {
           }
         }
         if (!authentic) {
-          log.debug(`Invalid cached OCSP response for [${cert.subject}] with fingerprint [${key}]`);
+          if (!log.quiet) log.debug(`Invalid cached OCSP response for [${cert.subject}] with fingerprint [${key}]`);
           this.entries.delete(key);
           this.dirty = true;
           this.misses++;
@@ -381,11 +384,11 @@ export class PeerResponseCache {
     }
     if (now < e.expiresAt) {
       this.hits++;
-      log.debug(`OCSP peer cache hit for key [${key}]`);
-      log.debug(`Cached OCSP response is current, status [${e.status}]`);
+      if (!log.quiet) log.debug(`OCSP peer cache hit for key [${key}]`);
+      if (!log.quiet) log.debug(`Cached OCSP response is current, status [${e.status}]`);
       return { hit: true, status: e.status };
     }
-    log.debug(`Cached OCSP response is expired, status [${e.status}]`);
+    if (!log.quiet) log.debug(`Cached OCSP response is expired, status [${e.status}]`);
     const cachedRevocation = e.status === 'revoked';
     this.drop(key, e);
     this.misses++;
@@ -510,19 +513,19 @@ export class OcspPeerChecker {
     const fps = chain.map((d) => fingerprintOf(d));
     const certs = chain.map((d, i) => this.parse(d, fps[i]!));
     const base = { peerSubject: certs[0]!.subject, peerFingerprint: fps[0]! };
-    log.debug(`Peer OCSP enabled: 1 TLS ${kind === 'Client' ? 'client' : kind.toLowerCase()} chain(s) will be evaluated`);
-    log.debug(`Chain [0]: ${chain.length} total link(s)`);
+    if (!log.quiet) log.debug(`Peer OCSP enabled: 1 TLS ${kind === 'Client' ? 'client' : kind.toLowerCase()} chain(s) will be evaluated`);
+    if (!log.quiet) log.debug(`Chain [0]: ${chain.length} total link(s)`);
     if (chain.length === 1) {
-      log.debug('Chain [0] is self-signed, thus peer is valid');
+      if (!log.quiet) log.debug('Chain [0] is self-signed, thus peer is valid');
       return this.finish({ admitted: true, warnOnly: false, ...base, links: [] }, kind, log);
     }
     const eligible: number[] = [];
     for (let i = 0; i < certs.length - 1; i++) if (httpUrls(certs[i]!).length > 0) eligible.push(i);
     if (eligible.length === 0) {
-      log.debug('Chain [0] has no OCSP eligible links, thus peer is valid');
+      if (!log.quiet) log.debug('Chain [0] has no OCSP eligible links, thus peer is valid');
       return this.finish({ admitted: true, warnOnly: false, ...base, links: [] }, kind, log);
     }
-    log.debug(`Chain [0] has ${eligible.length} OCSP eligible link(s)`);
+    if (!log.quiet) log.debug(`Chain [0] has ${eligible.length} OCSP eligible link(s)`);
     const results: (LinkReport | Promise<LinkReport>)[] = eligible.map((i) => this.link(fps[i]!, certs[i]!, certs[i + 1]!, policy, log));
     if (results.every((r) => !(r instanceof Promise))) return this.verdict(results as LinkReport[], policy, base, kind, log);
     this.pending++;
@@ -549,7 +552,7 @@ export class OcspPeerChecker {
     const bad = links.find((l) => !l.ok);
     const warned = links.find((l) => l.reason !== undefined);
     if (!bad) {
-      log.debug('Chain [0] is OCSP valid for all eligible links, thus peer is valid');
+      if (!log.quiet) log.debug('Chain [0] is OCSP valid for all eligible links, thus peer is valid');
       const warnOnly = policy.warnOnly && warned !== undefined;
       return this.finish(
         { admitted: true, warnOnly, ...base, links, ...(warnOnly ? { reason: warned!.reason, reasonSubject: warned!.subject } : {}) },
@@ -557,7 +560,7 @@ export class OcspPeerChecker {
         log,
       );
     }
-    log.debug('No OCSP valid chains, thus peer is invalid');
+    if (!log.quiet) log.debug('No OCSP valid chains, thus peer is invalid');
     return this.finish({ admitted: false, warnOnly: false, ...base, links, reason: bad.reason, reasonSubject: bad.subject }, kind, log);
   }
 
@@ -667,7 +670,7 @@ export class OcspPeerChecker {
     };
     if (o.kind === 'response') {
       if (o.status === 'good' || (o.status === 'unknown' && policy.unknownIsGood)) {
-        log.debug(`OCSP verify pass for [${subj}]`);
+        if (!log.quiet) log.debug(`OCSP verify pass for [${subj}]`);
         return rep(o.status, true);
       }
       log.warn(`OCSP verify fail for [${subj}] with CA status [${o.status}]`);

@@ -59,7 +59,6 @@ import { type CompiledPermissions, ResponsePermits } from './permissions.js';
 import { isLiteral, isValidLiteralSubject, isValidQueueName, matchLiteral, type MatchResult } from './subjects.js';
 import { goDuration } from './monitor/format.js';
 import { clientCertificateError, tlsVersionName } from './tls.js';
-import { peerChain } from './ocsp-peer-hook.js';
 import { readIntoShared } from './shared-read.js';
 import type { Server } from './server.js';
 
@@ -614,10 +613,10 @@ export class Client implements ProtocolHandler, SubscriptionTarget {
     }
     if (this.isClosed) return;
     const tls = this.server.tls!;
-    // `ocsp_peer`: the chain must be read before getPeerX509Certificate(), which empties Node's
-    // copy of the server-side peer chain.
+    // `ocsp_peer`: the chain is read before getPeerX509Certificate(), which empties Node's copy
+    // of a server socket's peer chain.
     const gate = this.server.ocspPeer;
-    const chain = gate ? peerChain(sock) : undefined;
+    const chain = gate?.peerChain(sock);
     // A TLSSocket wrapped by hand (INFO-first upgrade) is not rejected by Node when the client
     // certificate fails verification: `rejectUnauthorized` is only enforced for sockets a listening
     // tls.Server accepts itself. Enforce `verify` here.
@@ -639,7 +638,7 @@ export class Client implements ProtocolHandler, SubscriptionTarget {
     }
     // `ocsp_peer`: the connection stays held (nothing it sent is read, no INFO for TLS-first
     // clients) until its chain is checked; refused, it is closed without a session.
-    const verdict = gate && chain && this.peerCert ? gate.check(chain, 'client', this) : true;
+    const verdict = gate && chain && chain.length > 0 && this.peerCert ? gate.check(chain, 'client', this) : true;
     if (verdict === true) this.openSecure(sock);
     else if (verdict === false) this.close(ClosedReason.TLSHandshakeError);
     else void verdict.then((ok) => (this.isClosed ? undefined : ok ? this.openSecure(sock) : this.close(ClosedReason.TLSHandshakeError)));

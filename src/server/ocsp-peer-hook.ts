@@ -2,17 +2,22 @@
 // (src/server/ocsp-peer.ts, src/ocsp/peer.ts) is imported only when a `tls {}` block turns
 // `ocsp_peer` on, at start-up or at a reload, so servers without it start as fast as before.
 
-import type { DetailedPeerCertificate, TLSSocket } from 'node:tls';
+import type { TLSSocket } from 'node:tls';
 import type { ServerOptions } from '../config/types.js';
 import type { HookContext, ServerHook } from './server.js';
 
 /** What a connection sees of the peer check (set on `server.ocspPeer` while `ocsp_peer` is on). */
 export interface OcspPeerGate {
   /**
-   * Checks the verified chain of a TLS peer (`peerChain(sock)`). `true`/`false` when answered from memory, else a
+   * Checks the verified chain of a TLS peer (from `peerChain`). `true`/`false` when answered from memory, else a
    * Promise (the connection is held meanwhile). Never rejects. Logs the refusal line itself.
    */
   check(chain: Buffer[], kind: 'client' | 'websocket' | 'leafnode' | 'leafnode_remote', log: PeerConnLogger): boolean | Promise<boolean>;
+  /**
+   * The peer's chain (DER, leaf first, trust anchor last). Call it before
+   * `getPeerX509Certificate()`: on a server socket that call empties Node's copy of the chain.
+   */
+  peerChain(sock: TLSSocket): Buffer[];
   /** /varz `ocsp_peer_cache` (undefined when the cache type is none). */
   varzCache(): Record<string, unknown> | undefined;
   /** The /ocspz `peer` section. */
@@ -26,24 +31,6 @@ export interface PeerConnLogger {
   debug(msg: string): void;
   warn(msg: string): void;
   error(msg: string): void;
-}
-
-/**
- * The peer's chain as TLS verified it: leaf first, then the issuers Node found (those the peer
- * sent, completed from `ca_file`), ending at the trust anchor. Call it before
- * `getPeerX509Certificate()`: on a server socket that call empties Node's copy of the peer chain
- * (Node 20), after which only the leaf is left.
- */
-export function peerChain(sock: TLSSocket): Buffer[] {
-  const out: Buffer[] = [];
-  let c = sock.getPeerCertificate(true) as DetailedPeerCertificate | undefined;
-  while (c && c.raw && out.length < 16) {
-    out.push(c.raw);
-    const next = c.issuerCertificate;
-    if (!next || next === c || !next.raw || next.raw.equals(c.raw)) break;
-    c = next;
-  }
-  return out;
 }
 
 /** Is `ocsp_peer` on in a block this server serves? (Websocket and leaf blocks: see docs.) */
