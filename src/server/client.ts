@@ -81,6 +81,8 @@ export const ClosedReason = {
   MaxControlLineExceeded: 'Maximum Control Line Exceeded',
   ServerShutdown: 'Server Shutdown',
   NoRespondersRequiresHeaders: 'No Responders Requires Headers',
+  /** nats-server's `Revocation` state; here: `ocsp_peer` found the peer's certificate revoked. */
+  Revocation: 'Credentials Revoked',
 } as const;
 export type ClosedReason = (typeof ClosedReason)[keyof typeof ClosedReason];
 

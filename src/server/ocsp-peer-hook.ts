@@ -22,6 +22,11 @@ export interface OcspPeerGate {
   varzCache(): Record<string, unknown> | undefined;
   /** The /ocspz `peer` section. */
   ocspz(): Record<string, unknown>;
+  /**
+   * Re-checks the chains of connected peers (also run every RECHECK interval) and closes those
+   * now known revoked (or unknown without unknown_is_good). Returns how many were closed.
+   */
+  recheck(): Promise<number>;
   /** New options (reload). */
   reconfigure(options: ServerOptions): Promise<void>;
   close(): Promise<void>;

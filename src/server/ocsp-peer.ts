@@ -14,8 +14,16 @@ import { OcspPeerChecker, PeerResponseCache, type PeerCacheOptions, type PeerPol
 import type { OcspPeerGate, PeerConnLogger } from './ocsp-peer-hook.js';
 import { getServerObservability } from './observability.js';
 import type { Server } from './server.js';
+import { ClosedReason } from './client.js';
 
 const noop = (): void => undefined;
+
+/**
+ * How often connected peers are re-checked. A re-check is answered from the cache until the
+ * response expires, so a revocation closes the session at most this long after the cached
+ * response's nextUpdate (or cache_ttl_when_next_update_unset) has passed.
+ */
+export const RECHECK_INTERVAL_MS = 30_000;
 
 /** The policy of one `ocsp_peer` block. */
 export function policyOf(p: OcspPeerOptions): PeerPolicy {
@@ -57,6 +65,9 @@ class Gate implements OcspPeerGate {
   private readonly server: Server;
   readonly checker: OcspPeerChecker;
   private cacheKey: string;
+  /** Admitted connections → their chain, for the periodic re-check. */
+  private readonly admitted = new WeakMap<object, Buffer[]>();
+  private recheckTimer: NodeJS.Timeout | undefined;
   /** Leaf SHA-256 → its verified chain (cleared on reload: ca_file may change). */
   private readonly chains = new Map<string, Buffer[]>();
 
@@ -75,6 +86,8 @@ class Gate implements OcspPeerGate {
     log.notice(`OCSP peer cache online, type [${co.type}]`);
     const g = new Gate(server, cache, JSON.stringify(co));
     registerMetrics(server);
+    g.recheckTimer = setInterval(() => void g.recheck(), RECHECK_INTERVAL_MS);
+    g.recheckTimer.unref();
     return g;
   }
 
@@ -103,8 +116,37 @@ class Gate implements OcspPeerGate {
     if (!p?.verify) return true;
     const log = this.server.logger.debugEnabled ? conn : { debug: noop, warn: (m: string) => conn.warn(m), error: (m: string) => conn.error(m), quiet: true };
     const v = this.checker.check(chain, policyOf(p), log, KIND_NAME[kind]);
-    if (v instanceof Promise) return v.then((x) => this.done(x, kind, log));
-    return this.done(v, kind, log);
+    const remember = (ok: boolean): boolean => {
+      if (ok) this.admitted.set(conn, chain);
+      return ok;
+    };
+    if (v instanceof Promise) return v.then((x) => remember(this.done(x, kind, log)));
+    return remember(this.done(v, kind, log));
+  }
+
+  async recheck(): Promise<number> {
+    const p = this.server.options.tls?.ocspPeer;
+    if (!p?.verify) return 0;
+    const policy = policyOf(p);
+    const quiet = { debug: noop, warn: noop, error: noop, quiet: true };
+    const jobs: Promise<number>[] = [];
+    for (const c of this.server.clients.values()) {
+      const chain = this.admitted.get(c);
+      if (!chain || c.isClosed) continue;
+      jobs.push(
+        Promise.resolve(this.checker.check(chain, policy, quiet, 'Client')).then((v) => {
+          // Only a definitive answer closes a session; an unreachable responder does not.
+          const bad = v.links.find((l) => !l.ok && (l.outcome === 'revoked' || l.outcome === 'unknown'));
+          if (v.admitted || !bad || c.isClosed) return 0;
+          c.error(`OCSP peer certificate [${bad.subject}] is now ${bad.outcome}: closing connection`);
+          c.close(ClosedReason.Revocation);
+          return 1;
+        }),
+      );
+    }
+    const closed = (await Promise.all(jobs)).reduce((a, b) => a + b, 0);
+    if (closed > 0) this.server.flushPending();
+    return closed;
   }
 
   private done(v: PeerVerdict, kind: keyof typeof KIND_NAME, log: PeerConnLogger): boolean {
@@ -166,6 +208,8 @@ class Gate implements OcspPeerGate {
   }
 
   async close(): Promise<void> {
+    if (this.recheckTimer) clearInterval(this.recheckTimer);
+    this.recheckTimer = undefined;
     await this.checker.cache.stop();
   }
 }

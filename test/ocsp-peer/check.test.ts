@@ -225,4 +225,30 @@ describe('ocsp_peer decisions', () => {
       await ts.stop();
     }
   });
+
+  test('re-check: a connected client revoked later is closed once its cached answer expires', async () => {
+    const c = await fresh();
+    env.responder.setValidity({ nextUpdateMs: 800 });
+    const ts = await startPeerServer(env, 'true');
+    try {
+      const nc = await natsClient(ts.port, c, env);
+      assert.ok(!(nc instanceof Error));
+      const other = await natsClient(ts.port, env.good, env);
+      assert.ok(!(other instanceof Error));
+      const gate = ts.server.ocspPeer!;
+      assert.equal(await gate.recheck(), 0, 'still good');
+      env.responder.setStatus(c.serialHex, 'revoked');
+      assert.equal(await gate.recheck(), 0, 'the cached good answer is still current');
+      await sleep(900);
+      assert.equal(await gate.recheck(), 1);
+      const err = await nc.closed();
+      assert.ok(nc.isClosed(), String(err));
+      assert.equal(other.isClosed(), false, 'other clients are untouched');
+      assert.ok(ts.logs.some((l) => l.includes('is now revoked: closing connection')));
+      await other.close();
+    } finally {
+      env.responder.setValidity({ nextUpdateMs: 3_600_000 });
+      await ts.stop();
+    }
+  });
 });
