@@ -174,7 +174,7 @@ class Gate implements OcspPeerGate {
     const k = this.checker.counters;
     return {
       verify: true,
-      policy: this.server.options.tls?.ocspPeer,
+      policy: policyJson(this.server.options.tls?.ocspPeer),
       cache: { ...c.stats(), ...(c.enabled ? { file: c.options.file, preserve_revoked: c.options.preserveRevoked } : {}) },
       checks: { admitted: k.admitted, refused: k.refused, warn_only_admitted: k.warnOnlyAdmitted },
       link_outcomes: { ...k.links },
@@ -212,6 +212,20 @@ class Gate implements OcspPeerGate {
     this.recheckTimer = undefined;
     await this.checker.cache.stop();
   }
+}
+
+/** The `ocsp_peer` options as written in the file (durations in seconds). */
+function policyJson(p: OcspPeerOptions | undefined): Record<string, unknown> | undefined {
+  if (!p) return undefined;
+  return {
+    verify: p.verify,
+    ca_timeout: p.caTimeoutMs / 1000,
+    allowed_clockskew: p.allowedClockSkewMs / 1000,
+    cache_ttl_when_next_update_unset: p.cacheTtlWhenNextUpdateUnsetMs / 1000,
+    warn_only: p.warnOnly,
+    unknown_is_good: p.unknownIsGood,
+    allow_when_ca_unreachable: p.allowWhenCaUnreachable,
+  };
 }
 
 export async function createOcspPeerGate(server: Server, options: ServerOptions): Promise<OcspPeerGate> {
