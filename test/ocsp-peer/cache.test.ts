@@ -86,14 +86,14 @@ describe('ocsp_cache', () => {
 
   test('entries expire at nextUpdate', async () => {
     const c = await fresh();
-    env.responder.setValidity({ nextUpdateMs: 1000 });
+    env.responder.setValidity({ nextUpdateMs: 2000 });
     const ts = await startPeerServer(env, 'true');
     try {
       env.responder.resetRequests();
       assert.equal((await rawClient(ts.port, c, env)).admitted, true);
       assert.equal((await rawClient(ts.port, c, env)).admitted, true);
       assert.equal(env.responder.requests.bySerial[serial(c)], 1);
-      await sleep(1100);
+      await sleep(2100);
       assert.equal((await rawClient(ts.port, c, env)).admitted, true);
       assert.equal(env.responder.requests.bySerial[serial(c)], 2, 'expired entry: asked again');
     } finally {
@@ -105,11 +105,11 @@ describe('ocsp_cache', () => {
   test('without nextUpdate, entries live cache_ttl_when_next_update_unset', async () => {
     const c = await fresh();
     env.responder.setFault('no-next-update');
-    let ts = await startPeerServer(env, '{ verify: true, cache_ttl_when_next_update_unset: 1 }');
+    let ts = await startPeerServer(env, '{ verify: true, cache_ttl_when_next_update_unset: 2 }');
     try {
       env.responder.resetRequests();
       assert.equal((await rawClient(ts.port, c, env)).admitted, true);
-      await sleep(1100);
+      await sleep(2100);
       assert.equal((await rawClient(ts.port, c, env)).admitted, true);
       assert.equal(env.responder.requests.bySerial[serial(c)], 2);
     } finally {
@@ -120,7 +120,7 @@ describe('ocsp_cache', () => {
     try {
       env.responder.resetRequests();
       assert.equal((await rawClient(ts.port, d, env)).admitted, true);
-      await sleep(1100);
+      await sleep(2100);
       assert.equal((await rawClient(ts.port, d, env)).admitted, true);
       assert.equal(env.responder.requests.bySerial[serial(d)], 1, 'default TTL of 1 h: still cached');
     } finally {
@@ -133,11 +133,11 @@ describe('ocsp_cache', () => {
     for (const preserve of [true, false]) {
       const c = await fresh();
       env.responder.setStatus(c.serialHex, 'revoked');
-      env.responder.setValidity({ nextUpdateMs: 800 });
+      env.responder.setValidity({ nextUpdateMs: 2000 });
       const ts = await startPeerServer(env, '{ verify: true, ca_timeout: 1, allow_when_ca_unreachable: true }', `ocsp_cache { preserve_revoked: ${preserve} }`);
       try {
         assert.equal((await rawClient(ts.port, c, env)).admitted, false);
-        await sleep(900);
+        await sleep(2100);
         env.responder.setFault({ type: 'http-status', status: 503 });
         assert.equal((await rawClient(ts.port, c, env)).admitted, false, 'first check after expiry: the cached revocation refuses');
         const second = (await rawClient(ts.port, c, env)).admitted;
