@@ -640,7 +640,7 @@ export class Client implements ProtocolHandler, SubscriptionTarget {
     }
     // `ocsp_peer`: the connection stays held (nothing it sent is read, no INFO for TLS-first
     // clients) until its chain is checked; refused, it is closed without a session.
-    const verdict = gate && chain && chain.length > 0 && this.peerCert ? gate.check(chain, 'client', this) : true;
+    const verdict = gate && this.peerCert ? gate.check(chain ?? [], 'client', this) : true;
     if (verdict === true) this.openSecure(sock);
     else if (verdict === false) this.close(ClosedReason.TLSHandshakeError);
     else void verdict.then((ok) => (this.isClosed ? undefined : ok ? this.openSecure(sock) : this.close(ClosedReason.TLSHandshakeError)));

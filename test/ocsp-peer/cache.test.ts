@@ -239,20 +239,24 @@ describe('ocsp_cache', () => {
     }
   });
 
-  test('single flight: 200 concurrent handshakes with one certificate make one responder request', async () => {
+  // PEER_SINGLE_FLIGHT_N=1000 for the issue's figure (slow on a shared 2-core machine).
+  const N = Number(process.env.PEER_SINGLE_FLIGHT_N ?? 200);
+  test(`single flight: ${N} concurrent handshakes with one certificate make one responder request`, async () => {
     const c = await fresh();
     env.responder.setFault({ type: 'delay', ms: 400 });
     const ts = await startPeerServer(env, 'true', HTTP);
     try {
       env.responder.resetRequests();
-      const results = await Promise.all(Array.from({ length: 200 }, () => rawClient(ts.port, c, env, { timeoutMs: 15000 })));
-      assert.equal(results.filter((r) => r.admitted).length, 200);
+      const t0 = performance.now();
+      const results = await Promise.all(Array.from({ length: N }, () => rawClient(ts.port, c, env, { timeoutMs: 60000 })));
+      assert.equal(results.filter((r) => r.admitted).length, N);
+      console.log(`${N} concurrent mTLS connects with one certificate: ${(performance.now() - t0).toFixed(0)} ms, ${env.responder.requests.bySerial[serial(c)]} responder request(s)`);
       assert.equal(env.responder.requests.bySerial[serial(c)], 1);
       const z = (await monitorJson(ts.server.monitor.port, '/ocspz')).peer as { responder_requests: number; single_flight_joins: number; cache: { cache_hits: number } };
       assert.equal(z.responder_requests, 1);
       // Handshakes finishing while the request is in flight join it; later ones hit the cache.
       assert.ok(z.single_flight_joins >= 1);
-      assert.equal(z.single_flight_joins + z.cache.cache_hits, 199);
+      assert.equal(z.single_flight_joins + z.cache.cache_hits, N - 1);
     } finally {
       env.responder.setFault(null);
       await ts.stop();
