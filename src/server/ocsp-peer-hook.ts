@@ -3,7 +3,7 @@
 // `ocsp_peer` on, at start-up or at a reload, so servers without it start as fast as before.
 
 import type { TLSSocket } from 'node:tls';
-import type { ServerOptions } from '../config/types.js';
+import type { OcspPeerOptions, ServerOptions } from '../config/types.js';
 import type { HookContext, ServerHook } from './server.js';
 
 /** What a connection sees of the peer check (set on `server.ocspPeer` while `ocsp_peer` is on). */
@@ -12,7 +12,13 @@ export interface OcspPeerGate {
    * Checks the verified chain of a TLS peer (from `peerChain`). `true`/`false` when answered from memory, else a
    * Promise (the connection is held meanwhile). Never rejects. Logs the refusal line itself.
    */
-  check(chain: Buffer[], kind: 'client' | 'websocket' | 'leafnode' | 'leafnode_remote', log: PeerConnLogger): boolean | Promise<boolean>;
+  check(
+    chain: Buffer[],
+    kind: 'client' | 'websocket' | 'leafnode' | 'leafnode_remote',
+    log: PeerConnLogger,
+    /** The `ocsp_peer` of the connection's own `tls {}` block; default: the client `tls {}`'s. */
+    options?: OcspPeerOptions,
+  ): boolean | Promise<boolean>;
   /**
    * The peer's chain (DER, leaf first, trust anchor last). Call it before
    * `getPeerX509Certificate()`: on a server socket that call empties Node's copy of the chain.
@@ -38,7 +44,10 @@ export interface PeerConnLogger {
   error(msg: string): void;
 }
 
-/** Is `ocsp_peer` on in a block this server serves? (Websocket and leaf blocks: see docs.) */
+/**
+ * Is `ocsp_peer` on in a block this server serves? Websocket and leaf node blocks, once they
+ * exist, are added here (docs/ocsp-peer.md §1).
+ */
 export function ocspPeerWanted(o: ServerOptions): boolean {
   return !!o.tls?.ocspPeer?.verify;
 }

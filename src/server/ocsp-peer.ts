@@ -66,7 +66,7 @@ class Gate implements OcspPeerGate {
   readonly checker: OcspPeerChecker;
   private cacheKey: string;
   /** Admitted connections → their chain, for the periodic re-check. */
-  private readonly admitted = new WeakMap<object, Buffer[]>();
+  private readonly admitted = new WeakMap<object, { chain: Buffer[]; options?: OcspPeerOptions }>();
   private recheckTimer: NodeJS.Timeout | undefined;
   /** Leaf SHA-256 → its verified chain (cleared on reload: ca_file may change). */
   private readonly chains = new Map<string, Buffer[]>();
@@ -111,13 +111,13 @@ class Gate implements OcspPeerGate {
     return chain;
   }
 
-  check(chain: Buffer[], kind: keyof typeof KIND_NAME, conn: PeerConnLogger): boolean | Promise<boolean> {
-    const p = this.server.options.tls?.ocspPeer;
+  check(chain: Buffer[], kind: keyof typeof KIND_NAME, conn: PeerConnLogger, options?: OcspPeerOptions): boolean | Promise<boolean> {
+    const p = options ?? this.server.options.tls?.ocspPeer;
     if (!p?.verify) return true;
     const log = this.server.logger.debugEnabled ? conn : { debug: noop, warn: (m: string) => conn.warn(m), error: (m: string) => conn.error(m), quiet: true };
     const v = this.checker.check(chain, policyOf(p), log, KIND_NAME[kind]);
     const remember = (ok: boolean): boolean => {
-      if (ok) this.admitted.set(conn, chain);
+      if (ok) this.admitted.set(conn, { chain, ...(options ? { options } : {}) });
       return ok;
     };
     if (v instanceof Promise) return v.then((x) => remember(this.done(x, kind, log)));
@@ -125,16 +125,16 @@ class Gate implements OcspPeerGate {
   }
 
   async recheck(): Promise<number> {
-    const p = this.server.options.tls?.ocspPeer;
-    if (!p?.verify) return 0;
-    const policy = policyOf(p);
     const quiet = { debug: noop, warn: noop, error: noop, quiet: true };
     const jobs: Promise<number>[] = [];
     for (const c of this.server.clients.values()) {
-      const chain = this.admitted.get(c);
-      if (!chain || c.isClosed) continue;
+      const entry = this.admitted.get(c);
+      if (!entry || c.isClosed) continue;
+      // The client block's options as they are now (reload); other blocks' as given at admission.
+      const p = entry.options ?? this.server.options.tls?.ocspPeer;
+      if (!p?.verify) continue;
       jobs.push(
-        Promise.resolve(this.checker.check(chain, policy, quiet, 'Client')).then((v) => {
+        Promise.resolve(this.checker.check(entry.chain, policyOf(p), quiet, 'Client')).then((v) => {
           // Only a definitive answer closes a session; an unreachable responder does not.
           const bad = v.links.find((l) => !l.ok && (l.outcome === 'revoked' || l.outcome === 'unknown'));
           if (v.admitted || !bad || c.isClosed) return 0;
