@@ -42,16 +42,20 @@ import (
 )
 
 type common struct {
-	url     string
-	caFile  string
-	size    int
-	dur     time.Duration
-	subject string
+	url      string
+	caFile   string
+	certFile string
+	keyFile  string
+	size     int
+	dur      time.Duration
+	subject  string
 }
 
 func (c *common) register(fs *flag.FlagSet) {
 	fs.StringVar(&c.url, "url", nats.DefaultURL, "server URL (nats:// or tls://)")
 	fs.StringVar(&c.caFile, "ca", "", "CA certificate file for tls:// URLs")
+	fs.StringVar(&c.certFile, "cert", "", "client certificate (PEM, may hold the chain) for mTLS")
+	fs.StringVar(&c.keyFile, "key", "", "client key (PEM) for mTLS")
 	fs.IntVar(&c.size, "size", 16, "payload size in bytes")
 	fs.DurationVar(&c.dur, "dur", 3*time.Second, "how long to publish / request / connect")
 	fs.StringVar(&c.subject, "subj", "bench.s", "subject")
@@ -99,7 +103,15 @@ func (c *common) tlsConfig() (*tls.Config, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &tls.Config{RootCAs: pool, ServerName: u.Hostname(), MinVersion: tls.VersionTLS12}, nil
+	cfg := &tls.Config{RootCAs: pool, ServerName: u.Hostname(), MinVersion: tls.VersionTLS12}
+	if c.certFile != "" {
+		pair, err := tls.LoadX509KeyPair(c.certFile, c.keyFile)
+		if err != nil {
+			return nil, err
+		}
+		cfg.Certificates = []tls.Certificate{pair}
+	}
+	return cfg, nil
 }
 
 func (c *common) connect(name string, extra ...nats.Option) (*nats.Conn, error) {
@@ -554,6 +566,7 @@ func runHandshake(args []string) {
 			InsecureSkipVerify: true, // replaced by the exact-leaf check below
 			ServerName:         full.ServerName,
 			MinVersion:         full.MinVersion,
+			Certificates:       full.Certificates,
 			VerifyConnection: func(cs tls.ConnectionState) error {
 				if len(cs.PeerCertificates) == 0 || !bytes.Equal(cs.PeerCertificates[0].Raw, leaf) {
 					return errors.New("server certificate differs from the verified one")

@@ -104,6 +104,8 @@ export const OCSP_USAGE = `Usage:
                     [--timeout <duration>] [--all-urls] [--json]
   tsnats ocsp show <file> [--cert <file>] [--ca <file>]... [--json]
   tsnats ocsp show --store-dir <dir> [--cert <file>]... [--ca <file>]... [--json]
+  tsnats ocsp check --peer --cert <file> --ca <file>... [ocsp_peer options] [--json]
+                    (would ocsp_peer admit this client certificate? see --peer --help)
   tsnats ocsp help
 
 Commands:
@@ -182,7 +184,7 @@ export async function runOcspCommand(argv: string[], io?: Partial<OcspCliIo>): P
 // Errors
 
 /** An input problem (exit 1). `code` is ERR_CLI_* or the engine's ERR_OCSP_* code. */
-class CliError extends Error {
+export class CliError extends Error {
   constructor(
     readonly code: string,
     message: string,
@@ -407,6 +409,11 @@ export interface CheckReport {
 }
 
 async function runCheck(rest: string[], out: OcspCliIo['stdout'], now: () => number): Promise<number> {
+  // `--peer`: would `ocsp_peer` admit this client certificate? (src/cli/ocsp-peer-check.ts)
+  if (rest.includes('--peer')) {
+    const { runPeerCheck } = await import('./ocsp-peer-check.js');
+    return runPeerCheck(rest.filter((a) => a !== '--peer'), out, now);
+  }
   const { values, positionals } = parse(
     rest,
     {

@@ -8,6 +8,7 @@ import { resolve } from 'node:path';
 import { isValidPublicUserKey } from '../server/nkey.js';
 import { ConfigError, formatPosition, type Position } from './errors.js';
 import { parseConfig, type ConfigNode, type MapEntry, type MapNode, type ParseOptions } from './parser.js';
+import { ocspPeerPrerequisite, parseOcspCache, parseOcspPeer, type TlsBlockKind } from './ocsp-peer.js';
 import type {
   AuthorizationOptions,
   OcspMode,
@@ -187,7 +188,6 @@ export const UNSUPPORTED_OPTIONS: ReadonlySet<string> = new Set([
   'max_traced_msg_len',
   'default_js_domain',
   // Known to newer nats-server versions.
-  'ocsp_cache',
   'write_timeout',
   'server_metadata',
   'proxy_protocol',
@@ -232,7 +232,6 @@ const JETSTREAM_KEYS: ReadonlySet<string> = new Set([
 /** `tls {}` keys nats-server knows that tsnats does not implement (yet). */
 const TLS_UNSUPPORTED: ReadonlySet<string> = new Set([
   'insecure',
-  'ocsp_peer',
   'connection_rate_limit',
   'cert_store',
   'cert_match_by',
@@ -647,6 +646,11 @@ class Builder {
       case 'ocsp':
         this.ocsp(e);
         return;
+      case 'ocsp_cache': {
+        const c = parseOcspCache(e, (pos, r) => this.err(pos, r));
+        if (c) o.ocspCache = c;
+        return;
+      }
       case 'debug':
       case 'trace':
       case 'logtime':
@@ -1004,7 +1008,8 @@ class Builder {
 
   // ---- tls -----------------------------------------------------------------
 
-  private tls(e: MapEntry): TlsOptions | undefined {
+  /** `kind`: the connections the block serves (what `ocsp_peer` requires, see src/config/ocsp-peer.ts). */
+  private tls(e: MapEntry, kind: TlsBlockKind = 'client'): TlsOptions | undefined {
     if (e.value.kind !== 'map') return this.typeErr(e, 'a map');
     const P = 'error parsing tls config, ';
     const t: TlsOptions = {
@@ -1015,6 +1020,7 @@ class Builder {
       handshakeFirst: false,
     };
     const files: { path: string; pos: Position; kind: 'pair' | 'ca' }[] = [];
+    let ocspPeerAt: Position | undefined;
     const tbool = (f: MapEntry): boolean | undefined => {
       if (f.value.kind === 'bool') return f.value.value;
       this.err(f.keyPos, `${P}expected '${f.key}' to be a boolean`);
@@ -1187,12 +1193,24 @@ class Builder {
         case 'verify_cert_and_check_known_urls':
           this.err(f.keyPos, 'verify_cert_and_check_known_urls not supported in this context');
           break;
+        case 'ocsp_peer': {
+          const p = parseOcspPeer(f, (pos, r) => this.err(pos, r));
+          if (p) {
+            t.ocspPeer = p;
+            ocspPeerAt = f.keyPos;
+          }
+          break;
+        }
         default:
           if (TLS_UNSUPPORTED.has(k)) this.err(f.keyPos, `${P}'${f.key}' is not supported by tsnats yet`);
           else if (!f.usedAsVariable) this.err(f.keyPos, `${P}unknown field [${JSON.stringify(f.key)}]`);
       }
     }
     if (t.verifyAndMap) t.verify = true;
+    if (ocspPeerAt) {
+      const w = ocspPeerPrerequisite(t, kind, ocspPeerAt, (pos, r) => this.err(pos, r));
+      if (w) this.warn(ocspPeerAt, w);
+    }
     if (t.certFile !== undefined && t.keyFile === undefined) {
       this.err(e.keyPos, `missing 'key_file' in TLS configuration`);
     } else if (t.keyFile !== undefined && t.certFile === undefined) {

@@ -34,6 +34,32 @@ export interface TlsOptions {
   curvePreferences?: string[];
   /** Hex SHA-256 of the client certificates' SPKI that are allowed. */
   pinnedCerts?: string[];
+  /** `ocsp_peer`: OCSP checking of the peer's certificate chain (src/config/ocsp-peer.ts). */
+  ocspPeer?: OcspPeerOptions;
+}
+
+/** `ocsp_peer` in a `tls {}` block (nats-server 2.10+ spelling and defaults). */
+export interface OcspPeerOptions {
+  verify: boolean;
+  /** `ca_timeout`: per responder HTTP request. Default 2000. */
+  caTimeoutMs: number;
+  /** `allowed_clockskew`. Default 30000. */
+  allowedClockSkewMs: number;
+  /** `cache_ttl_when_next_update_unset`. Default 3 600 000. */
+  cacheTtlWhenNextUpdateUnsetMs: number;
+  warnOnly: boolean;
+  unknownIsGood: boolean;
+  allowWhenCaUnreachable: boolean;
+}
+
+/** Top-level `ocsp_cache` (used only when some `ocsp_peer` is on). */
+export interface OcspCacheOptions {
+  type: 'local' | 'none';
+  /** `local_store`: directory of `cache.json`. Undefined: `<store_dir>/_rc_`, else `_rc_`. */
+  localStore?: string;
+  preserveRevoked: boolean;
+  /** `save_interval` in ms, whole seconds, at least 1 s. Default 300 000. */
+  saveIntervalMs: number;
 }
 
 export interface SubjectPermission {
@@ -101,6 +127,8 @@ export interface ServerOptions {
   jetstream: boolean;
   /** Undefined when the file has no `ocsp` key (behaves as auto). */
   ocsp?: OcspOptions;
+  /** Undefined when the file has no `ocsp_cache` key (local cache with defaults when needed). */
+  ocspCache?: OcspCacheOptions;
   debug: boolean;
   trace: boolean;
   logtime: boolean; // default true

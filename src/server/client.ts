@@ -82,6 +82,8 @@ export const ClosedReason = {
   MaxControlLineExceeded: 'Maximum Control Line Exceeded',
   ServerShutdown: 'Server Shutdown',
   NoRespondersRequiresHeaders: 'No Responders Requires Headers',
+  /** nats-server's `Revocation` state; here: `ocsp_peer` found the peer's certificate revoked. */
+  Revocation: 'Credentials Revoked',
 } as const;
 export type ClosedReason = (typeof ClosedReason)[keyof typeof ClosedReason];
 
@@ -618,6 +620,10 @@ export class Client implements ProtocolHandler, SubscriptionTarget {
     }
     if (this.isClosed) return;
     const tls = this.server.tls!;
+    // `ocsp_peer`: the chain is read before getPeerX509Certificate(), which empties Node's copy
+    // of a server socket's peer chain.
+    const gate = this.server.ocspPeer;
+    const chain = gate?.peerChain(sock);
     // A TLSSocket wrapped by hand (INFO-first upgrade) is not rejected by Node when the client
     // certificate fails verification: `rejectUnauthorized` is only enforced for sockets a listening
     // tls.Server accepts itself. Enforce `verify` here.
@@ -637,6 +643,15 @@ export class Client implements ProtocolHandler, SubscriptionTarget {
       this.close(ClosedReason.TLSHandshakeError);
       return;
     }
+    // `ocsp_peer`: the connection stays held (nothing it sent is read, no INFO for TLS-first
+    // clients) until its chain is checked; refused, it is closed without a session.
+    const verdict = gate && this.peerCert ? gate.check(chain ?? [], 'client', this) : true;
+    if (verdict === true) this.openSecure(sock);
+    else if (verdict === false) this.close(ClosedReason.TLSHandshakeError);
+    else void verdict.then((ok) => (this.isClosed ? undefined : ok ? this.openSecure(sock) : this.close(ClosedReason.TLSHandshakeError)));
+  }
+
+  private openSecure(sock: TLSSocket): void {
     this.tlsVersion = tlsVersionName(sock.getProtocol());
     const c = sock.getCipher();
     this.tlsCipher = (c as { standardName?: string }).standardName ?? c.name;

@@ -4,12 +4,14 @@
 import type { ServerOptions } from '../config/types.js';
 import { ocspStaplingHook } from './ocsp.js';
 import { observabilityHook } from './observability.js';
+import { ocspPeerHook } from './ocsp-peer-hook.js';
 import type { ServerHook } from './server.js';
 
 /**
  * Default hooks for a server with these options: OCSP stapling (a no-op without `tls {}`; first,
- * so its staplers are in `server.ocsp` before the others start), then observability.
+ * so its staplers are in `server.ocsp` before the others start), then observability, then OCSP
+ * peer checking (`ocsp_peer`, after observability so it can register its metrics).
  */
 export function defaultServerHooks(options: ServerOptions): ServerHook[] {
-  return [ocspStaplingHook(options), observabilityHook()];
+  return [ocspStaplingHook(options), observabilityHook(), ocspPeerHook()];
 }

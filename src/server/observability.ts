@@ -31,7 +31,12 @@ export class ServerObservability {
   /** (Re)registers the endpoints and the /varz section, and follows the staplers now in service. */
   bind(): void {
     const m = this.server.monitor;
-    m.addEndpoint('/ocspz', (q) => ({ body: ocspz(this.server, q, this.now()) }));
+    m.addEndpoint('/ocspz', (q) => {
+      const body = ocspz(this.server, q, this.now());
+      // OCSP checking of peers' certificates (docs/ocsp-peer.md), while `ocsp_peer` is on.
+      const peer = this.server.ocspPeer?.ocspz();
+      return { body: peer ? { ...body, peer } : body };
+    });
     m.addEndpoint('/metrics', async () => ({
       body: await this.metrics.render(),
       contentType: this.metrics.contentType,

@@ -16,6 +16,7 @@ import { diffOptions, ReloadError } from './reload.js';
 import { SubjectIndex } from './subjects.js';
 import { TlsConfig, TlsManager } from './tls.js';
 import { OcspRegistry } from './ocsp-registry.js';
+import type { OcspPeerGate } from './ocsp-peer-hook.js';
 import { ERR_MAX_CONNECTIONS } from '../protocol/errors.js';
 import { goDuration } from './monitor/format.js';
 
@@ -101,6 +102,8 @@ export class Server {
   readonly monitor: Monitor;
   /** Staplers in service (filled by the stapling hook, read by monitoring and metrics). */
   readonly ocsp = new OcspRegistry();
+  /** OCSP checking of TLS peers' certificates, while `ocsp_peer` is on (ocsp-peer-hook.ts). */
+  ocspPeer: OcspPeerGate | undefined = undefined;
 
   // statistics
   inMsgs = 0;

@@ -356,7 +356,7 @@ describe('options: tls', () => {
     fails('tls { cert_file: c, key_file: k, handshake_first: "soon" }', /'handshake_first' should be a boolean, "auto" or a duration/);
     fails('tls { cert_file: c, key_file: k, timeout: "abc" }', /^error parsing tls config, 'timeout' time: invalid duration "abc"$/);
     fails('tls { cert_file: c, key_file: k, foo: 1 }', /^error parsing tls config, unknown field \["foo"\]$/);
-    fails('tls { cert_file: c, key_file: k, ocsp_peer: true }', /'ocsp_peer' is not supported by tsnats yet/);
+    fails('tls { cert_file: c, key_file: k, ocsp_peer: true }', /^OCSP peer verification for client connections requires TLS verify \(mTLS\) to be enabled$/, [1, 34]);
     fails('tls { cert_file: c, key_file: k, verify_cert_and_check_known_urls: true }', /^verify_cert_and_check_known_urls not supported in this context$/);
   });
 
