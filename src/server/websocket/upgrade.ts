@@ -153,7 +153,10 @@ const STATUS_TEXT: Record<number, string> = {
   431: 'Request Header Fields Too Large',
 };
 
-/** Go's http.Error reply with nats-server's extra `Sec-Websocket-Version: 13` header. */
+/**
+ * Go's http.Error reply with nats-server's extra `Sec-Websocket-Version: 13` header. (Go keeps the
+ * connection open for another request; tsnats closes it after the reply.)
+ */
 export function errorResponse(status: number): Buffer {
   const text = STATUS_TEXT[status] ?? 'Error';
   const body = `${text}\n`;
@@ -164,7 +167,6 @@ export function errorResponse(status: number): Buffer {
       'X-Content-Type-Options: nosniff\r\n' +
       `Date: ${new Date().toUTCString()}\r\n` +
       `Content-Length: ${Buffer.byteLength(body)}\r\n` +
-      'Connection: close\r\n' +
       '\r\n' +
       body,
     'latin1',
