@@ -72,6 +72,12 @@ export class WsDecoder {
   private csize = 0;
   private ctrl: Buffer[] = [];
   private halted = false;
+  /**
+   * Payloads decoded from the current `push`, handed to the sink when the whole read is decoded
+   * (as nats-server decodes a read before parsing it). After a WsFrameError: what the read had
+   * decoded before the violation (see WsSocket's read error handling).
+   */
+  out: Buffer[] = [];
 
   constructor(
     private readonly sink: WsDecoderSink,
@@ -86,6 +92,7 @@ export class WsDecoder {
   push(buf: Buffer): void {
     let pos = 0;
     const max = buf.length;
+    this.out = [];
     while (pos < max && !this.halted) {
       if (this.rem < 0) {
         pos = this.readHeader(buf, pos);
@@ -104,9 +111,18 @@ export class WsDecoder {
         this.csize += n;
         if (this.csize > this.opts.maxCompressed) throw new WsFrameError('compressed message too large');
         this.cparts.push(Buffer.from(b));
-      } else if (n > 0) this.sink.data(b);
+      } else if (n > 0) this.out.push(b);
       if (this.rem === 0) this.endOfFrame();
     }
+    this.deliver();
+  }
+
+  /** Hands the decoded payloads to the sink. */
+  deliver(): void {
+    const out = this.out;
+    if (out.length === 0) return;
+    this.out = [];
+    for (let i = 0; i < out.length; i++) this.sink.data(out[i]!);
   }
 
   /** Reads (part of) a frame header; returns the new position. */
@@ -223,7 +239,7 @@ export class WsDecoder {
       } catch (e) {
         throw new WsFrameError((e as Error).message);
       }
-      if (out.length > 0) this.sink.data(out);
+      if (out.length > 0) this.out.push(out);
     }
   }
 }

@@ -110,12 +110,18 @@ export class WsSocket extends EventEmitter {
     } catch (e) {
       if (!(e instanceof WsFrameError)) throw e;
       this.decoder.halt();
-      this.opts.onFrameError(e.message);
-      // nats-server queues a 1002 close frame but skips the final flush on read errors: the peer
-      // sees the TCP connection close.
+      // nats-server queues a 1002 close frame with the text but skips the final flush on read
+      // errors: the peer sees the TCP connection close. When the same read also decoded data,
+      // nats-server drops the error (no log), parses that data and its close frame goes out.
+      if (this.decoder.out.length > 0) {
+        this.sendClose(CLOSE_PROTOCOL_ERROR, e.message);
+        this.decoder.deliver();
+      } else {
+        this.opts.onFrameError(e.message);
+        this.raw.destroy();
+      }
       this.closing = true;
       this.emit('error', Object.assign(new Error(e.message), { code: 'EWSFRAME' }));
-      this.raw.destroy();
     }
   }
 
