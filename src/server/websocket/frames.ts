@@ -96,7 +96,7 @@ export class WsDecoder {
     while (pos < max && !this.halted) {
       if (this.rem < 0) {
         pos = this.readHeader(buf, pos);
-        if (this.rem < 0) return; // header incomplete
+        if (this.rem < 0) break; // header incomplete: the rest comes with the next read
         if (this.rem === 0) this.endOfFrame();
         continue;
       }
