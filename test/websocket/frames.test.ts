@@ -184,6 +184,26 @@ const SCENARIOS: Array<{ name: string; conf?: string; run: Scenario }> = [
     },
   },
   {
+    name: 'browser UA + compression: a large compressed batch is one message in 4096-byte fragments (RSV1 on the first only)',
+    conf: CONF_Z,
+    run: async (t) => {
+      const p = await upgraded(t.wsPort, { 'User-Agent': 'Mozilla/5.0 (X11; Linux x86_64) Chrome/120', 'Sec-WebSocket-Extensions': 'permessage-deflate' });
+      await p.framesUntil((a) => a.length > 0);
+      const { randomBytes } = await import('node:crypto');
+      const body = randomBytes(15000).toString('base64'); // ~20000 bytes that deflate poorly
+      p.write(frame(2, CONNECT + 'SUB a 1\r\nPING\r\n'));
+      await p.framesUntil((a) => a.length > 0);
+      p.write(frame(2, `PUB a ${body.length}\r\n${body}\r\n`));
+      const fs = await p.framesUntil((a) => a.filter((f) => f.fin).length >= 1 && a.reduce((n, f) => n + f.payload.length, 0) > 15000);
+      p.close();
+      return {
+        shapes: fs.every((f) => (f.opcode === 2 && f.rsv1) || (f.opcode === 0 && !f.rsv1)),
+        le4096: fs.every((f) => f.payload.length <= 4096),
+        fragmented: fs.some((f) => !f.fin),
+      };
+    },
+  },
+  {
     name: 'Nats-No-Masking: true → unmasked frames accepted',
     run: async (t) => {
       const p = await upgraded(t.wsPort, { 'Nats-No-Masking': 'true' });
@@ -210,4 +230,27 @@ describe('websocket frames: tsnats vs nats-server 2.9.10', { skip: SKIP_NATS_SER
       assert.deepEqual(a, b);
     });
   }
+});
+
+describe('websocket frames: tsnats bounds', () => {
+  it('a deflate bomb (compressed message inflating past the bound) closes only that connection', async () => {
+    const { start: startT } = await import('./helpers.js');
+    const t = await startT('tsnats', `max_payload: 65536\nmax_pending: 262144\n${CONF_Z}`);
+    try {
+      const { deflateRawSync, constants } = await import('node:zlib');
+      const bomb = deflateRawSync(Buffer.alloc(8 * 1024 * 1024), { finishFlush: constants.Z_SYNC_FLUSH });
+      const p = await upgraded(t.wsPort, { 'Sec-WebSocket-Extensions': 'permessage-deflate' });
+      p.write(frame(2, CONNECT));
+      p.write(frame(2, bomb.subarray(0, bomb.length - 4), { rsv1: true }));
+      await p.until(() => p.closed, 5000);
+      assert.ok(p.closed);
+      assert.match(t.log(), /read error: .*(larger than|too large)/i);
+      const q = await upgraded(t.wsPort);
+      q.write(frame(2, CONNECT + 'PING\r\n'));
+      assert.ok(hasPong(await q.framesUntil(hasPong)));
+      q.close();
+    } finally {
+      await t.stop();
+    }
+  });
 });

@@ -362,18 +362,21 @@ export class WebsocketListener {
       const noMasking = header(req, 'nats-no-masking') === 'true';
       const ua = header(req, 'user-agent');
       sock.write(switchingProtocols(header(req, 'sec-websocket-key'), compress, noMasking));
-      this.open(sock, raw, { compress, noMasking, browser: ua.startsWith('Mozilla/') });
+      const browser = ua.startsWith('Mozilla/');
+      const safari = compress && ua.includes('Version/') && ua.includes('Safari/');
+      this.open(sock, raw, { compress, noMasking, browser, safari });
     };
     sock.on('data', onData);
   }
 
-  private open(sock: Socket, raw: Socket, o: { compress: boolean; noMasking: boolean; browser: boolean }): void {
+  private open(sock: Socket, raw: Socket, o: { compress: boolean; noMasking: boolean; browser: boolean; safari: boolean }): void {
     const server = this.server;
     let client: { error(m: string): void; reason: string } | undefined;
     const ws = new WsSocket(sock, {
       compress: o.compress,
       maskRequired: !o.noMasking,
       browser: o.browser,
+      noCompressedFragments: o.safari,
       maxCompressed: Math.max(server.options.maxPending, server.options.maxPayload + 64 * 1024),
       onFrameError: (text) => (client ? client.error(`read error: ${text}`) : server.logger.error(`read error: ${text}`)),
     });

@@ -26,6 +26,7 @@ import {
   isUtf8,
   OP_BINARY,
   OP_CLOSE,
+  OP_CONTINUATION,
   OP_PING,
   OP_PONG,
   WsDecoder,
@@ -60,8 +61,12 @@ export interface WsSocketOptions {
   compress: boolean;
   /** Frames from the client must be masked (false after `Nats-No-Masking: true`). */
   maskRequired: boolean;
-  /** A browser (UA `Mozilla/`): uncompressed output in FIN frames of at most 4096 bytes. */
+  /**
+   * A browser (UA `Mozilla/`): uncompressed output in FIN frames of at most 4096 bytes, compressed
+   * output in 4096-byte fragments (one message), unless `noCompressedFragments` (Safari).
+   */
   browser: boolean;
+  noCompressedFragments: boolean;
   /** Bound for a compressed inbound message (inflated or not). */
   maxCompressed: number;
   /** Logs a framing violation (`read error: <text>`). */
@@ -251,8 +256,16 @@ export class WsSocket extends EventEmitter {
       const z = deflateMessage(list.length === 1 ? list[0]! : Buffer.concat(list, len));
       for (const cb of cbs) if (cb) cb();
       raw.cork();
-      raw.write(frameHeader(OP_BINARY, z.length, true));
-      raw.write(z);
+      if (this.opts.browser && !this.opts.noCompressedFragments && z.length > BROWSER_FRAME_SIZE) {
+        for (let off = 0; off < z.length; off += BROWSER_FRAME_SIZE) {
+          const end = Math.min(off + BROWSER_FRAME_SIZE, z.length);
+          raw.write(frameHeader(off === 0 ? OP_BINARY : OP_CONTINUATION, end - off, off === 0, end === z.length));
+          raw.write(z.subarray(off, end));
+        }
+      } else {
+        raw.write(frameHeader(OP_BINARY, z.length, true));
+        raw.write(z);
+      }
       raw.uncork();
       return;
     }
