@@ -177,6 +177,47 @@ describe('websocket and server lifecycle', () => {
     }
   });
 
+  it('a websocket subscriber that stops reading is closed as a slow consumer; the server keeps serving', async () => {
+    const t = await startTs(`max_payload: 65536\nmax_pending: 262144\nwrite_deadline: "1s"\nwebsocket { listen: "127.0.0.1:-1", no_tls: true }`);
+    try {
+      const p = await upgraded(t.wsPort);
+      p.write(frame(2, 'CONNECT {"verbose":false}\r\nSUB flood 1\r\nPING\r\n'));
+      await p.framesUntil((a) => text(a).includes('PONG'));
+      p.sock.pause(); // stops reading: the kernel buffers fill, then the server's
+      const pub = await connect({ servers: `127.0.0.1:${t.port}` });
+      const chunk = new Uint8Array(32 * 1024);
+      for (let i = 0; i < 2000 && !t.log().includes('Slow Consumer Detected'); i++) {
+        pub.publish('flood', chunk);
+        if (i % 50 === 0) await pub.flush();
+      }
+      for (let i = 0; i < 100 && !t.log().includes('Slow Consumer Detected'); i++) await new Promise((r) => setTimeout(r, 50));
+      assert.match(t.log(), / - wid:\d+ - Slow Consumer Detected/);
+      assert.equal(t.ts!.server.slowConsumers, 1);
+      await pub.flush();
+      await pub.close();
+      p.close();
+    } finally {
+      await t.stop();
+    }
+  });
+
+  it('lame duck mode: the websocket listener stops accepting; clients get INFO ldm, then close 1001', async () => {
+    const t = await startTs(`lame_duck_grace_period: "0s"\nwebsocket { listen: "127.0.0.1:-1", no_tls: true }`);
+    try {
+      const p = await upgraded(t.wsPort);
+      p.write(frame(2, 'CONNECT {"verbose":false,"protocol":1}\r\nPING\r\n'));
+      await p.framesUntil((a) => text(a).includes('PONG'));
+      const ldm = t.ts!.server.lameDuckMode();
+      const fs = await p.framesUntil((a) => a.some((f) => f.opcode === 8), 5000);
+      assert.match(text(fs), /INFO \{[^\r]*"ldm":true/);
+      assert.equal(fs.find((f) => f.opcode === 8)!.payload.readUInt16BE(0), 1001);
+      await assert.rejects(upgraded(t.wsPort));
+      await ldm;
+    } finally {
+      await t.stop();
+    }
+  });
+
   it('reload: a websocket change other than TLS is refused', async () => {
     const t = await startTs(`websocket { listen: "127.0.0.1:-1", no_tls: true }`);
     try {
