@@ -74,6 +74,23 @@ describe('websocket upgrade: tsnats vs nats-server 2.9.10', { skip: SKIP_NATS_SE
     });
   }
 
+  it("requests Go's HTTP server refuses before the handler, and HTTP/1.0: same reply bytes", async () => {
+    const reqs = ['GET / HTTP/1.1\r\n\r\n', 'GARBAGE\r\n\r\n', 'GET / HTTP/1.0\r\n\r\n', 'POST / HTTP/1.0\r\nHost: x\r\n\r\n'];
+    const s = servers.get(CONF)!;
+    for (const req of reqs) {
+      const out: string[] = [];
+      for (const t of [s.ts, s.go]) {
+        const p = await RawPeer.open(t.wsPort);
+        p.write(req);
+        await p.until(() => p.data.includes('\r\n\r\n') && (p.closed || p.data.toString().endsWith('\n')), 2000);
+        await p.until(() => p.closed, 300);
+        out.push(p.data.toString('latin1').replace(/Date: [^\r]*/, 'Date: X'));
+        p.close();
+      }
+      assert.equal(out[0], out[1], JSON.stringify(req));
+    }
+  });
+
   it('data pipelined after the request: connection dropped, no 101', async () => {
     for (const t of [servers.get(CONF)!.ts, servers.get(CONF)!.go]) {
       const p = await RawPeer.open(t.wsPort);

@@ -338,7 +338,7 @@ export class WebsocketListener {
       const fail = checkUpgrade(req, this.origins, !!this.tls);
       if (fail) {
         log.error(`${addr} - websocket handshake error: ${fail.reason}`);
-        sock.end(errorResponse(fail.status));
+        sock.end(errorResponse(fail.status, req.proto));
         return;
       }
       if (head.length > end + 4) {

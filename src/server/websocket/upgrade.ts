@@ -157,11 +157,11 @@ const STATUS_TEXT: Record<number, string> = {
  * Go's http.Error reply with nats-server's extra `Sec-Websocket-Version: 13` header. (Go keeps the
  * connection open for another request; tsnats closes it after the reply.)
  */
-export function errorResponse(status: number): Buffer {
+export function errorResponse(status: number, proto = 'HTTP/1.1'): Buffer {
   const text = STATUS_TEXT[status] ?? 'Error';
   const body = `${text}\n`;
   return Buffer.from(
-    `HTTP/1.1 ${status} ${text}\r\n` +
+    `${proto} ${status} ${text}\r\n` +
       'Content-Type: text/plain; charset=utf-8\r\n' +
       'Sec-Websocket-Version: 13\r\n' +
       'X-Content-Type-Options: nosniff\r\n' +
@@ -175,8 +175,8 @@ export function errorResponse(status: number): Buffer {
 
 /** Go net/http's reply to a request it cannot parse (before any handler runs). */
 export function badRequest(detail = ''): Buffer {
-  const body = detail ? `400 Bad Request: ${detail}` : '400 Bad Request';
-  return Buffer.from(`HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\n\r\n${body}`, 'latin1');
+  const status = detail ? `400 Bad Request: ${detail}` : '400 Bad Request';
+  return Buffer.from(`HTTP/1.1 ${status}\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\n\r\n${status}`, 'latin1');
 }
 
 /** The 101 reply, byte for byte as nats-server writes it. */
