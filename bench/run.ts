@@ -22,7 +22,7 @@ import { capture, freePort, log, machineCpuSeconds, repoRoot, selfAndChildrenCpu
 /** Set on Ctrl-C / SIGTERM: nothing new is started after that. */
 let stopping = false;
 
-const TASKS = ['pub16', 'pub1k', 'p2p', 'fanout', 'nn', 'queue', 'req', 'idle', 'tls_p2p', 'hs', 'ws_p2p'] as const;
+const TASKS = ['pub16', 'pub1k', 'p2p', 'fanout', 'nn', 'queue', 'req', 'idle', 'tls_p2p', 'hs', 'ws_p2p', 'ws_fanout'] as const;
 type Task = (typeof TASKS)[number];
 
 interface Options {
@@ -397,17 +397,23 @@ async function phaseIdle(ctx: Ctx, spec: ServerSpec): Promise<boolean> {
  * publishes and subscribes over ws:// (masked frames in, one binary frame per flush out).
  */
 async function phaseWs(ctx: Ctx, spec: ServerSpec): Promise<boolean> {
-  if (!want(ctx, 'ws_p2p')) return false;
+  if (!want(ctx, 'ws_p2p') && !want(ctx, 'ws_fanout')) return false;
   const wsPort = await freePort();
   const srv = await start(ctx, spec, 'websocket', { conf: `websocket {\n  listen: "127.0.0.1:${wsPort}"\n  no_tls: true\n}\n` });
   if (!srv) return true;
   const url = `ws://127.0.0.1:${wsPort}`;
   try {
     await warmUp(ctx, srv, 'pubsub', url);
-    const r = await pubsub(ctx, srv, 'ws_p2p', ['-size', '16', '-pubs', '1', '-subs', '1'], url);
-    if (r) {
-      push(ctx, spec.name, 'ws_p2p', num(r, 'sub_rate'));
-      push(ctx, spec.name, 'cpu_ws_p2p', cpuPerMillion(r));
+    if (want(ctx, 'ws_p2p')) {
+      const r = await pubsub(ctx, srv, 'ws_p2p', ['-size', '16', '-pubs', '1', '-subs', '1'], url);
+      if (r) {
+        push(ctx, spec.name, 'ws_p2p', num(r, 'sub_rate'));
+        push(ctx, spec.name, 'cpu_ws_p2p', cpuPerMillion(r));
+      }
+    }
+    if (want(ctx, 'ws_fanout')) {
+      const r = await pubsub(ctx, srv, 'ws_fanout', ['-size', '128', '-pubs', '1', '-subs', '4'], url);
+      if (r) push(ctx, spec.name, 'ws_fanout', num(r, 'sub_rate'));
     }
   } finally {
     await srv.stop();
@@ -707,6 +713,7 @@ function rowKeysFor(tasks: Set<Task>): Set<string> {
     idle: ['mem_conn'],
     tls_p2p: ['tls_p2p'],
     ws_p2p: ['ws_p2p', 'cpu_ws_p2p'],
+    ws_fanout: ['ws_fanout'],
     hs: ['hs_on', 'hs_off', 'staple_cost', 'hs_on_cpu', 'hs_off_cpu', 'staple_cpu'],
   };
   return new Set([...tasks].flatMap((t) => m[t]));

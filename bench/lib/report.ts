@@ -36,6 +36,7 @@ export const ROWS: RowDef[] = [
   { key: 'req_rate', scenario: 'request/reply, 1 responder, 128 B', metric: 'sequential requests', unit: 'req/s', better: 'higher', target: 'none' },
   { key: 'tls_p2p', scenario: 'TLS 1 pub → 1 sub, 16 B', metric: 'delivered', unit: 'msgs/s', better: 'higher', target: 'tls' },
   { key: 'ws_p2p', scenario: 'websocket 1 pub → 1 sub, 16 B', metric: 'delivered', unit: 'msgs/s', better: 'higher', target: 'throughput' },
+  { key: 'ws_fanout', scenario: 'websocket 1 pub → 4 subs (fan-out), 128 B', metric: 'delivered, all subs', unit: 'msgs/s', better: 'higher', target: 'throughput' },
   { key: 'hs_on', scenario: 'TLS connects, stapling on (Must-Staple)', metric: 'full connects', unit: 'conn/s', better: 'higher', target: 'tls' },
   { key: 'hs_off', scenario: 'TLS connects, stapling off', metric: 'full connects', unit: 'conn/s', better: 'higher', target: 'tls' },
   { key: 'staple_cost', scenario: 'stapling cost (1 − on ÷ off)', metric: 'connect rate lost', unit: '%', better: 'lower', target: 'stapling' },
