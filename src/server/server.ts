@@ -206,12 +206,12 @@ export class Server {
 
     await this.monitor.start();
     await this.listen();
+    this.rebuildInfo();
     if (o.websocket && o.websocket.port !== 0) {
       const { WebsocketListener } = await import('./websocket/listener.js');
       this.websocket = new WebsocketListener(this);
       await this.websocket.start();
     }
-    this.rebuildInfo();
     if (o.pidFile) {
       writePidFile(o.pidFile);
       this.pidFileWritten = o.pidFile;
