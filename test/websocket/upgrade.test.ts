@@ -146,3 +146,21 @@ describe('websocket upgrade: tsnats only', () => {
     }
   });
 });
+
+describe('websocket /varz section: tsnats vs nats-server 2.9.10', { skip: SKIP_NATS_SERVER }, () => {
+  it('same fields and values for the same block', async () => {
+    const conf = `http: "127.0.0.1:-1"\nwebsocket { listen: "127.0.0.1:-1", no_tls: true, compression: true, same_origin: true, allowed_origins: ["http://a.com"], handshake_timeout: "2s", authorization { user: u, password: p, timeout: 3 } }`;
+    const out: unknown[] = [];
+    for (const name of ['tsnats', 'nats-server'] as const) {
+      const t = await start(name, conf);
+      try {
+        const v = (await (await fetch(`${t.monitor}/varz`)).json()) as { websocket: Record<string, unknown> };
+        assert.equal(v.websocket.port, t.wsPort);
+        out.push({ ...v.websocket, port: 'P' });
+      } finally {
+        await t.stop();
+      }
+    }
+    assert.deepEqual(out[0], out[1]);
+  });
+});
