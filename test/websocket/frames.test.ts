@@ -91,10 +91,10 @@ const SCENARIOS: Array<{ name: string; conf?: string; run: Scenario }> = [
     },
   },
   {
-    name: 'CLOSE without status → 1005; invalid UTF-8 body → 1007',
+    name: 'CLOSE without status → 1005; invalid UTF-8 body → 1007; invalid codes (999, 1005, 5000, 1-byte) as nats-server',
     run: async (t) => {
       const out: unknown[] = [];
-      for (const payload of [Buffer.alloc(0), Buffer.from([0x03, 0xe8, 0xff, 0xfe])]) {
+      for (const payload of [Buffer.alloc(0), Buffer.from([0x03, 0xe8, 0xff, 0xfe]), Buffer.from([0x03, 0xe7]), Buffer.from([0x03, 0xed, 0x41]), Buffer.from([0x13, 0x88]), Buffer.from([0x03])]) {
         const p = await upgraded(t.wsPort);
         p.write(frame(8, payload));
         const fs = await p.framesUntil((a) => a.some((f) => f.opcode === 8));
