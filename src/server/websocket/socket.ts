@@ -151,9 +151,8 @@ export class WsSocket extends EventEmitter {
     }
     this.decoder.halt();
     if (this.closing) return;
-    this.closing = true;
     // Echo, then close as `Client Closed` (the Client sees the socket close).
-    this.raw.end(closeFrame(status, body));
+    this.sendClose(status, body);
   }
 
   // ---- the socket surface the Client uses ----------------------------------------------------
@@ -239,7 +238,11 @@ export class WsSocket extends EventEmitter {
     if (this.closing) return;
     this.closing = true;
     this.decoder.halt();
-    this.raw.end(closeFrame(status, reason));
+    const raw = this.raw;
+    raw.end(closeFrame(status, reason));
+    // Read (and drop) until the peer closes too, but never wait for it longer than 2 s.
+    raw.resume();
+    setTimeout(() => raw.destroy(), 2000).unref();
   }
 
   /** One flush of the Client: one frame (or 4096-byte frames for browsers), compressed if on. */
