@@ -319,7 +319,7 @@ export class WebsocketListener {
       if (end < 0) {
         if (head.length > MAX_HEAD) {
           sock.removeListener('data', onData);
-          if (finish()) sock.end(errorResponse(431));
+          if (finish()) endSoon(sock, errorResponse(431));
         }
         return;
       }
@@ -328,17 +328,17 @@ export class WebsocketListener {
       if (!finish()) return;
       const req = parseRequest(head.subarray(0, end).toString('latin1'));
       if (!req) {
-        sock.end(badRequest());
+        endSoon(sock, badRequest());
         return;
       }
       if (req.proto === 'HTTP/1.1' && !req.headers.has('host')) {
-        sock.end(badRequest('missing required Host header'));
+        endSoon(sock, badRequest('missing required Host header'));
         return;
       }
       const fail = checkUpgrade(req, this.origins, !!this.tls);
       if (fail) {
         log.error(`${addr} - websocket handshake error: ${fail.reason}`);
-        sock.end(errorResponse(fail.status, req.proto));
+        endSoon(sock, errorResponse(fail.status, req.proto));
         return;
       }
       if (head.length > end + 4) {
@@ -394,6 +394,13 @@ export class WebsocketListener {
       }
     });
   }
+}
+
+/** Writes a last reply and closes; the socket is destroyed after 2 s if the peer does not close. */
+function endSoon(sock: Socket, reply: Buffer): void {
+  sock.end(reply);
+  sock.resume();
+  setTimeout(() => sock.destroy(), 2000).unref();
 }
 
 function stripV6(a: string | undefined): string {

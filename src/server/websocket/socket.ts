@@ -6,6 +6,7 @@
 
 import { EventEmitter } from 'node:events';
 import type { Socket } from 'node:net';
+import { ClosedReason } from '../client.js';
 import {
   BROWSER_FRAME_SIZE,
   CLOSE_ABNORMAL,
@@ -33,29 +34,35 @@ import {
   WsFrameError,
 } from './frames.js';
 
-/** Close reasons (client.ts ClosedReason strings) → close status. */
+/** Close reasons (client.ts ClosedReason) → close status (nats-server's wsEnqueueCloseMessage). */
 const STATUS_BY_REASON: Record<string, number> = {
-  'Client Closed': CLOSE_NORMAL,
-  'Authentication Timeout': CLOSE_POLICY_VIOLATION,
-  'Authentication Failure': CLOSE_POLICY_VIOLATION,
-  'Slow Consumer (Pending Bytes)': CLOSE_POLICY_VIOLATION,
-  'Slow Consumer (Write Deadline)': CLOSE_POLICY_VIOLATION,
-  'Maximum Connections Exceeded': CLOSE_POLICY_VIOLATION,
-  'Maximum Control Line Exceeded': CLOSE_POLICY_VIOLATION,
+  [ClosedReason.ClientClosed]: CLOSE_NORMAL,
+  [ClosedReason.AuthenticationTimeout]: CLOSE_POLICY_VIOLATION,
+  [ClosedReason.AuthenticationViolation]: CLOSE_POLICY_VIOLATION,
+  [ClosedReason.SlowConsumerPendingBytes]: CLOSE_POLICY_VIOLATION,
+  [ClosedReason.SlowConsumerWriteDeadline]: CLOSE_POLICY_VIOLATION,
+  [ClosedReason.MaxConnectionsExceeded]: CLOSE_POLICY_VIOLATION,
+  [ClosedReason.MaxControlLineExceeded]: CLOSE_POLICY_VIOLATION,
   'Maximum Subscriptions Exceeded': CLOSE_POLICY_VIOLATION,
-  'TLS Handshake Failure': CLOSE_TLS_HANDSHAKE,
-  'Parse Error': CLOSE_PROTOCOL_ERROR,
-  'Protocol Violation': CLOSE_PROTOCOL_ERROR,
-  'Bad Client Protocol Version': CLOSE_PROTOCOL_ERROR,
-  'Maximum Message Payload Exceeded': CLOSE_MESSAGE_TOO_BIG,
-  'Server Shutdown': CLOSE_GOING_AWAY,
-  'Write Error': CLOSE_ABNORMAL,
-  'Read Error': CLOSE_ABNORMAL,
-  'Stale Connection': CLOSE_ABNORMAL,
+  [ClosedReason.TLSHandshakeError]: CLOSE_TLS_HANDSHAKE,
+  [ClosedReason.ParseError]: CLOSE_PROTOCOL_ERROR,
+  [ClosedReason.ProtocolViolation]: CLOSE_PROTOCOL_ERROR,
+  [ClosedReason.BadClientProtocolVersion]: CLOSE_PROTOCOL_ERROR,
+  [ClosedReason.MaxPayloadExceeded]: CLOSE_MESSAGE_TOO_BIG,
+  [ClosedReason.ServerShutdown]: CLOSE_GOING_AWAY,
+  [ClosedReason.WriteError]: CLOSE_ABNORMAL,
+  [ClosedReason.ReadError]: CLOSE_ABNORMAL,
+  [ClosedReason.StaleConnection]: CLOSE_ABNORMAL,
 };
 
 /** Reasons for which nats-server skips the final flush, close frame included. */
-const NO_CLOSE_FRAME = new Set(['Read Error', 'Write Error', 'Slow Consumer (Pending Bytes)', 'Slow Consumer (Write Deadline)', 'TLS Handshake Failure']);
+const NO_CLOSE_FRAME: ReadonlySet<string> = new Set([
+  ClosedReason.ReadError,
+  ClosedReason.WriteError,
+  ClosedReason.SlowConsumerPendingBytes,
+  ClosedReason.SlowConsumerWriteDeadline,
+  ClosedReason.TLSHandshakeError,
+]);
 
 export interface WsSocketOptions {
   compress: boolean;
@@ -211,7 +218,7 @@ export class WsSocket extends EventEmitter {
   /** Used by the server's max-connections refusal: the data, then a 1008 close frame. */
   end(b?: Buffer): this {
     if (b) this.write(b);
-    this.sendClose(CLOSE_POLICY_VIOLATION, 'Maximum Connections Exceeded');
+    this.sendClose(CLOSE_POLICY_VIOLATION, ClosedReason.MaxConnectionsExceeded);
     return this;
   }
 
