@@ -6,7 +6,7 @@
 // sources in /usr/share/gocode.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -52,9 +52,17 @@ export function buildLoadgen(go: string, gopath: string, log: (m: string) => voi
     throw new Error(`go build of ${src} failed:\n${r.stderr || r.stdout || r.error}`);
   }
   renameSync(tmp, bin);
-  // Drop binaries built from older versions of the source.
+  // Drop binaries built from older versions of the source, once unused for a day (checkouts of
+  // other branches share this cache and may be running theirs right now).
+  const dayAgo = Date.now() - 86_400_000;
   for (const f of readdirSync(dir)) {
-    if (/^loadgen-[0-9a-f]{12}$/.test(f) && join(dir, f) !== bin) rmSync(join(dir, f), { force: true });
+    const p = join(dir, f);
+    if (!/^loadgen-[0-9a-f]{12}$/.test(f) || p === bin) continue;
+    try {
+      if (statSync(p).atimeMs < dayAgo && statSync(p).mtimeMs < dayAgo) rmSync(p, { force: true });
+    } catch {
+      // already gone
+    }
   }
   return bin;
 }

@@ -9,6 +9,7 @@ import { isValidPublicUserKey } from '../server/nkey.js';
 import { ConfigError, formatPosition, type Position } from './errors.js';
 import { parseConfig, type ConfigNode, type MapEntry, type MapNode, type ParseOptions } from './parser.js';
 import { ocspPeerPrerequisite, parseOcspCache, parseOcspPeer, type TlsBlockKind } from './ocsp-peer.js';
+import { parseWebsocket, validateWebsocket } from './websocket.js';
 import type {
   AuthorizationOptions,
   OcspMode,
@@ -149,8 +150,6 @@ export const UNSUPPORTED_OPTIONS: ReadonlySet<string> = new Set([
   'gateway',
   'leafnodes',
   'leaf',
-  'websocket',
-  'ws',
   'mqtt',
   'accounts',
   'operator',
@@ -651,6 +650,11 @@ class Builder {
         if (c) o.ocspCache = c;
         return;
       }
+      case 'websocket':
+      case 'ws':
+        o.websocket = parseWebsocket(this, e);
+        this.mark('websocket', e.keyPos);
+        return;
       case 'debug':
       case 'trace':
       case 'logtime':
@@ -716,6 +720,7 @@ class Builder {
   /** Checks that need the whole file. */
   private finish(): void {
     const o = this.o;
+    validateWebsocket(this, o, this.at('websocket'));
     const httpAt = this.at('http');
     const httpsAt = this.at('https');
     if (httpAt && httpsAt) {
@@ -1009,7 +1014,7 @@ class Builder {
   // ---- tls -----------------------------------------------------------------
 
   /** `kind`: the connections the block serves (what `ocsp_peer` requires, see src/config/ocsp-peer.ts). */
-  private tls(e: MapEntry, kind: TlsBlockKind = 'client'): TlsOptions | undefined {
+  tls(e: MapEntry, kind: TlsBlockKind = 'client'): TlsOptions | undefined {
     if (e.value.kind !== 'map') return this.typeErr(e, 'a map');
     const P = 'error parsing tls config, ';
     const t: TlsOptions = {
