@@ -5,6 +5,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { parseClusterBlock } from './cluster.js';
 import { ConfigError, formatPosition, type Position } from './errors.js';
 import { parseConfig, type ConfigNode, type MapEntry, type MapNode, type ParseOptions } from './parser.js';
 import type {
@@ -142,7 +143,6 @@ export function formatGoDuration(ms: number): string {
 
 /** Top-level options nats-server knows that tsnats does not implement (yet). */
 export const UNSUPPORTED_OPTIONS: ReadonlySet<string> = new Set([
-  'cluster',
   'gateway',
   'leafnodes',
   'leaf',
@@ -622,6 +622,9 @@ class Builder {
       case 'tls':
         o.tls = this.tls(e);
         return;
+      case 'cluster':
+        o.cluster = parseClusterBlock(this, e);
+        return;
       case 'allow_non_tls': {
         const b = this.bool(e);
         if (b !== undefined) o.allowNonTls = b;
@@ -977,6 +980,10 @@ class Builder {
   }
 
   // ---- tls -----------------------------------------------------------------
+
+  tlsBlock(e: MapEntry): TlsOptions | undefined {
+    return this.tls(e);
+  }
 
   private tls(e: MapEntry): TlsOptions | undefined {
     if (e.value.kind !== 'map') return this.typeErr(e, 'a map');

@@ -88,8 +88,12 @@ export class InfoTemplate {
   readonly fields: InfoFields;
   private readonly prefix: string;
 
-  constructor(fields: InfoFields) {
+  /** Appended after client_id/client_ip (`cluster`, `connect_urls` when clustered). */
+  private readonly tail: string;
+
+  constructor(fields: InfoFields, tail = '') {
     this.fields = fields;
+    this.tail = tail;
     const json = JSON.stringify(fields);
     this.prefix = json.slice(0, -1);
   }
@@ -99,6 +103,7 @@ export class InfoTemplate {
     let json = this.prefix;
     if (clientId > 0) json += `,"client_id":${clientId}`;
     if (clientIp) json += `,"client_ip":${JSON.stringify(clientIp)}`;
+    json += this.tail;
     if (ldm) json += `,"ldm":true`;
     return encodeInfo(json + '}');
   }

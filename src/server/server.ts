@@ -17,6 +17,7 @@ import { TlsConfig, TlsManager } from './tls.js';
 import { OcspRegistry } from './ocsp-registry.js';
 import { ERR_MAX_CONNECTIONS } from '../protocol/errors.js';
 import { goDuration } from './monitor/format.js';
+import type { Cluster } from './cluster.js';
 
 /** Process exit statuses (see docs/server.md). */
 export const ExitCode = {
@@ -100,6 +101,8 @@ export class Server {
   readonly monitor: Monitor;
   /** Staplers in service (filled by the stapling hook, read by monitoring and metrics). */
   readonly ocsp = new OcspRegistry();
+  /** The route manager when `cluster {}` is configured (src/server/cluster.ts, loaded lazily). */
+  cluster: Cluster | null = null;
 
   // statistics
   inMsgs = 0;
@@ -203,6 +206,10 @@ export class Server {
 
     await this.monitor.start();
     await this.listen();
+    if (o.cluster && o.cluster.port !== 0) {
+      const { startCluster } = await import('./cluster-setup.js');
+      this.cluster = await startCluster(this, o.cluster);
+    }
     this.rebuildInfo();
     if (o.pidFile) {
       writePidFile(o.pidFile);
@@ -257,7 +264,13 @@ export class Server {
         tlsAvailable: tlsOn && o.allowNonTls && !hf,
         maxPayload: o.maxPayload,
       }),
+      this.cluster?.clientInfoTail() ?? '',
     );
+  }
+
+  /** Connection ids are shared by clients and routes (as nats-server's cid/rid). */
+  nextConnectionId(): number {
+    return ++this.nextCid;
   }
 
   infoFrame(cid: number, ip: string, ldm: boolean): Buffer {
@@ -402,6 +415,7 @@ export class Server {
     else if (!tlsCfg) newTls = undefined;
 
     this.options = next;
+    if (this.cluster && next.cluster) this.cluster.applyReload(next.cluster);
     this.tls = newTls;
     this.auth = auth;
     this.logger.update({
@@ -492,6 +506,7 @@ export class Server {
       log.notice('Initiating Shutdown...');
       this.closeListener();
       for (const c of [...this.clients.values()]) c.close(ClosedReason.ServerShutdown);
+      this.cluster?.stop();
       await this.monitor.stop();
       for (const h of this.hooks) {
         if (!h.stop) continue;

@@ -460,7 +460,7 @@ describe('options: unsupported and unknown options', () => {
     for (const k of UNSUPPORTED_OPTIONS) {
       fails(`port: 1\n${k} {}\n`, new RegExp(`^"${k}" is not supported by tsnats yet$`), [2, 1]);
     }
-    fails('Cluster { port: 6222 }', /^"Cluster" is not supported by tsnats yet$/);
+    fails('Gateway { port: 7222 }', /^"Gateway" is not supported by tsnats yet$/);
     fails('websocket { port: 8080, no_tls: true }', /^"websocket" is not supported by tsnats yet$/);
   });
 
