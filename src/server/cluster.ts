@@ -66,6 +66,8 @@ export class Cluster {
   /** connect_urls learned from peers (ref-counted). */
   private readonly peerUrls = new Map<string, number>();
   private epoch = 0;
+  /** Client INFO lists connect_urls once a peer brought some (then own URLs at least). */
+  private advertised = false;
   private stopped = false;
   private infoPrefix = '';
 
@@ -234,20 +236,20 @@ export class Cluster {
   /** The `,"cluster":...,"connect_urls":[...]` part of the client INFO. */
   clientInfoTail(): string {
     let s = `,"cluster":${JSON.stringify(this.name)}`;
-    if (!this.opts.noAdvertise && this.peerUrls.size > 0) {
-      const urls = [...this.ownClientUrls(), ...[...this.peerUrls.keys()].filter((u) => !this.ownClientUrls().includes(u))];
-      s += `,"connect_urls":${JSON.stringify(urls)}`;
+    if (!this.opts.noAdvertise && (this.advertised || this.peerUrls.size > 0)) {
+      s += `,"connect_urls":${JSON.stringify(this.clientConnectUrls())}`;
     }
     return s;
   }
 
   /** connect_urls as clients see them (for /varz). */
   clientConnectUrls(): string[] {
-    if (this.opts.noAdvertise || this.peerUrls.size === 0) return [];
+    if (this.opts.noAdvertise || (!this.advertised && this.peerUrls.size === 0)) return [];
     return [...new Set([...this.ownClientUrls(), ...this.peerUrls.keys()])];
   }
 
   private clientUrlsChanged(): void {
+    if (this.peerUrls.size > 0) this.advertised = true;
     this.server.rebuildInfo();
     for (const c of this.server.clients.values()) c.sendInfoUpdate();
   }
