@@ -408,9 +408,9 @@ export class Cluster {
         ca: cfg.ca,
         cert: cfg.certs[0]!.certPem,
         key: cfg.certs[0]!.keyPem,
+        host,
         servername: /^[\d.]+$|:/.test(host) ? undefined : host,
         rejectUnauthorized: true,
-        checkServerIdentity: () => undefined,
         minVersion: 'TLSv1.2',
       });
       this.handshake(r, ts, sock);
