@@ -706,7 +706,7 @@ export class Cluster {
       const copyLarge = producer.parser.chunksReused;
       for (let i = 0; i < targets.length; i++) {
         const t = targets[i]!;
-        t.sendMsg(subject, reply, t.pubQueues, headerSize, data, start, end, copyLarge);
+        t.sendMsg(subject, reply, t.pubQueues, headerSize, data, start, end, copyLarge, producer);
         t.pubQueues = null;
       }
       delivered = true;
@@ -752,7 +752,7 @@ export class Cluster {
       for (let k = 0; k < n && !done; k++) {
         const sub = group[(startAt + k) % n]!;
         if (!(sub instanceof RouteSub) || sub.route === from || !sub.route.registered || sub.route.closed) continue;
-        sub.route.sendMsg(subject, reply, [name], hdr, data, start, end, false);
+        sub.route.sendMsg(subject, reply, [name], hdr, data, start, end, false, from);
         done = true;
       }
     }

@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import type { TLSSocket } from 'node:tls';
 import { decimalLength, writeDecimal, writeLatin1 } from '../protocol/encode.js';
 import { RouteParser, type RouteHandler, type RouteMsg } from '../protocol/route-parser.js';
-import { Subscription, type Producer, type Stall, type SubscriptionTarget } from './client.js';
+import { Stall, Subscription, stallDuration, type Producer, type SubscriptionTarget } from './client.js';
 import type { Cluster } from './cluster.js';
 
 /** nats-server's close reasons for routes (also in logs: `Router connection closed: <reason>`). */
@@ -127,6 +127,11 @@ export class Route implements RouteHandler, SubscriptionTarget, Producer {
   private out: Buffer[] = [];
   private scheduled = false;
 
+  /** As a consumer: producers paused until this route drains. */
+  private stalled: Stall[] | null = null;
+  private wdTimer: NodeJS.Timeout | null = null;
+  private wdMark = 0;
+
   /** Set by Cluster.publish: the publish this route is a target of, and its queue names. */
   pubEpoch = 0;
   pubQueues: string[] | null = null;
@@ -174,6 +179,7 @@ export class Route implements RouteHandler, SubscriptionTarget, Producer {
     sock.on('data', (d: Buffer) => this.onData(d));
     sock.on('error', (e: NodeJS.ErrnoException) => this.onSocketError(e));
     sock.on('close', () => this.close(RouteClosed.ClientClosed));
+    sock.on('drain', () => this.onDrain());
     const cl = this.cluster;
     if (this.solicited) {
       this.sendConnect();
@@ -540,6 +546,7 @@ export class Route implements RouteHandler, SubscriptionTarget, Producer {
     start: number,
     end: number,
     copyLarge: boolean,
+    producer: Producer | null = null,
   ): void {
     if (this.closed) return;
     let from = start;
@@ -603,9 +610,66 @@ export class Route implements RouteHandler, SubscriptionTarget, Producer {
     this.outMsgs++;
     this.outBytes += size;
     if (this.cluster.log.traceEnabled) {
-      this.traceMsg('->>', { origin: undefined, account: GLOBAL_ACCOUNT, subject, reply, queues, hdr, size: hdr >= 0 ? size : size });
+      this.traceMsg('->>', { origin: undefined, account: GLOBAL_ACCOUNT, subject, reply, queues, hdr, size });
     }
     this.markFlush();
+    if (producer !== null) {
+      const pending = this.pendingBytes;
+      const max = this.cluster.server.options.maxPending;
+      if (pending > max * 0.75) this.stallProducer(producer, pending, max);
+    }
+  }
+
+  /**
+   * The fast-producer stall, as for client consumers: the producer's reading pauses until this
+   * route drains (or the stall duration passes). Routes are never closed as slow consumers; a
+   * route that writes nothing at all for write_deadline is closed (nats-server does the same).
+   */
+  private stallProducer(producer: Producer, pending: number, max: number): void {
+    let st = producer.stall;
+    let list = this.stalled;
+    if (st !== null && list !== null && list.includes(st)) return;
+    if (st === null) {
+      st = new Stall(producer, stallDuration(pending, max));
+      producer.stall = st;
+      producer.stallCount++;
+      producer.updateReading();
+    }
+    st.waitFor();
+    if (list === null) list = this.stalled = [];
+    else if (list.length >= 8) this.stalled = list = list.filter((x) => x.active);
+    list.push(st);
+    if (this.wdTimer === null) this.armWriteDeadline();
+  }
+
+  private armWriteDeadline(): void {
+    this.wdMark = this.socket.bytesWritten - this.socket.writableLength;
+    this.wdTimer = setTimeout(() => {
+      this.wdTimer = null;
+      if (this.closed) return;
+      if (this.socket.bytesWritten - this.socket.writableLength === this.wdMark && this.socket.writableLength > 0) {
+        this.error('Slow Consumer Detected: WriteDeadline exceeded');
+        this.close(RouteClosed.WriteError);
+        return;
+      }
+      if (this.socket.writableLength > 0) this.armWriteDeadline();
+    }, this.cluster.server.options.writeDeadlineMs);
+    this.wdTimer.unref?.();
+  }
+
+  private onDrain(): void {
+    if (this.wdTimer !== null) {
+      clearTimeout(this.wdTimer);
+      this.wdTimer = null;
+    }
+    this.releaseStalled();
+  }
+
+  private releaseStalled(): void {
+    const list = this.stalled;
+    if (list === null) return;
+    this.stalled = null;
+    for (const st of list) st.release();
   }
 
   /** `RS+`/`RS-` and other control lines. */
@@ -716,9 +780,10 @@ export class Route implements RouteHandler, SubscriptionTarget, Producer {
     this.closed = true;
     this.reason = reason;
     this.reader.halt();
-    for (const t of [this.pingTimer, this.authTimer]) if (t !== null) clearTimeout(t);
-    this.pingTimer = this.authTimer = null;
+    for (const t of [this.pingTimer, this.authTimer, this.wdTimer]) if (t !== null) clearTimeout(t);
+    this.pingTimer = this.authTimer = this.wdTimer = null;
     if (this.stall !== null) this.stall.end();
+    this.releaseStalled();
     const sock = this.socket;
     try {
       this.seal();
