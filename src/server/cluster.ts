@@ -217,6 +217,12 @@ export class Cluster {
     return s;
   }
 
+  /** Lame duck mode: every route gets our INFO with `"ldm":true` (peers stop advertising us). */
+  enterLameDuck(): void {
+    const json = `${this.infoPrefix}${this.infoTail()},"ldm":true}`;
+    for (const r of this.routes.values()) r.sendInfo(json);
+  }
+
   infoFrame(nonce: string): Buffer {
     const json = `${this.infoPrefix},"nonce":"${nonce}"${this.infoTail()}}`;
     if (this.log.traceEnabled) this.log.trace(`route INFO ${json}`);
@@ -541,9 +547,11 @@ export class Cluster {
       this.addDialer(u.toString(), false, this.opts.connectRetries + 1);
       return;
     }
-    if (info.ldm === true) {
-      const urls = r.remoteInfo?.connect_urls;
-      if (Array.isArray(urls)) this.dropPeerUrls(urls);
+    if (info.ldm === true && r.remoteInfo !== null && r.remoteInfo.ldm !== true) {
+      r.remoteInfo.ldm = true;
+      r.notice(`Peer in lame duck mode: its client URLs are no longer advertised`);
+      const urls = r.remoteInfo.connect_urls;
+      if (Array.isArray(urls) && !this.opts.noAdvertise) this.dropPeerUrls(urls);
     }
   }
 

@@ -456,6 +456,7 @@ export class Server {
     const log = this.logger;
     log.notice('Entering lame duck mode, stop accepting new clients');
     this.closeListener();
+    this.cluster?.enterLameDuck();
     const o = this.options;
     const clients = [...this.clients.values()];
     if (clients.length === 0) {

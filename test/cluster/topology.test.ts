@@ -249,6 +249,29 @@ describe('clients see the cluster', () => {
     }
   });
 
+  for (const kb of ['tsnats', 'nats-server'] as Kind[]) {
+    it(`lame duck mode on tsnats: clients of ${kb} stop seeing its URL`, { skip: SKIP_NATS && kb === 'nats-server' ? SKIP_NATS : false }, async () => {
+      let a: Node | undefined;
+      let b: Node | undefined;
+      try {
+        a = await startNode('tsnats', { name: 'A' });
+        b = await startNode(kb, { name: 'B', routes: [routeUrl(a)] });
+        await waitRoutes([a, b], 1);
+        const keep = await client(a); // so that A waits before closing
+        const rc = rawClient(b.port);
+        await until(() => rc.infos.some((i) => ((i.connect_urls as string[] | undefined) ?? []).includes(`127.0.0.1:${a!.port}`)), 3000, 'A advertised');
+        const n = rc.infos.length;
+        void a.ts!.server.lameDuckMode();
+        await until(() => rc.infos.length > n, 5000, 'async INFO on B');
+        assert.deepEqual(rc.infos[rc.infos.length - 1]!.connect_urls, [`127.0.0.1:${b.port}`]);
+        rc.close();
+        await keep.close().catch(() => undefined);
+      } finally {
+        await stopAll([a, b]);
+      }
+    });
+  }
+
   it('no_advertise: no connect_urls for clients', async () => {
     let a: Node | undefined;
     let b: Node | undefined;
