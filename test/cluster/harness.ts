@@ -96,7 +96,7 @@ async function startGo(spec: NodeSpec): Promise<Node> {
   if (!bin) throw new Error('nats-server not installed');
   const dir = mkdtempSync(join(tmpdir(), 'natsd-cluster-'));
   const confFile = join(dir, 'server.conf');
-  writeFileSync(confFile, conf(spec, `ports_file_dir: "${dir}"\nhttp: 127.0.0.1:-1\nno_system_account: true`));
+  writeFileSync(confFile, conf(spec, `ports_file_dir: "${dir}"\nhttp: 127.0.0.1:-1\n${process.env.TSNATS_TEST_SYS_ACCOUNT ? "" : "no_system_account: true"}`));
   const child: ChildProcess = spawn(bin, ['-c', confFile, '-D'], { stdio: ['ignore', 'ignore', 'pipe'] });
   let log = '';
   child.stderr!.on('data', (d: Buffer) => (log += d.toString()));
