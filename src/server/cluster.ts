@@ -16,6 +16,7 @@ import { hostsFor, type Server } from './server.js';
 import type { MatchResult } from './subjects.js';
 import { TlsConfig, clientCertificateError } from './tls.js';
 import { NATS_VERSION, RUNTIME } from './info.js';
+import type { RouteStapling } from './cluster-ocsp.js';
 
 const DIAL_TIMEOUT_MS = 1000;
 const RETRY_MS = 1000;
@@ -50,6 +51,8 @@ export class Cluster {
   /** The tls.Server accepted route sockets belong to (OCSP stapling attaches here). */
   tlsServer: tls.Server | undefined;
   readonly maxRemoteSubs = 1_000_000;
+  /** Stapling on route TLS (src/server/cluster-ocsp.ts), when the cluster certificate is stapled. */
+  stapling: RouteStapling | undefined;
 
   private listener: NetServer | undefined;
   listenHost = '';
@@ -116,6 +119,8 @@ export class Cluster {
     this.listenPort = typeof addr === 'object' && addr ? addr.port : port;
     if (this.tlsConfig) {
       this.tlsServer = tls.createServer({ ...this.tlsConfig.serverOptions, requestCert: true, rejectUnauthorized: true });
+      const { startRouteStapling } = await import('./cluster-ocsp.js');
+      this.stapling = await startRouteStapling(this.server, this);
     }
     this.rebuildInfo();
     // Index observer: local subscriptions become RS+/RS- on every route.
@@ -135,6 +140,7 @@ export class Cluster {
     }
     for (const r of [...this.conns]) r.close(RouteClosed.ServerShutdown);
     this.server.index.observer = null;
+    this.stapling?.close();
   }
 
   /** Reload: new configured routes are dialled, removed ones closed (`Route Removed`). */
@@ -306,8 +312,8 @@ export class Cluster {
       r.close(RouteClosed.TLSHandshakeFailure);
     };
     ts.once('error', fail);
-    ts.once('secureConnect', () => ok());
-    ts.once('secure', () => ok());
+    // A dialled socket is verified at 'secureConnect'; an accepted one is done at 'secure'.
+    ts.once(r.solicited ? 'secureConnect' : 'secure', () => ok());
     let done = false;
     const ok = (): void => {
       if (done) return;
@@ -326,6 +332,15 @@ export class Cluster {
       if (!cfg.isPinned(ts.getPeerX509Certificate())) {
         fail(new Error('peer certificate not in pinned_certs'));
         return;
+      }
+      // 2.9.10 requires the peer's staple when the cluster certificate is stapled. Node can read
+      // it only as the dialing side (a TLS server never sees a client's staple).
+      if (r.solicited && this.stapling) {
+        const bad = this.stapling.checkPeer(r.peerStaple, r.peerLeaf ?? ts.getPeerCertificate()?.raw);
+        if (bad !== undefined) {
+          fail(new Error(bad));
+          return;
+        }
       }
       r.debug('TLS handshake complete');
       r.begin(ts);
@@ -418,7 +433,16 @@ export class Cluster {
         servername: /^[\d.]+$|:/.test(host) ? undefined : host,
         rejectUnauthorized: true,
         minVersion: 'TLSv1.2',
-      });
+        requestOCSP: this.stapling !== undefined,
+      } as tls.ConnectionOptions);
+      if (this.stapling) {
+        // The peer certificate is taken with the staple: here it is always available (at
+        // 'secureConnect' Node may no longer return it once the peer's staple was delivered).
+        ts.once('OCSPResponse', (resp: Buffer) => {
+          r.peerStaple = resp;
+          r.peerLeaf = ts.getPeerCertificate()?.raw;
+        });
+      }
       this.handshake(r, ts, sock);
     });
   }

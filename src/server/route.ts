@@ -94,6 +94,10 @@ export class Route implements RouteHandler, SubscriptionTarget, Producer {
   remoteId = '';
   remoteName = '';
   remoteInfo: RouteInfo | null = null;
+  /** The OCSP staple the peer sent in the TLS handshake (dialled routes). */
+  peerStaple: Buffer | undefined;
+  /** The peer's certificate (DER), taken with its staple. */
+  peerLeaf: Buffer | undefined;
   /** The peer negotiated headers. */
   headers = false;
   registered = false;
