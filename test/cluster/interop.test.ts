@@ -94,6 +94,25 @@ for (const [ka, kb] of TOPOLOGIES) {
       for (const s of subs) s.unsubscribe();
     });
 
+    it('queue choice for client publishes is weighted by members, without local preference', async () => {
+      // 1 member on A, 3 on B, all publishes on A: about a quarter stays on A (2.9.10's rule).
+      const counts = { a: 0, b: 0 };
+      const subs = [
+        ca.subscribe('wq', { queue: 'g', callback: () => void counts.a++ }),
+        ...[0, 1, 2].map(() => cb.subscribe('wq', { queue: 'g', callback: () => void counts.b++ })),
+      ];
+      await ready(ca, cb, 'wq');
+      const n = 2000;
+      for (let i = 0; i < n; i++) ca.publish('wq', 'x');
+      await ca.flush();
+      await until(() => counts.a + counts.b >= n, 5000, 'all queue messages');
+      await sleep(150);
+      assert.equal(counts.a + counts.b, n);
+      const share = counts.a / n;
+      assert.ok(share > 0.15 && share < 0.35, `share on the publisher's node ${share}`);
+      for (const s of subs) s.unsubscribe();
+    });
+
     it('request/reply across nodes, and no responders', async () => {
       const s = cb.subscribe('svc', { callback: (_e, m) => void m.respond(`re:${m.string()}`) });
       await ready(ca, cb, 'svc');
