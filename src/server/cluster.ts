@@ -245,11 +245,16 @@ export class Cluster {
     return [hostPortOf(h, srv.port)];
   }
 
-  /** The `,"cluster":...,"connect_urls":[...]` part of the client INFO. */
-  clientInfoTail(): string {
+  /**
+   * The `,"cluster":...,"connect_urls":[...]` part of the client INFO. In lame duck mode the list
+   * has only the other servers' URLs (clients move there).
+   */
+  clientInfoTail(ldm = false): string {
     let s = `,"cluster":${JSON.stringify(this.name)}`;
     if (!this.opts.noAdvertise && (this.advertised || this.peerUrls.size > 0)) {
-      s += `,"connect_urls":${JSON.stringify(this.clientConnectUrls())}`;
+      const own = new Set(this.ownClientUrls());
+      const urls = ldm ? this.clientConnectUrls().filter((u) => !own.has(u)) : this.clientConnectUrls();
+      if (urls.length > 0) s += `,"connect_urls":${JSON.stringify(urls)}`;
     }
     return s;
   }

@@ -90,10 +90,13 @@ export class InfoTemplate {
 
   /** Appended after client_id/client_ip (`cluster`, `connect_urls` when clustered). */
   private readonly tail: string;
+  /** The same in lame duck mode (connect_urls lists only the other servers). */
+  private readonly ldmTail: string;
 
-  constructor(fields: InfoFields, tail = '') {
+  constructor(fields: InfoFields, tail = '', ldmTail = tail) {
     this.fields = fields;
     this.tail = tail;
+    this.ldmTail = ldmTail;
     const json = JSON.stringify(fields);
     this.prefix = json.slice(0, -1);
   }
@@ -103,7 +106,7 @@ export class InfoTemplate {
     let json = this.prefix;
     if (clientId > 0) json += `,"client_id":${clientId}`;
     if (clientIp) json += `,"client_ip":${JSON.stringify(clientIp)}`;
-    json += this.tail;
+    json += ldm ? this.ldmTail : this.tail;
     if (ldm) json += `,"ldm":true`;
     return encodeInfo(json + '}');
   }

@@ -265,6 +265,7 @@ export class Server {
         maxPayload: o.maxPayload,
       }),
       this.cluster?.clientInfoTail() ?? '',
+      this.cluster?.clientInfoTail(true) ?? '',
     );
   }
 

@@ -258,12 +258,19 @@ describe('clients see the cluster', () => {
         b = await startNode(kb, { name: 'B', routes: [routeUrl(a)] });
         await waitRoutes([a, b], 1);
         const keep = await client(a); // so that A waits before closing
+        const rcA = rawClient(a.port);
+        await until(() => rcA.infos.length >= 1, 2000, 'INFO on A');
+        await sleep(50);
         const rc = rawClient(b.port);
         await until(() => rc.infos.some((i) => ((i.connect_urls as string[] | undefined) ?? []).includes(`127.0.0.1:${a!.port}`)), 3000, 'A advertised');
         const n = rc.infos.length;
         void a.ts!.server.lameDuckMode();
         await until(() => rc.infos.length > n, 5000, 'async INFO on B');
         assert.deepEqual(rc.infos[rc.infos.length - 1]!.connect_urls, [`127.0.0.1:${b.port}`]);
+        // A's own clients: INFO ldm with the other servers only.
+        await until(() => rcA.infos.some((i) => i.ldm === true), 3000, 'ldm INFO on A');
+        assert.deepEqual(rcA.infos.find((i) => i.ldm === true)!.connect_urls, [`127.0.0.1:${b.port}`]);
+        rcA.close();
         rc.close();
         await keep.close().catch(() => undefined);
       } finally {
