@@ -68,6 +68,24 @@ export class RouteParser {
       }
       let lineEnd = nl;
       if (lineEnd > i && d[lineEnd - 1] === 13) lineEnd--;
+      // Fast path for the common `RMSG <acc> <subject> [<reply>] <size>` (no queue list).
+      const fast = d[i] === 0x52 && d[i + 1] === 0x4d && d[i + 2] === 0x53 && d[i + 3] === 0x47 && d[i + 4] === 0x20 ? fastRmsg(d, i + 5, lineEnd) : null;
+      if (fast !== null) {
+        i = nl + 1;
+        const need = fast.size + 2;
+        if (n - i >= need && d[i + fast.size] === 13 && d[i + fast.size + 1] === 10) {
+          this.h.onMsg(fast, d, i, i + fast.size);
+          i += need;
+          continue;
+        }
+        this.msg = fast;
+        this.body = Buffer.allocUnsafe(need);
+        this.bodyFill = 0;
+        const k = this.fillBody(d, i);
+        if (k < 0) return;
+        i = k;
+        continue;
+      }
       const line = d.toString('latin1', i, lineEnd);
       const lineStart = i;
       i = nl + 1;
@@ -120,6 +138,60 @@ export class RouteParser {
     this.halt();
     this.h.onParseError(reason, snippet);
   }
+}
+
+/**
+ * `<acc> <subject> [<reply>] <size>` from d[s, e) with single spaces, or null (any other form, or
+ * anything unusual, goes to the general parser).
+ */
+function fastRmsg(d: Buffer, s: number, e: number): RouteMsg | null {
+  // Token bounds (at most 4), no arrays.
+  let s0 = -1, e0 = -1, s1 = -1, e1 = -1, s2 = -1, e2 = -1, s3 = -1;
+  let k = 0;
+  let t = -1;
+  for (let i = s; i < e; i++) {
+    const c = d[i]!;
+    if (c === 0x20) {
+      if (t < 0) return null;
+      if (k === 0) (s0 = t), (e0 = i);
+      else if (k === 1) (s1 = t), (e1 = i);
+      else if (k === 2) (s2 = t), (e2 = i);
+      else return null;
+      k++;
+      t = -1;
+    } else if (c === 0x09) return null;
+    else if (t < 0) t = i;
+  }
+  if (t < 0 || k < 2) return null;
+  s3 = t;
+  if (e - s3 > 10) return null;
+  let size = 0;
+  for (let i = s3; i < e; i++) {
+    const c = d[i]! - 0x30;
+    if (c < 0 || c > 9) return null;
+    size = size * 10 + c;
+  }
+  if (size > ROUTE_MAX_PAYLOAD) return null;
+  if (k === 3 && e2 - s2 === 1 && (d[s2] === 0x2b || d[s2] === 0x7c)) return null;
+  const account = e0 - s0 === 2 && d[s0] === 0x24 && d[s0 + 1] === 0x47 ? '$G' : d.toString('latin1', s0, e0);
+  return { origin: undefined, account, subject: subjectOf(d, s1, e1), reply: k === 3 ? d.toString('latin1', s2, e2) : undefined, queues: null, hdr: -1, size };
+}
+
+// The last subject read, as bytes and string: a run of messages on one subject makes no new string.
+let lastSubjectBytes = Buffer.alloc(0);
+let lastSubject = '';
+
+function subjectOf(d: Buffer, s: number, e: number): string {
+  const n = e - s;
+  if (n === lastSubjectBytes.length) {
+    const b = lastSubjectBytes;
+    let i = 0;
+    while (i < n && d[s + i] === b[i]) i++;
+    if (i === n) return lastSubject;
+  }
+  lastSubject = d.toString('latin1', s, e);
+  if (n <= 256) lastSubjectBytes = Buffer.from(d.subarray(s, e));
+  return lastSubject;
 }
 
 function firstBlank(s: string): number {

@@ -136,6 +136,9 @@ export class Route implements RouteHandler, SubscriptionTarget, Producer {
   private wdTimer: NodeJS.Timeout | null = null;
   private wdMark = 0;
 
+  private lastSubject = '';
+  private lastHead: Buffer | null = null;
+
   /** Set by Cluster.publish: the publish this route is a target of, and its queue names. */
   pubEpoch = 0;
   pubQueues: string[] | null = null;
@@ -571,10 +574,15 @@ export class Route implements RouteHandler, SubscriptionTarget, Producer {
     const copy = size <= COPY_MAX;
     const buf = this.reserve(copy ? n + size + 2 : n);
     let k = this.off;
-    buf[k++] = hdr >= 0 ? 0x48 : 0x52; // H or R
-    k += writeLatin1(buf, k, 'MSG $G ');
-    k += writeLatin1(buf, k, subject);
-    buf[k++] = 0x20;
+    // `RMSG $G <subject> ` is kept for the last subject (a run of publishes to one subject).
+    let head = this.lastHead;
+    if (subject !== this.lastSubject || head === null) {
+      head = this.lastHead = Buffer.from(`RMSG $G ${subject} `, 'latin1');
+      this.lastSubject = subject;
+    }
+    buf.set(head, k);
+    if (hdr >= 0) buf[k] = 0x48; // HMSG
+    k += head.length;
     if (queues !== null && queues.length > 0) {
       if (reply !== undefined) {
         buf[k++] = 0x2b; // +
@@ -601,7 +609,11 @@ export class Route implements RouteHandler, SubscriptionTarget, Producer {
     buf[k++] = 13;
     buf[k++] = 10;
     if (copy) {
-      for (let i = from; i < end; i++) buf[k++] = data[i]!;
+      if (size <= 32) for (let i = from; i < end; i++) buf[k++] = data[i]!;
+      else {
+        buf.set(data.subarray(from, end), k);
+        k += size;
+      }
       buf[k++] = 13;
       buf[k++] = 10;
       this.off = k;
