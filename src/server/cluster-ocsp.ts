@@ -37,6 +37,7 @@ export async function startRouteStapling(server: Server, cluster: Cluster): Prom
     return undefined;
   }
   stapler.attach(cluster.tlsServer);
+  server.ocsp.setSource('cluster', [{ listener: 'cluster', stapler }]);
   server.logger.notice('OCSP Stapling enabled for Router connections');
   stapler.on('shutdown', (e: { certificate: string; status: string }) => {
     server.logger.error(`Shutting down: OCSP status of Router certificate '${e.certificate}' is ${e.status}, exit status ${ExitCode.OCSP_REVOKED}`);
@@ -63,6 +64,7 @@ export async function startRouteStapling(server: Server, cluster: Cluster): Prom
       return undefined;
     },
     close() {
+      server.ocsp.setSource('cluster', []);
       stapler.close();
     },
   };

@@ -51,6 +51,10 @@ describe('OCSP staples on routes (mode must, Must-Staple certificates)', () => {
       try {
         a = await startNode('tsnats', { name: 'A', cluster: tlsBlock(good), extra: 'ocsp { mode: must }' });
         assert.match(a.log(), /OCSP Stapling enabled for Router connections/);
+        // /ocspz lists the cluster listener's certificate.
+        const oz = await (await fetch(`${a.monitor}/ocspz?listener=cluster`)).text();
+        assert.match(oz, /"cluster"/);
+        assert.ok(oz.includes('route-good'), oz.slice(0, 400));
         b = await startNode(kb, { name: 'B', cluster: tlsBlock(good2), extra: 'ocsp { mode: must }' + '\n', routes: [routeUrl(a)] });
         await waitRoutes([a, b], 1);
         await crosses(a, b);
