@@ -93,10 +93,6 @@ const VIOLATION_REASON: Record<ProtocolViolation, ClosedReason> = {
 };
 
 /**
- * What a subscription delivers to: a client connection, or another kind of connection or internal
- * subscriber (routes, leaf nodes, JetStream) that takes messages through the same call.
- */
-/**
  * The connection a message comes from, as a consumer sees it: a client, or a route (see
  * src/server/route.ts). A consumer that falls behind pauses its producer (the stall gate).
  */
@@ -109,6 +105,10 @@ export interface Producer {
   debug(msg: string): void;
 }
 
+/**
+ * What a subscription delivers to: a client connection, or another kind of connection or internal
+ * subscriber (routes, leaf nodes, JetStream) that takes messages through the same call.
+ */
 export interface SubscriptionTarget {
   /** Queues one message for `sub`; false if nothing was delivered (see `Client.deliver`). */
   deliver(
