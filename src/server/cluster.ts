@@ -6,7 +6,8 @@
 
 import { createServer as createNetServer, connect as netConnect, type Server as NetServer, type Socket } from 'node:net';
 import * as tls from 'node:tls';
-import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
+import { comparePassword, safeEqual } from './auth.js';
 import type { ClusterOptions } from '../config/types.js';
 import type { RouteMsg } from '../protocol/route-parser.js';
 import type { Client, Subscription } from './client.js';
@@ -465,23 +466,13 @@ export class Cluster {
   // -------------------------------------------------------------------------------------------
   // Authorization and cluster name
 
-  authorize(user: string | undefined, pass: string | undefined): boolean {
+  /** Route authorization: plain or bcrypt password (bcrypt resolves asynchronously). */
+  authorize(user: string | undefined, pass: string | undefined): boolean | Promise<boolean> {
     const o = this.opts;
     if (o.user === undefined) return true;
     if (user === undefined || pass === undefined) return false;
-    const eq = (a: string, b: string): boolean => {
-      const x = Buffer.from(a);
-      const y = Buffer.from(b);
-      return x.length === y.length && timingSafeEqual(x, y);
-    };
-    if (!eq(user, o.user)) return false;
-    const want = o.password ?? '';
-    if (/^\$2[abxy]\$/.test(want)) {
-      // bcrypt hashes: not checked synchronously here.
-      this.log.error('bcrypt route passwords are not supported by tsnats yet');
-      return false;
-    }
-    return eq(pass, want);
+    if (!safeEqual(o.user, user)) return false;
+    return comparePassword(o.password ?? '', pass);
   }
 
   /** A peer has another cluster name: adopt it when ours is dynamic and theirs wins. */

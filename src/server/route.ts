@@ -104,6 +104,8 @@ export class Route implements RouteHandler, SubscriptionTarget, Producer {
   closed = false;
   reason = '';
   private connectReceived = false;
+  /** Ops held while a bcrypt password is checked. */
+  private deferred: Array<() => void> | null = null;
   private infoReceived = false;
   readonly subs = new Map<string, RouteSub>();
 
@@ -285,6 +287,10 @@ export class Route implements RouteHandler, SubscriptionTarget, Producer {
 
   onOp(op: string, args: string[], rest: string): void {
     if (this.closed) return;
+    if (this.deferred !== null) {
+      this.deferred.push(() => this.onOp(op, args, rest));
+      return;
+    }
     const cl = this.cluster;
     if (cl.log.traceEnabled && op !== 'INFO' && op !== 'CONNECT') this.trace('<<-', rest ? `${op} ${rest}` : op);
     switch (op) {
@@ -370,7 +376,36 @@ export class Route implements RouteHandler, SubscriptionTarget, Producer {
       this.close(RouteClosed.ProtocolViolation);
       return;
     }
-    if (!cl.authorize(typeof j.user === 'string' ? j.user : undefined, typeof j.pass === 'string' ? j.pass : undefined)) {
+    const auth = cl.authorize(typeof j.user === 'string' ? j.user : undefined, typeof j.pass === 'string' ? j.pass : undefined);
+    if (auth instanceof Promise) {
+      // bcrypt: hold the following ops (in order) and stop reading until the check is done.
+      this.deferred = [];
+      this.socket.pause();
+      void auth.then(
+        (ok) => this.resumeAfterAuth(ok, j),
+        () => this.resumeAfterAuth(false, j),
+      );
+      return;
+    }
+    this.finishConnect(auth, j);
+  }
+
+  private resumeAfterAuth(ok: boolean, j: Record<string, unknown>): void {
+    const queue = this.deferred ?? [];
+    this.deferred = null;
+    if (this.closed) return;
+    this.finishConnect(ok, j);
+    for (const fn of queue) {
+      if (this.closed) break;
+      fn();
+    }
+    if (!this.closed) this.socket.resume();
+    this.cluster.server.flushPending();
+  }
+
+  private finishConnect(ok: boolean, j: Record<string, unknown>): void {
+    const cl = this.cluster;
+    if (!ok) {
       this.error('authentication error');
       this.sendErr('Authorization Violation');
       this.close(RouteClosed.AuthenticationFailure);
@@ -497,6 +532,10 @@ export class Route implements RouteHandler, SubscriptionTarget, Producer {
 
   onMsg(m: RouteMsg, data: Buffer, start: number, end: number): void {
     if (this.closed) return;
+    if (this.deferred !== null) {
+      this.deferred.push(() => this.onMsg(m, data, start, end));
+      return;
+    }
     if (!this.connectReceived && !this.infoReceived) {
       this.error('Router message received before CONNECT/INFO');
       this.close(RouteClosed.ProtocolViolation);
@@ -778,7 +817,7 @@ export class Route implements RouteHandler, SubscriptionTarget, Producer {
 
   updateReading(): void {
     if (this.closed) return;
-    if (this.stall !== null) this.socket.pause();
+    if (this.stall !== null || this.deferred !== null) this.socket.pause();
     else this.socket.resume();
   }
 

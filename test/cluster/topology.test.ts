@@ -4,6 +4,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, connect as netConnect } from 'node:net';
+import bcrypt from 'bcryptjs';
 import { SKIP_NATS, client, nodeConf, routeUrl, routez, sleep, startNode, until, waitRoutes, type Kind, type Node } from './harness.js';
 
 async function freePort(): Promise<number> {
@@ -164,6 +165,26 @@ describe('route authorization', () => {
         assert.equal((await routez(a)).num_routes, 0);
         c = await startNode(kb, { name: 'C', routes: [routeUrl(a, 'ruser:rpass@')] });
         await until(async () => (await routez(c!)).num_routes === 1, 5000, 'authorized route');
+      } finally {
+        await stopAll([a, b, c]);
+      }
+    });
+  }
+
+  for (const kb of ['tsnats', 'nats-server'] as Kind[]) {
+    it(`bcrypt route password on tsnats: ${kb} with the right password joins, a wrong one is refused`, { skip: SKIP_NATS && kb === 'nats-server' ? SKIP_NATS : false }, async () => {
+      let a: Node | undefined;
+      let b: Node | undefined;
+      let c: Node | undefined;
+      try {
+        const hash = bcrypt.hashSync('rpass', 4);
+        a = await startNode('tsnats', { name: 'A', cluster: `authorization { user: ruser, password: "${hash}" }` });
+        b = await startNode(kb, { name: 'B', routes: [routeUrl(a, 'ruser:rpass@')] });
+        await waitRoutes([a, b], 1);
+        await meshDelivers([a, b]);
+        c = await startNode(kb, { name: 'C', routes: [routeUrl(a, 'ruser:nope@')] });
+        await until(() => /Router connection closed: Authentication Failure/.test(a!.log()), 5000, 'bcrypt refusal');
+        assert.equal((await routez(a)).num_routes, 1);
       } finally {
         await stopAll([a, b, c]);
       }
