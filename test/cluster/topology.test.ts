@@ -93,6 +93,37 @@ describe('peer restart: the dialing node reconnects', () => {
   }
 });
 
+describe('routes to ourselves and unreachable peers', () => {
+  it('a configured route to our own cluster port is dropped and never re-dialled', async () => {
+    let a: Node | undefined;
+    try {
+      const cport = await freePort();
+      a = await startNode('tsnats', { name: 'A', clusterPort: cport, routes: [`nats-route://127.0.0.1:${cport}`], extra: 'debug: true' });
+      await until(() => /Detected route to self/.test(a!.log()), 3000, 'self detection');
+      await sleep(2500);
+      const created = a.log().split('\n').filter((l) => l.includes('Route connection created')).length;
+      assert.ok(created <= 2, `${created} route connections to self`);
+      assert.equal((await routez(a)).num_routes, 0);
+    } finally {
+      await a?.stop();
+    }
+  });
+
+  it('an unreachable configured route is retried every second, the first error logged', async () => {
+    let a: Node | undefined;
+    try {
+      const dead = await freePort();
+      a = await startNode('tsnats', { name: 'A', routes: [`nats-route://127.0.0.1:${dead}`] });
+      await sleep(2300);
+      const errs = a.log().split('\n').filter((l) => l.includes('Error trying to connect to route (attempt'));
+      assert.equal(errs.length, 1, errs.join('\n'));
+      assert.match(errs[0]!, /\(attempt 1\)/);
+    } finally {
+      await a?.stop();
+    }
+  });
+});
+
 describe('mutual configuration: both nodes dial each other, one route remains', () => {
   for (const kb of ['tsnats', 'nats-server'] as Kind[]) {
     it(`tsnats <-> ${kb}`, { skip: SKIP_NATS && kb === 'nats-server' ? SKIP_NATS : false }, async () => {
