@@ -102,6 +102,7 @@ export class Cluster {
     const o = this.opts;
     const log = this.log;
     if (this.dynamic) log.warn('Cluster name was dynamically generated, consider setting one');
+    log.notice(`Cluster name is ${this.name}`);
     const srv = createNetServer({ noDelay: true, keepAlive: true, keepAliveInitialDelay: 15_000 }, (s) => this.accept(s));
     const port = o.port === -1 ? 0 : o.port;
     await new Promise<void>((resolve, reject) => {
@@ -391,8 +392,18 @@ export class Cluster {
       sock.destroy();
       onFail(new Error(`dial tcp ${hostPortOf(host, port)}: i/o timeout`));
     }, DIAL_TIMEOUT_MS);
-    const onFail = (e: Error): void => {
-      const text = `Error trying to connect to route (attempt ${d.attempts}): ${e.message}`;
+    const onFail = (e: Error & { code?: string }): void => {
+      // Go's dialer texts for the common cases.
+      const hp = hostPortOf(host, port);
+      const why =
+        e.code === 'ECONNREFUSED'
+          ? `dial tcp ${hp}: connect: connection refused`
+          : e.code === 'EHOSTUNREACH'
+            ? `dial tcp ${hp}: connect: no route to host`
+            : e.code === 'ENOTFOUND'
+              ? `dial tcp: lookup ${host}: no such host`
+              : e.message;
+      const text = `Error trying to connect to route (attempt ${d.attempts}): ${why}`;
       if (reconnect || d.attempts === 1 || d.attempts % CONNECT_ERROR_REPORTS === 0) this.log.error(text);
       else this.log.debug(text);
       if (d.attempts >= maxAttempts) {
