@@ -142,7 +142,8 @@ export function parseClusterBlock(b: ClusterBuilder, e: MapEntry): ClusterOption
       }
       case 'tls': {
         const t = b.tlsBlock(f);
-        if (t) c.tls = t;
+        if (t?.verifyAndMap) b.err(f.keyPos, 'cluster tls "verify_and_map" is not supported by tsnats yet');
+        else if (t) c.tls = t;
         break;
       }
       case 'cluster_advertise':

@@ -61,6 +61,7 @@ describe('cluster {} block', () => {
       ['cluster {\n  routes: ["nats-route://:bad"]\n}', /^error parsing route url/, 2],
       ['cluster {\n  name: "a b"\n}', /cannot contain spaces/, 2],
       ['cluster: 5', /Expected map to define cluster/, 1],
+      ['cluster {\n  tls { cert_file: a.pem, key_file: a.key, verify_and_map: true }\n}', /^cluster tls "verify_and_map" is not supported by tsnats yet$/, 2],
     ];
     for (const [text, re, line] of cases) {
       const e = errs(text);
