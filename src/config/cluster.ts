@@ -3,7 +3,7 @@
 
 import { ConfigError, type Position } from './errors.js';
 import type { MapEntry } from './parser.js';
-import type { ClusterOptions, ServerOptions, TlsOptions } from './types.js';
+import type { ClusterOptions, Permissions, ServerOptions, TlsOptions } from './types.js';
 
 /** nats-server's defaults for the cluster port. */
 export const DEFAULT_CLUSTER_HOST = '0.0.0.0';
@@ -20,6 +20,7 @@ export interface ClusterBuilder {
   hostPort(e: MapEntry): { host?: string; port: number } | undefined;
   portValue(e: MapEntry, port: number): number | undefined;
   tlsBlock(e: MapEntry): TlsOptions | undefined;
+  permissionsBlock(e: MapEntry): Permissions | undefined;
 }
 
 export function emptyCluster(): ClusterOptions {
@@ -172,9 +173,14 @@ export function parseClusterBlock(b: ClusterBuilder, e: MapEntry): ClusterOption
         }
         break;
       }
-      case 'permissions':
-        b.err(f.keyPos, `cluster "permissions" is not supported by tsnats yet`);
+      case 'permissions': {
+        // import maps to publish, export to subscribe (as nats-server's setRoutePermissions).
+        const p = b.permissionsBlock(f);
+        if (!p) break;
+        if (p.allowResponses) b.err(f.keyPos, 'Cluster permissions do not support dynamic responses');
+        else c.permissions = { import: p.publish, export: p.subscribe };
         break;
+      }
       default:
         if (!f.usedAsVariable) b.err(f.keyPos, `unknown field ${JSON.stringify(f.key)}`);
     }

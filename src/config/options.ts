@@ -985,6 +985,10 @@ class Builder {
     return this.tls(e);
   }
 
+  permissionsBlock(e: MapEntry): Permissions | undefined {
+    return this.permissions(e);
+  }
+
   private tls(e: MapEntry): TlsOptions | undefined {
     if (e.value.kind !== 'map') return this.typeErr(e, 'a map');
     const P = 'error parsing tls config, ';

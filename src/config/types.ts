@@ -82,6 +82,8 @@ export interface ClusterOptions {
   connectRetries: number;
   /** Accepted (nats-server 2.10+ key) and ignored. */
   poolSize?: number;
+  /** `permissions { import, export }`: interest we send (import) and accept (export). */
+  permissions?: { import?: SubjectPermission; export?: SubjectPermission };
 }
 
 export interface ServerOptions {

@@ -8,6 +8,7 @@ import { createServer as createNetServer, connect as netConnect, type Server as 
 import * as tls from 'node:tls';
 import { randomBytes } from 'node:crypto';
 import { comparePassword, safeEqual } from './auth.js';
+import { PublishRule, SubscribeRule } from './permissions.js';
 import type { ClusterOptions } from '../config/types.js';
 import type { RouteMsg } from '../protocol/route-parser.js';
 import type { Client, Subscription } from './client.js';
@@ -74,6 +75,9 @@ export class Cluster {
   private advertised = false;
   private stopped = false;
   private infoPrefix = '';
+  /** cluster.permissions: which local interest we send (import), which remote interest we accept (export). */
+  private importRule: PublishRule | null = null;
+  private exportRule: SubscribeRule | null = null;
 
   constructor(server: Server, opts: ClusterOptions) {
     this.server = server;
@@ -81,6 +85,23 @@ export class Cluster {
     this.dynamic = opts.name === undefined || opts.name === '';
     this.name = this.dynamic ? nuid() : opts.name!;
     if (opts.tls) this.tlsConfig = new TlsConfig(opts.tls);
+    this.applyPermissions();
+  }
+
+  private applyPermissions(): void {
+    const p = this.opts.permissions;
+    this.importRule = p?.import ? new PublishRule(p.import, false) : null;
+    this.exportRule = p?.export ? new SubscribeRule(p.export) : null;
+  }
+
+  /** May we send interest in `subject` to routes (import permission)? */
+  canImport(subject: string): boolean {
+    return this.importRule === null || this.importRule.allowed(subject);
+  }
+
+  /** Do we accept a route's interest in `subject` (export permission)? */
+  canExport(subject: string): boolean {
+    return this.exportRule === null || this.exportRule.allowed(subject);
   }
 
   get log(): Logger {
@@ -221,6 +242,9 @@ export class Cluster {
       const urls = this.ownClientUrls();
       if (urls.length > 0) s += `,"connect_urls":${JSON.stringify(urls)}`;
     }
+    const p = this.opts.permissions;
+    if (p?.import) s += `,"import":${JSON.stringify(permJson(p.import))}`;
+    if (p?.export) s += `,"export":${JSON.stringify(permJson(p.export))}`;
     s += ',"lnoc":true';
     return s;
   }
@@ -522,6 +546,7 @@ export class Cluster {
     const lines: string[] = [];
     for (const [key, n] of this.interest) {
       const sp = key.indexOf(' ');
+      if (!this.canImport(sp < 0 ? key : key.slice(0, sp))) continue;
       lines.push(sp < 0 ? `RS+ ${GLOBAL_ACCOUNT} ${key}` : `RS+ ${GLOBAL_ACCOUNT} ${key} ${n}`);
     }
     for (const l of lines) r.sendProto(l);
@@ -649,7 +674,7 @@ export class Cluster {
         if (n === 1 && added) line = `RS+ ${GLOBAL_ACCOUNT} ${key}`;
       } else line = `RS+ ${GLOBAL_ACCOUNT} ${key} ${n}`;
     }
-    if (line === undefined) return;
+    if (line === undefined || !this.canImport(sub.subject)) return;
     for (const r of this.routes.values()) r.sendProto(line);
   }
 
@@ -837,7 +862,13 @@ export class Cluster {
       }
       list.push(e);
     }
-    return { server_id: this.server.serverId, now: now.toISOString(), num_routes: list.length, routes: list };
+    const out: Record<string, unknown> = { server_id: this.server.serverId, now: now.toISOString() };
+    const p = this.opts.permissions;
+    if (p?.import) out.import = permJson(p.import);
+    if (p?.export) out.export = permJson(p.export);
+    out.num_routes = list.length;
+    out.routes = list;
+    return out;
   }
 
   /** The `cluster` section of /varz. */
@@ -873,6 +904,13 @@ export class Cluster {
 function hostsForAdvertise(host: string): string[] {
   const all = hostsFor(host).filter((h) => h !== '127.0.0.1' && h !== '::1');
   return all.length > 0 ? all : ['127.0.0.1'];
+}
+
+function permJson(p: { allow: string[]; deny: string[] }): Record<string, string[]> {
+  const o: Record<string, string[]> = {};
+  if (p.allow.length > 0) o.allow = p.allow;
+  if (p.deny.length > 0) o.deny = p.deny;
+  return o;
 }
 
 function goDur(ns: number): string {

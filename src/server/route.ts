@@ -494,6 +494,10 @@ export class Route implements RouteHandler, SubscriptionTarget, Producer {
       weight = Number(w);
       if (!Number.isInteger(weight) || weight < 1) weight = 1;
     }
+    if (!this.cluster.canExport(subject)) {
+      this.debug(`Can not export "${subject}", ignoring remote subscription request`);
+      return;
+    }
     const key = queue === undefined ? `${acc} ${subject}` : `${acc} ${subject} ${queue}`;
     const old = this.subs.get(key);
     if (old !== undefined) {

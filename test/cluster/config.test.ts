@@ -46,6 +46,11 @@ describe('cluster {} block', () => {
     assert.ok(r.warnings.some((w) => /pool_size/.test(w)));
   });
 
+  it('permissions: import and export', () => {
+    const c = parseConfigText('cluster { port: -1, permissions { import: ["a.>"], export: { allow: "b.>", deny: ["b.c"] } } }').options.cluster!;
+    assert.deepEqual(c.permissions, { import: { allow: ['a.>'], deny: [] }, export: { allow: ['b.>'], deny: ['b.c'] } });
+  });
+
   it('host/port and net forms', () => {
     const c = parseConfigText('cluster { host: 127.0.0.2, port: -1 }').options.cluster!;
     assert.equal(c.host, '127.0.0.2');

@@ -93,6 +93,40 @@ describe('peer restart: the dialing node reconnects', () => {
   }
 });
 
+describe('cluster permissions', () => {
+  for (const kb of ['tsnats', 'nats-server'] as Kind[]) {
+    it(`import limits the interest tsnats sends, export the interest it accepts (peer ${kb})`, { skip: SKIP_NATS && kb === 'nats-server' ? SKIP_NATS : false }, async () => {
+      let a: Node | undefined;
+      let b: Node | undefined;
+      try {
+        a = await startNode('tsnats', { name: 'A', cluster: 'permissions { import: ["in.>"], export: { allow: ["out.>"], deny: ["out.secret"] } }' });
+        b = await startNode(kb, { name: 'B', routes: [routeUrl(a)] });
+        await waitRoutes([a, b], 1);
+        const rz = (await routez(a)) as unknown as Record<string, unknown>;
+        assert.deepEqual(rz.import, { allow: ['in.>'] });
+        const ca = await client(a);
+        const cb = await client(b);
+        const got: string[] = [];
+        for (const s of ['in.x', 'other.x']) ca.subscribe(s, { callback: (_e, m) => void got.push(`A:${m.subject}`) });
+        for (const s of ['out.y', 'out.secret', 'qux.y']) cb.subscribe(s, { callback: (_e, m) => void got.push(`B:${m.subject}`) });
+        await ca.flush();
+        await cb.flush();
+        await sleep(300);
+        for (const s of ['in.x', 'other.x']) cb.publish(s, 'x');
+        for (const s of ['out.y', 'out.secret', 'qux.y']) ca.publish(s, 'x');
+        await ca.flush();
+        await cb.flush();
+        await sleep(400);
+        assert.deepEqual(got.sort(), ['A:in.x', 'B:out.y']);
+        await ca.close();
+        await cb.close();
+      } finally {
+        await stopAll([a, b]);
+      }
+    });
+  }
+});
+
 describe('routes to ourselves and unreachable peers', () => {
   it('a configured route to our own cluster port is dropped and never re-dialled', async () => {
     let a: Node | undefined;
