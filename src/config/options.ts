@@ -6,6 +6,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { isValidPublicUserKey } from '../server/nkey.js';
+import { parseClusterBlock } from './cluster.js';
 import { ConfigError, formatPosition, type Position } from './errors.js';
 import { parseConfig, type ConfigNode, type MapEntry, type MapNode, type ParseOptions } from './parser.js';
 import { ocspPeerPrerequisite, parseOcspCache, parseOcspPeer, type TlsBlockKind } from './ocsp-peer.js';
@@ -146,7 +147,6 @@ export function formatGoDuration(ms: number): string {
 
 /** Top-level options nats-server knows that tsnats does not implement (yet). */
 export const UNSUPPORTED_OPTIONS: ReadonlySet<string> = new Set([
-  'cluster',
   'gateway',
   'leafnodes',
   'leaf',
@@ -622,6 +622,9 @@ class Builder {
       case 'tls':
         o.tls = this.tls(e);
         return;
+      case 'cluster':
+        o.cluster = parseClusterBlock(this, e);
+        return;
       case 'allow_non_tls': {
         const b = this.bool(e);
         if (b !== undefined) o.allowNonTls = b;
@@ -1012,6 +1015,14 @@ class Builder {
   }
 
   // ---- tls -----------------------------------------------------------------
+
+  tlsBlock(e: MapEntry): TlsOptions | undefined {
+    return this.tls(e, 'route');
+  }
+
+  permissionsBlock(e: MapEntry): Permissions | undefined {
+    return this.permissions(e);
+  }
 
   /** `kind`: the connections the block serves (what `ocsp_peer` requires, see src/config/ocsp-peer.ts). */
   tls(e: MapEntry, kind: TlsBlockKind = 'client'): TlsOptions | undefined {

@@ -88,8 +88,15 @@ export class InfoTemplate {
   readonly fields: InfoFields;
   private readonly prefix: string;
 
-  constructor(fields: InfoFields) {
+  /** Appended after client_id/client_ip (`cluster`, `connect_urls` when clustered). */
+  private readonly tail: string;
+  /** The same in lame duck mode (connect_urls lists only the other servers). */
+  private readonly ldmTail: string;
+
+  constructor(fields: InfoFields, tail = '', ldmTail = tail) {
     this.fields = fields;
+    this.tail = tail;
+    this.ldmTail = ldmTail;
     const json = JSON.stringify(fields);
     this.prefix = json.slice(0, -1);
   }
@@ -100,6 +107,7 @@ export class InfoTemplate {
     if (clientId > 0) json += `,"client_id":${clientId}`;
     if (clientIp) json += `,"client_ip":${JSON.stringify(clientIp)}`;
     if (nonce) json += `,"nonce":"${nonce}"`;
+    json += ldm ? this.ldmTail : this.tail;
     if (ldm) json += `,"ldm":true`;
     return encodeInfo(json + '}');
   }

@@ -20,6 +20,7 @@ import { OcspRegistry } from './ocsp-registry.js';
 import type { OcspPeerGate } from './ocsp-peer-hook.js';
 import { ERR_MAX_CONNECTIONS } from '../protocol/errors.js';
 import { goDuration } from './monitor/format.js';
+import type { Cluster } from './cluster.js';
 
 /** Process exit statuses (see docs/server.md). */
 export const ExitCode = {
@@ -107,6 +108,8 @@ export class Server {
   ocspPeer: OcspPeerGate | undefined = undefined;
   /** The `websocket {}` listener (loaded only when configured). */
   websocket: WebsocketListener | undefined;
+  /** The route manager when `cluster {}` is configured (src/server/cluster.ts, loaded lazily). */
+  cluster: Cluster | null = null;
 
   // statistics
   inMsgs = 0;
@@ -210,6 +213,10 @@ export class Server {
 
     await this.monitor.start();
     await this.listen();
+    if (o.cluster && o.cluster.port !== 0) {
+      const { startCluster } = await import('./cluster-setup.js');
+      this.cluster = await startCluster(this, o.cluster);
+    }
     this.rebuildInfo();
     if (o.websocket && o.websocket.port !== 0) {
       const { WebsocketListener } = await import('./websocket/listener.js');
@@ -269,7 +276,14 @@ export class Server {
         tlsAvailable: tlsOn && o.allowNonTls && !hf,
         maxPayload: o.maxPayload,
       }),
+      this.cluster?.clientInfoTail() ?? '',
+      this.cluster?.clientInfoTail(true) ?? '',
     );
+  }
+
+  /** Connection ids are shared by clients and routes (as nats-server's cid/rid). */
+  nextConnectionId(): number {
+    return ++this.nextCid;
   }
 
   infoFrame(cid: number, ip: string, ldm: boolean, nonce?: string): Buffer {
@@ -423,6 +437,7 @@ export class Server {
     else if (!tlsCfg) newTls = undefined;
 
     this.options = next;
+    if (this.cluster && next.cluster) this.cluster.applyReload(next.cluster);
     this.tls = newTls;
     this.auth = auth;
     this.logger.update({
@@ -464,6 +479,7 @@ export class Server {
     const log = this.logger;
     log.notice('Entering lame duck mode, stop accepting new clients');
     this.closeListener();
+    this.cluster?.enterLameDuck();
     const o = this.options;
     const clients = [...this.clients.values()];
     if (clients.length === 0) {
@@ -515,6 +531,7 @@ export class Server {
       log.notice('Initiating Shutdown...');
       this.closeListener();
       for (const c of [...this.clients.values()]) c.close(ClosedReason.ServerShutdown);
+      this.cluster?.stop();
       await this.monitor.stop();
       await this.websocket?.stop();
       for (const h of this.hooks) {

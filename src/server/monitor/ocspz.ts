@@ -215,7 +215,7 @@ export function ocspViews(server: Server, now: number): OcspCertView[] {
   return groupEntries(server.ocsp.list()).map((g) => viewOf(g, now));
 }
 
-const LISTENERS: ReadonlySet<string> = new Set(['client', 'https', 'websocket']);
+const LISTENERS: ReadonlySet<string> = new Set(['client', 'https', 'websocket', 'cluster']);
 
 /** Does `v` match `?cert=`: a SHA-256 prefix (hex, `:` allowed), the certificate path, or its file name? */
 function certMatches(v: OcspCertView, q: string): boolean {
@@ -237,7 +237,7 @@ export function ocspz(server: Server, query: URLSearchParams, now: number): Reco
   if (cert !== null && cert !== '') views = views.filter((v) => certMatches(v, cert));
   const listener = query.get('listener');
   if (listener !== null && listener !== '') {
-    if (!LISTENERS.has(listener)) throw new MonitorRequestError(`Error decoding listener: unknown listener ${JSON.stringify(listener)} (expected client, https or websocket)`);
+    if (!LISTENERS.has(listener)) throw new MonitorRequestError(`Error decoding listener: unknown listener ${JSON.stringify(listener)} (expected client, https, websocket or cluster)`);
     views = views.filter((v) => (v.listeners as string[]).includes(listener));
   }
   const status = query.get('status');
