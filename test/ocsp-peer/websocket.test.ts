@@ -6,13 +6,16 @@
 
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import tls from 'node:tls';
 import WebSocket from 'ws';
 import { wsconnect, type NatsConnection } from '@nats-io/nats-core';
 import { connect as natsConnect } from '@nats-io/transport-node';
 import { ConfigError, parseConfigText } from '../../src/config/index.js';
 import type { IssuedCert } from '../../src/testkit/index.js';
+import { NATS_SERVER } from '../stapling/helpers.js';
 import { frame, upgradeRequest } from '../websocket/helpers.js';
 import { monitorJson, peerConf, setupPeer, sleep, startTs, type PeerEnv, type Ts } from './helpers.js';
 
@@ -30,13 +33,14 @@ after(async () => {
 });
 
 /** A wss listener whose tls block verifies client certificates, with `ocsp_peer: <ocspPeer>` unless undefined. */
-function wsConf(ocspPeer: string | undefined, extra = ''): string {
+function wsConf(ocspPeer: string | undefined, extra = '', wsExtra = ''): string {
   const lines = [
     `store_dir: "${env.dir}"`,
     'http: "127.0.0.1:-1"',
     extra,
     'websocket {',
     '  listen: "127.0.0.1:-1"',
+    wsExtra,
     '  tls {',
     `    cert_file: "${env.pki.server.certFile}"`,
     `    key_file: "${env.pki.server.keyFile}"`,
@@ -213,6 +217,33 @@ describe('ocsp_peer on the websocket listener', () => {
     }
   });
 
+  test('a responder that never answers holds only that handshake; handshake_timeout still bounds it', async () => {
+    const c = await fresh();
+    env.responder.setFault('hang');
+    const ts = await startTs(env.dir, wsConf('{ verify: true, ca_timeout: 1 }', '', '  handshake_timeout: "500ms"'));
+    try {
+      const tcp = await natsConnect({ servers: `127.0.0.1:${ts.port}` });
+      const started = performance.now();
+      const pending = wssClient(wsPort(ts), c);
+      await sleep(100);
+      // Meanwhile the server serves other clients.
+      const t0 = performance.now();
+      await tcp.flush();
+      assert.ok(performance.now() - t0 < 500, 'a flush on the client port is not held by the pending check');
+      const r = await pending;
+      const ms = performance.now() - started;
+      assert.equal(r.upgraded, false);
+      assert.ok(ms >= 400 && ms < 1500, `dropped by handshake_timeout (500 ms), took ${ms.toFixed(0)} ms`);
+      assert.ok(ts.logs.some((l) => l.includes('websocket handshake timeout')));
+      await sleep(800); // the check ends (ca_timeout 1 s) after the socket is gone: nothing breaks
+      await tcp.flush();
+      await tcp.close();
+    } finally {
+      env.responder.setFault(null);
+      await ts.stop();
+    }
+  });
+
   test("each block uses its own ocsp_peer: the client tls block's does not apply to wss", async () => {
     const revoked = await fresh();
     env.responder.setStatus(revoked.serialHex, 'revoked');
@@ -281,6 +312,14 @@ describe('ocsp_peer websocket configuration', () => {
     assert.equal(parse(WS('    verify_and_map: true\n    ocsp_peer: true\n')).options.websocket!.tls?.ocspPeer?.verify, true);
   });
 
+  test('nats-server 2.9.10 rejects ocsp_peer in the websocket tls block too (a 2.10+ option)', { skip: NATS_SERVER ? false : 'nats-server not installed' }, () => {
+    const f = join(env.dir, 'ws-2910.conf');
+    writeFileSync(f, WS('    verify: true\n    ocsp_peer: true\n'));
+    const r = spawnSync(NATS_SERVER!, ['-t', '-c', f], { encoding: 'utf8', timeout: 10000 });
+    assert.notEqual(r.status, 0);
+    assert.match(r.stderr + r.stdout, /:7:5: error parsing tls config, unknown field \["ocsp_peer"\]/);
+  });
+
   test('reload turns it on and off for new wss clients; /varz follows; a reload breaking verify is refused', async () => {
     const revoked = await fresh();
     env.responder.setStatus(revoked.serialHex, 'revoked');
@@ -297,7 +336,7 @@ describe('ocsp_peer websocket configuration', () => {
       assert.equal(websocketVarz(await monitorJson(mport, '/varz')).tls_ocsp_peer_verify, true);
 
       const broken = wsConf('true').replace('    verify: true\n', '');
-      await assert.rejects(ts.reloadWith(broken), /:12:5: OCSP peer verification for client connections requires TLS verify \(mTLS\) to be enabled/);
+      await assert.rejects(ts.reloadWith(broken), /:13:5: OCSP peer verification for client connections requires TLS verify \(mTLS\) to be enabled/);
       assert.equal((await wssClient(wsPort(ts), revoked)).admitted, false, 'the old configuration still serves');
 
       await ts.reloadWith(wsConf('false'));
