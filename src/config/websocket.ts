@@ -3,6 +3,7 @@
 
 import type { MapEntry, ConfigNode } from './parser.js';
 import type { Position } from './errors.js';
+import type { TlsBlockKind } from './ocsp-peer.js';
 import type { ServerOptions, TlsOptions } from './types.js';
 
 export interface WebsocketAuth {
@@ -36,7 +37,8 @@ export interface WsBuilder {
   bool(e: MapEntry): boolean | undefined;
   hostPort(e: MapEntry): { host?: string; port: number } | undefined;
   portValue(e: MapEntry, port: number): number | undefined;
-  tls(e: MapEntry): TlsOptions | undefined;
+  /** `kind` 'websocket': `ocsp_peer` there needs `verify: true` in the same block (nats-server 2.10). */
+  tls(e: MapEntry, kind: TlsBlockKind): TlsOptions | undefined;
 }
 
 function goType(n: ConfigNode): string {
@@ -129,7 +131,7 @@ export function parseWebsocket(b: WsBuilder, e: MapEntry): WebsocketOptions | un
         break;
       }
       case 'tls':
-        w.tls = b.tls(f);
+        w.tls = b.tls(f, 'websocket');
         break;
       case 'same_origin': {
         const v = b.bool(f);

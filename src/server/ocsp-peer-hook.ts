@@ -33,6 +33,11 @@ export interface OcspPeerGate {
    * now known revoked (or unknown without unknown_is_good). Returns how many were closed.
    */
   recheck(): Promise<number>;
+  /**
+   * Hands the re-check record of a peer admitted before its connection object existed (a websocket
+   * client is checked before the upgrade answer, with `log` standing for it) to the connection.
+   */
+  adopt(log: PeerConnLogger, conn: object): void;
   /** New options (reload). */
   reconfigure(options: ServerOptions): Promise<void>;
   close(): Promise<void>;
@@ -42,14 +47,19 @@ export interface PeerConnLogger {
   debug(msg: string): void;
   warn(msg: string): void;
   error(msg: string): void;
+  /**
+   * Logs the refusal (`reason`: `client not OCSP valid`); default: error(`TLS handshake error: <reason>`)
+   * (`TLS leafnode handshake error: ...` for leaf kinds).
+   */
+  handshakeError?(reason: string): void;
 }
 
 /**
- * Is `ocsp_peer` on in a block this server serves? Websocket and leaf node blocks, once they
- * exist, are added here (docs/ocsp-peer.md §1).
+ * Is `ocsp_peer` on in a block this server serves (the client `tls {}`, the websocket one)? Leaf
+ * node blocks, once they exist, are added here (docs/ocsp-peer.md §1).
  */
 export function ocspPeerWanted(o: ServerOptions): boolean {
-  return !!o.tls?.ocspPeer?.verify;
+  return !!o.tls?.ocspPeer?.verify || !!(o.websocket?.port && o.websocket.tls?.ocspPeer?.verify);
 }
 
 export function ocspPeerHook(): ServerHook {
@@ -72,7 +82,7 @@ export function ocspPeerHook(): ServerHook {
     async start(ctx) {
       const { server } = ctx;
       server.monitor.addVarzSection('tls_ocsp_peer_verify', () =>
-        server.ocspPeer && server.options.tls && ocspPeerWanted(server.options) ? true : undefined,
+        server.ocspPeer && server.options.tls?.ocspPeer?.verify ? true : undefined,
       );
       server.monitor.addVarzSection('ocsp_peer_cache', () => server.ocspPeer?.varzCache());
       await apply(ctx);

@@ -61,12 +61,19 @@ function fullChain(sock: TLSSocket): Buffer[] {
 
 const KIND_NAME = { client: 'Client', websocket: 'Client', leafnode: 'Leafnode', leafnode_remote: 'Leafnode' } as const;
 
+interface Admitted {
+  chain: Buffer[];
+  kind: keyof typeof KIND_NAME;
+  /** The block's options given to check() (leaf blocks). */
+  options?: OcspPeerOptions;
+}
+
 class Gate implements OcspPeerGate {
   private readonly server: Server;
   readonly checker: OcspPeerChecker;
   private cacheKey: string;
   /** Admitted connections → their chain, for the periodic re-check. */
-  private readonly admitted = new WeakMap<object, { chain: Buffer[]; options?: OcspPeerOptions }>();
+  private readonly admitted = new WeakMap<object, Admitted>();
   private recheckTimer: NodeJS.Timeout | undefined;
   /** Leaf SHA-256 → its verified chain (cleared on reload: ca_file may change). */
   private readonly chains = new Map<string, Buffer[]>();
@@ -114,10 +121,18 @@ class Gate implements OcspPeerGate {
   check(chain: Buffer[], kind: keyof typeof KIND_NAME, conn: PeerConnLogger, options?: OcspPeerOptions): boolean | Promise<boolean> {
     const p = options ?? this.server.options.tls?.ocspPeer;
     if (!p?.verify) return true;
-    const log = this.server.logger.debugEnabled ? conn : { debug: noop, warn: (m: string) => conn.warn(m), error: (m: string) => conn.error(m), quiet: true };
+    const log: PeerConnLogger & { quiet?: boolean } = this.server.logger.debugEnabled
+      ? conn
+      : {
+          debug: noop,
+          warn: (m: string) => conn.warn(m),
+          error: (m: string) => conn.error(m),
+          ...(conn.handshakeError ? { handshakeError: (m: string) => conn.handshakeError!(m) } : {}),
+          quiet: true,
+        };
     const v = this.checker.check(chain, policyOf(p), log, KIND_NAME[kind]);
     const remember = (ok: boolean): boolean => {
-      if (ok) this.admitted.set(conn, { chain, ...(options ? { options } : {}) });
+      if (ok) this.admitted.set(conn, { chain, kind, ...(options ? { options } : {}) });
       return ok;
     };
     if (v instanceof Promise) return v.then((x) => remember(this.done(x, kind, log)));
@@ -130,8 +145,7 @@ class Gate implements OcspPeerGate {
     for (const c of this.server.clients.values()) {
       const entry = this.admitted.get(c);
       if (!entry || c.isClosed) continue;
-      // The client block's options as they are now (reload); other blocks' as given at admission.
-      const p = entry.options ?? this.server.options.tls?.ocspPeer;
+      const p = this.currentOptions(entry);
       if (!p?.verify) continue;
       jobs.push(
         Promise.resolve(this.checker.check(entry.chain, policyOf(p), quiet, 'Client')).then((v) => {
@@ -149,11 +163,27 @@ class Gate implements OcspPeerGate {
     return closed;
   }
 
+  /** The client and websocket blocks' options as they are now (reload); other blocks' as given at admission. */
+  private currentOptions(e: Admitted): OcspPeerOptions | undefined {
+    const o = this.server.options;
+    if (e.kind === 'client') return o.tls?.ocspPeer;
+    if (e.kind === 'websocket') return o.websocket?.tls?.ocspPeer;
+    return e.options;
+  }
+
+  adopt(log: PeerConnLogger, conn: object): void {
+    const e = this.admitted.get(log);
+    if (!e) return;
+    this.admitted.delete(log);
+    this.admitted.set(conn, e);
+  }
+
   private done(v: PeerVerdict, kind: keyof typeof KIND_NAME, log: PeerConnLogger): boolean {
     if (v.admitted) return true;
     const who = kind === 'leafnode_remote' ? 'server' : 'client';
     const prefix = kind === 'leafnode' || kind === 'leafnode_remote' ? 'TLS leafnode handshake error' : 'TLS handshake error';
-    log.error(`${prefix}: ${who} not OCSP valid`);
+    if (log.handshakeError) log.handshakeError(`${who} not OCSP valid`);
+    else log.error(`${prefix}: ${who} not OCSP valid`);
     // No system account yet: the $SYS.SERVER.<id>.OCSP.PEER.CONN.REJECT / LINK.INVALID advisories
     // are not published (docs/ocsp-peer.md). The reason is logged instead.
     if (v.reason) log.debug(`OCSP peer [${v.peerSubject}] rejected: ${v.reason}${v.reasonSubject && v.reasonSubject !== v.peerSubject ? ` (link [${v.reasonSubject}])` : ''}`);
@@ -175,6 +205,7 @@ class Gate implements OcspPeerGate {
     return {
       verify: true,
       policy: policyJson(this.server.options.tls?.ocspPeer),
+      websocket_policy: policyJson(this.server.options.websocket?.tls?.ocspPeer),
       cache: { ...c.stats(), ...(c.enabled ? { file: c.options.file, preserve_revoked: c.options.preserveRevoked } : {}) },
       checks: { admitted: k.admitted, refused: k.refused, warn_only_admitted: k.warnOnlyAdmitted },
       link_outcomes: { ...k.links },

@@ -15,6 +15,7 @@ import { Authenticator } from '../auth.js';
 import type { ClientTransport } from '../client.js';
 import { InfoTemplate, type InfoFields } from '../info.js';
 import { ocspStaplingHook } from '../ocsp.js';
+import type { PeerConnLogger } from '../ocsp-peer-hook.js';
 import { ReloadError } from '../reload.js';
 import { hostPort, hostsFor, type HookContext, type Server, type ServerHook } from '../server.js';
 import { clientCertificateError, TlsConfig, TlsManager, tlsVersionName } from '../tls.js';
@@ -185,6 +186,8 @@ export class WebsocketListener {
     if (w.sameOrigin) v.same_origin = true;
     if (w.allowedOrigins.length > 0) v.allowed_origins = [...w.allowedOrigins];
     if (w.compression) v.compression = true;
+    // nats-server 2.10+: the websocket block's own ocsp_peer, while the peer check is in service.
+    if (this.tls && w.tls?.ocspPeer?.verify && this.server.ocspPeer) v.tls_ocsp_peer_verify = true;
     return v;
   }
 
@@ -290,6 +293,10 @@ export class WebsocketListener {
       if (done) return;
       const opts = tls.options;
       const verify = opts.verify || opts.verifyAndMap;
+      // `ocsp_peer` of this block: the chain is read before getPeerX509Certificate(), which
+      // empties Node's copy of a server socket's peer chain.
+      const gate = verify && opts.ocspPeer?.verify ? this.server.ocspPeer : undefined;
+      const chain = gate?.peerChain(sock);
       if (verify) {
         const why = clientCertificateError(sock);
         if (why !== undefined) {
@@ -305,12 +312,40 @@ export class WebsocketListener {
         sock.destroy();
         return;
       }
-      this.readRequest(sock, raw, addr, finish);
+      if (!gate) {
+        this.readRequest(sock, raw, addr, finish);
+        return;
+      }
+      // Nothing the peer sent (its HTTP upgrade request) is read until the chain is checked;
+      // refused, it is closed without an upgrade answer (docs/ocsp-peer.md, docs/websocket.md).
+      const peerLog = this.peerLogger(addr);
+      const admit = (ok: boolean): void => {
+        if (done) return;
+        if (ok) this.readRequest(sock, raw, addr, finish, peerLog);
+        else {
+          finish();
+          sock.destroy();
+        }
+      };
+      const verdict = gate.check(chain ?? [], 'websocket', peerLog, opts.ocspPeer);
+      if (typeof verdict === 'boolean') admit(verdict);
+      else void verdict.then(admit);
     });
   }
 
+  /** Log lines of the `ocsp_peer` check of a connection that is not a client yet. */
+  private peerLogger(addr: string): PeerConnLogger {
+    const log = this.server.logger;
+    return {
+      debug: (m) => log.debug(`${addr} - ${m}`),
+      warn: (m) => log.warn(`${addr} - ${m}`),
+      error: (m) => log.error(`${addr} - ${m}`),
+      handshakeError: (reason) => log.error(`websocket: TLS handshake error from ${addr}: ${reason}`),
+    };
+  }
+
   /** Reads the request head on `sock` (raw, or TLS over raw) and upgrades or refuses. */
-  private readRequest(sock: Socket, raw: Socket, addr: string, finish: () => boolean): void {
+  private readRequest(sock: Socket, raw: Socket, addr: string, finish: () => boolean, peerLog?: PeerConnLogger): void {
     let head: Buffer = Buffer.alloc(0);
     const log = this.server.logger;
     const onData = (d: Buffer): void => {
@@ -364,12 +399,12 @@ export class WebsocketListener {
       sock.write(switchingProtocols(header(req, 'sec-websocket-key'), compress, noMasking));
       const browser = ua.startsWith('Mozilla/');
       const safari = compress && ua.includes('Version/') && ua.includes('Safari/');
-      this.open(sock, raw, { compress, noMasking, browser, safari });
+      this.open(sock, raw, { compress, noMasking, browser, safari }, peerLog);
     };
     sock.on('data', onData);
   }
 
-  private open(sock: Socket, raw: Socket, o: { compress: boolean; noMasking: boolean; browser: boolean; safari: boolean }): void {
+  private open(sock: Socket, raw: Socket, o: { compress: boolean; noMasking: boolean; browser: boolean; safari: boolean }, peerLog?: PeerConnLogger): void {
     const server = this.server;
     let client: { error(m: string): void; reason: string } | undefined;
     const ws = new WsSocket(sock, {
@@ -383,6 +418,8 @@ export class WebsocketListener {
     if (sock !== raw) raw.on('close', () => sock.destroy());
     server.acceptConnection(ws as unknown as Socket, this.transport, (c) => {
       client = c;
+      // `ocsp_peer`: the periodic re-check of admitted peers now closes this client if revoked.
+      if (peerLog) server.ocspPeer?.adopt(peerLog, c);
       ws.reasonOf = () => c.reason;
       if (sock !== raw) {
         const t = sock as TLSSocket;

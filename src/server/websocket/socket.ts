@@ -43,6 +43,7 @@ const STATUS_BY_REASON: Record<string, number> = {
   [ClosedReason.SlowConsumerWriteDeadline]: CLOSE_POLICY_VIOLATION,
   [ClosedReason.MaxConnectionsExceeded]: CLOSE_POLICY_VIOLATION,
   [ClosedReason.MaxControlLineExceeded]: CLOSE_POLICY_VIOLATION,
+  [ClosedReason.Revocation]: CLOSE_POLICY_VIOLATION,
   'Maximum Subscriptions Exceeded': CLOSE_POLICY_VIOLATION,
   [ClosedReason.TLSHandshakeError]: CLOSE_TLS_HANDSHAKE,
   [ClosedReason.ParseError]: CLOSE_PROTOCOL_ERROR,
