@@ -110,6 +110,11 @@ export const VIOLATION_ERRORS: Readonly<Record<ProtocolViolation, WireError | nu
   bad_args: null,
 });
 
+/** Route CONNECT from another cluster (closes the route): nats-server's rejection text, sent as is. */
+export function errClusterNameMismatch(theirs: string, ours: string): WireError {
+  return def(`Rejecting connection, cluster name "${theirs}" does not match "${ours}"`, true);
+}
+
 // --- formatted errors (connection stays) ---------------------------------------------------------
 // All of them quote with Go's %q (verified live: `"` -> `\"`, `\` -> `\\`, control and invalid
 // UTF-8 bytes -> `\xNN`, valid printable UTF-8 kept as is).

@@ -7,6 +7,8 @@
 // without bound. A payload split over reads is gathered into one buffer of its final size (no
 // quadratic concatenation).
 
+import { ERR_MAX_PAYLOAD } from './errors.js';
+
 /** Limits for a hostile peer (nats-server has none on routes). */
 export const ROUTE_MAX_LINE = 1024 * 1024;
 export const ROUTE_MAX_PAYLOAD = 64 * 1024 * 1024;
@@ -241,7 +243,7 @@ export function parseMsgArgs(op: string, rest: string): RouteMsg | string {
     total = size(a[a.length - 1]!);
   } else total = size(a[a.length - 1]!);
   if (total < 0 || (hasHdr && (hdr < 0 || hdr > total))) return `processRoutedMsgArgs Bad or Missing Size: '${rest}'`;
-  if (total > ROUTE_MAX_PAYLOAD) return `Maximum Payload Violation`;
+  if (total > ROUTE_MAX_PAYLOAD) return ERR_MAX_PAYLOAD.text;
   // LMSG carries a header size of 0 when the message has no headers.
   if (op === 'LMSG' && hdr === 0) hdr = -1;
   let reply: string | undefined;

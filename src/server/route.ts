@@ -6,6 +6,15 @@ import type { Socket } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import type { TLSSocket } from 'node:tls';
 import { decimalLength, writeDecimal, writeLatin1 } from '../protocol/encode.js';
+import {
+  ERR_AUTH_TIMEOUT,
+  ERR_AUTH_VIOLATION,
+  ERR_ROUTE_PORT,
+  ERR_STALE_CONNECTION,
+  ERR_UNKNOWN_OP,
+  errClusterNameMismatch,
+  type WireError,
+} from '../protocol/errors.js';
 import { RouteParser, type RouteHandler, type RouteMsg } from '../protocol/route-parser.js';
 import { Stall, Subscription, stallDuration, type Producer, type SubscriptionTarget } from './client.js';
 import type { Cluster } from './cluster.js';
@@ -18,9 +27,9 @@ export const RouteClosed = {
   DuplicateServerName: 'Duplicate Server Name',
   IncorrectPort: 'Incorrect Port',
   AuthenticationFailure: 'Authentication Failure',
-  AuthenticationTimeout: 'Authentication Timeout',
+  AuthenticationTimeout: ERR_AUTH_TIMEOUT.text,
   TLSHandshakeFailure: 'TLS Handshake Failure',
-  StaleConnection: 'Stale Connection',
+  StaleConnection: ERR_STALE_CONNECTION.text,
   ParseError: 'Parse Error',
   ProtocolViolation: 'Protocol Violation',
   RouteRemoved: 'Route Removed',
@@ -199,8 +208,8 @@ export class Route implements RouteHandler, SubscriptionTarget, Producer {
         this.authTimer = setTimeout(() => {
           this.authTimer = null;
           if (this.connectReceived || this.closed) return;
-          this.sendErr('Authentication Timeout');
-          this.error('Authentication Timeout');
+          this.sendErr(ERR_AUTH_TIMEOUT);
+          this.error(ERR_AUTH_TIMEOUT.text);
           this.close(RouteClosed.AuthenticationTimeout);
         }, cl.authTimeoutMs);
       }
@@ -246,7 +255,7 @@ export class Route implements RouteHandler, SubscriptionTarget, Producer {
     const o = this.cluster.server.options;
     if (this.pingsOut + 1 > o.pingMax) {
       this.debug('Stale Router Connection - Closing');
-      this.sendErr('Stale Connection');
+      this.sendErr(ERR_STALE_CONNECTION);
       this.close(RouteClosed.StaleConnection);
       return;
     }
@@ -281,7 +290,7 @@ export class Route implements RouteHandler, SubscriptionTarget, Producer {
 
   onParseError(reason: string, snippet: string): void {
     this.error(`Router parser ERROR, ${reason}: proto='${JSON.stringify(snippet).slice(1, -1)}...'`);
-    this.sendErr('Unknown Protocol Operation');
+    this.sendErr(ERR_UNKNOWN_OP);
     this.close(RouteClosed.ParseError);
   }
 
@@ -332,12 +341,12 @@ export class Route implements RouteHandler, SubscriptionTarget, Producer {
       case 'HPUB':
       case 'UNSUB':
       case 'MSG':
-        this.sendErr('Unknown Protocol Operation');
+        this.sendErr(ERR_UNKNOWN_OP);
         this.error(`Router parser ERROR, state=0, i=0: proto='${op} ${rest.slice(0, 32)}...'`);
         this.close(RouteClosed.ParseError);
         return;
       default:
-        this.sendErr('Unknown Protocol Operation');
+        this.sendErr(ERR_UNKNOWN_OP);
         this.error(`Router parser ERROR, state=0, i=0: proto='${(op + ' ' + rest).slice(0, 32)}...'`);
         this.close(RouteClosed.ParseError);
     }
@@ -367,7 +376,7 @@ export class Route implements RouteHandler, SubscriptionTarget, Producer {
     }
     const cl = this.cluster;
     if (typeof j.lang === 'string' && j.lang !== '') {
-      this.sendErr('attempted to connect to route port');
+      this.sendErr(ERR_ROUTE_PORT);
       this.close(RouteClosed.IncorrectPort);
       return;
     }
@@ -407,15 +416,15 @@ export class Route implements RouteHandler, SubscriptionTarget, Producer {
     const cl = this.cluster;
     if (!ok) {
       this.error('authentication error');
-      this.sendErr('Authorization Violation');
+      this.sendErr(ERR_AUTH_VIOLATION);
       this.close(RouteClosed.AuthenticationFailure);
       return;
     }
     const theirs = typeof j.cluster === 'string' ? j.cluster : '';
     if (theirs !== cl.name && !cl.tryAdoptName(theirs, j.cluster_dynamic === true)) {
-      const text = `Rejecting connection, cluster name "${theirs}" does not match "${cl.name}"`;
-      this.error(text);
-      this.sendErr(text);
+      const e = errClusterNameMismatch(theirs, cl.name);
+      this.error(e.text);
+      this.sendErr(e);
       this.close(RouteClosed.ClusterNameConflict);
       return;
     }
@@ -746,10 +755,10 @@ export class Route implements RouteHandler, SubscriptionTarget, Producer {
     this.markFlush();
   }
 
-  sendErr(text: string): void {
+  sendErr(e: WireError): void {
     if (this.closed) return;
-    if (this.cluster.log.traceEnabled) this.trace('->>', `-ERR '${text}'`);
-    this.enqueueText(`-ERR '${text}'\r\n`);
+    if (this.cluster.log.traceEnabled) this.trace('->>', e.frame.toString('latin1', 0, e.frame.length - 2));
+    this.enqueueText(e.frame.toString('latin1'));
     this.flushNow();
   }
 
