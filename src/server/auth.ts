@@ -4,10 +4,10 @@
 //
 // Plain secrets are compared in constant time (timingSafeEqual over SHA-256 digests, so lengths
 // do not leak either); bcrypt hashes (`$2a$`, `$2b$`, `$2x$`, `$2y$`) are checked asynchronously
-// with bcryptjs so a slow hash does not stall the event loop.
+// with bcryptjs so a slow hash does not stall the event loop (bcryptjs is loaded on the first
+// bcrypt check, so a configuration without bcrypt passwords never loads it).
 
 import { createHash, timingSafeEqual, type X509Certificate } from 'node:crypto';
-import bcrypt from 'bcryptjs';
 import type { AuthorizationOptions, ServerOptions, UserEntry } from '../config/types.js';
 import { CompiledPermissions } from './permissions.js';
 
@@ -53,7 +53,7 @@ export function comparePassword(configured: string, given: string): boolean | Pr
   if (isBcrypt(configured)) {
     // bcryptjs accepts $2a$/$2b$ (and $2y$ via the same algorithm when rewritten).
     const hash = configured.startsWith('$2y$') || configured.startsWith('$2x$') ? '$2a$' + configured.slice(4) : configured;
-    return bcrypt.compare(given, hash).catch(() => false);
+    return import('bcryptjs').then(({ default: bcrypt }) => bcrypt.compare(given, hash)).catch(() => false);
   }
   return safeEqual(configured, given);
 }
@@ -130,12 +130,21 @@ export class Authenticator {
       if (u.password !== undefined && !isBcrypt(u.password)) plaintext = true;
     }
     if (a?.password !== undefined && !isBcrypt(a.password)) plaintext = true;
+    // A bcrypt password is configured: load bcryptjs now, so the first CONNECT does not wait for it.
+    if ([a?.password, a?.token, ...(a?.users ?? []).map((u) => u.password)].some((p) => p !== undefined && isBcrypt(p))) {
+      void import('bcryptjs').catch(() => undefined);
+    }
     this.hasPlaintextPasswords = plaintext;
     this.enabled = !!a && (a.token !== undefined || a.user !== undefined || this.users.size > 0);
     this.required = this.enabled && !(this.noAuthUser && this.users.has(this.noAuthUser));
     const tlsTimeout = opts.tls ? opts.tls.timeoutMs : 0;
     // nats-server: default auth timeout 2 s, or TLS timeout + 1 s when TLS is on.
     this.timeoutMs = a?.timeoutMs ?? (opts.tls ? tlsTimeout + 1000 : 2000);
+  }
+
+  /** Whether `users: [...]` has this user (nats-server's reload closes clients whose user is gone). */
+  hasUser(name: string): boolean {
+    return this.users.has(name);
   }
 
   /**

@@ -31,6 +31,7 @@ import {
   PONG,
   deliveryLineLength,
   hmsgHeaderLength,
+  utf8ToWire,
   wireToUtf8,
   writeDecimal,
   writeDeliveryLine,
@@ -51,11 +52,12 @@ import {
   errPermPublish,
   errPermPublishReply,
   errPermSubscribe,
+  errPermSubscribeReload,
   goQuote,
   type WireError,
 } from '../protocol/errors.js';
 import type { AuthResult } from './auth.js';
-import { type CompiledPermissions, ResponsePermits } from './permissions.js';
+import { type CompiledPermissions, ResponsePermits, subscriptionsDeniedByReload } from './permissions.js';
 import { isLiteral, isValidLiteralSubject, isValidQueueName, matchLiteral, type MatchResult } from './subjects.js';
 import { goDuration } from './monitor/format.js';
 import { clientCertificateError, tlsVersionName } from './tls.js';
@@ -398,7 +400,7 @@ export class Client implements ProtocolHandler, SubscriptionTarget {
   private lastGen = -1;
 
   private state: State = State.Handshake;
-  private readonly logPrefix: string;
+  private logPrefix: string;
 
   constructor(server: Server, raw: Socket, cid: number) {
     this.server = server;
@@ -463,7 +465,13 @@ export class Client implements ProtocolHandler, SubscriptionTarget {
     const raw = this.raw;
     raw.setNoDelay(true);
     raw.on('error', (e: NodeJS.ErrnoException) => this.onSocketError(e));
-    raw.on('close', () => this.close(ClosedReason.ClientClosed));
+    raw.on('close', () => {
+      // Dropped before the TLS handshake completed: nats-server logs Go's read error.
+      if (this.state === State.Handshake && this.server.tls && !this.isClosed) {
+        this.error(`TLS handshake error: ${raw.bytesRead > 0 ? 'unexpected EOF' : 'EOF'}`);
+        this.close(ClosedReason.TLSHandshakeError);
+      } else this.close(ClosedReason.ClientClosed);
+    });
     this.debug('Client connection created');
 
     const srv = this.server;
@@ -707,6 +715,9 @@ export class Client implements ProtocolHandler, SubscriptionTarget {
     if (typeof j.lang === 'string') o.lang = j.lang;
     if (typeof j.version === 'string') o.version = j.version;
     if (typeof j.tls_required === 'boolean') o.tlsRequired = j.tls_required;
+    // nats-server adds `"v<version>:<lang>:<name>"` to the connection's log prefix after CONNECT.
+    const tag = [o.version ? `v${o.version}` : '', o.lang, o.name].filter((x) => x !== '').join(':');
+    if (tag !== '') this.logPrefix = `${this.ip}:${this.port} - cid:${this.cid} - ${wireToUtf8(goQuote(utf8ToWire(tag)))} - `;
     o.user = typeof j.user === 'string' ? j.user : undefined;
     o.pass = typeof j.pass === 'string' ? j.pass : undefined;
     o.authToken = typeof j.auth_token === 'string' ? j.auth_token : undefined;
@@ -1424,6 +1435,11 @@ export class Client implements ProtocolHandler, SubscriptionTarget {
     if (this.isClosed || !this.connectReceived) return;
     const auth = this.server.auth;
     const o = this.opts;
+    // nats-server: a client whose user is no longer in `users` is closed without a word.
+    if (o.user && !auth.hasUser(o.user)) {
+      this.close(ClosedReason.ClientClosed);
+      return;
+    }
     const r = auth.authenticate({ user: o.user, pass: o.pass, auth_token: o.authToken }, this.peerCert);
     const done = (res: AuthResult): void => {
       if (this.isClosed) return;
@@ -1434,9 +1450,23 @@ export class Client implements ProtocolHandler, SubscriptionTarget {
         return;
       }
       this.applyAuth(res);
+      this.recheckSubscriptions();
     };
     if (r instanceof Promise) r.then(done, () => undefined);
     else done(r);
+  }
+
+  /** After a reload: removes the subscriptions the new permissions deny, with nats-server's -ERR and log line. */
+  private recheckSubscriptions(): void {
+    for (const sub of subscriptionsDeniedByReload(this.permissions, this.subs.values())) {
+      this.removeSub(sub);
+      const text = `Permissions Violation for Subscription to ${goQuote(sub.subject)} (sid ${goQuote(sub.sid)})`;
+      this.traceOutErr(text);
+      this.enqueue(errPermSubscribeReload(sub.subject, sub.sid));
+      const who = this.opts.user ? `User ${goQuote(this.opts.user)}` : 'User "N/A"';
+      this.server.logger.notice(`Removed sub ${goQuote(wireToUtf8(sub.subject))} (sid ${goQuote(wireToUtf8(sub.sid))}) for ${who} - not authorized`);
+    }
+    this.server.markPending(this);
   }
 
   // -------------------------------------------------------------------------------------------
@@ -1556,6 +1586,10 @@ function isReservedReply(reply: string): boolean {
 
 function tlsErrorText(e: NodeJS.ErrnoException): string {
   const m = /:SSL routines:[^:]*:([^:]+)/.exec(e.message);
+  // Go's text for a first record that is not a TLS handshake (plaintext, HTTP, garbage).
+  if (e.code === 'ERR_SSL_WRONG_VERSION_NUMBER' || e.code === 'ERR_SSL_HTTP_REQUEST' || e.code === 'ERR_SSL_HTTPS_PROXY_REQUEST' || e.code === 'ERR_SSL_PACKET_LENGTH_TOO_LONG') {
+    return 'tls: first record does not look like a TLS handshake';
+  }
   if (m) return `tls: ${m[1]!.trim()}`;
   if (e.code === 'ECONNRESET') return 'connection reset by peer';
   return e.message;

@@ -178,3 +178,31 @@ export class ResponsePermits {
     for (const [k, v] of this.permits) if (v.expires < now) this.permits.delete(k);
   }
 }
+
+/** What the reload re-check needs from a subscription. */
+export interface ReloadCheckedSub {
+  readonly subject: string;
+  readonly queue: string | undefined;
+  denyFilter: boolean;
+}
+
+/**
+ * After a reload changed a connection's permissions (nats-server's processSubsOnConfigReload):
+ * returns the subscriptions the new permissions deny, in the connection's order — a subscription
+ * stays when its subject is allowed, or (queue subscription) its subject with its queue — and
+ * re-flags the others for delivery-time deny filtering under the new permissions.
+ */
+export function subscriptionsDeniedByReload<T extends ReloadCheckedSub>(perms: CompiledPermissions | null, subs: Iterable<T>): T[] {
+  const rule = perms?.subscribe ?? null;
+  const denied: T[] = [];
+  for (const sub of subs) {
+    if (rule === null) {
+      sub.denyFilter = false;
+      continue;
+    }
+    const ok = rule.allowed(sub.subject) || (sub.queue !== undefined && rule.allowed(sub.subject, sub.queue));
+    if (!ok) denied.push(sub);
+    else sub.denyFilter = rule.needsDeliveryFilter(sub.subject);
+  }
+  return denied;
+}

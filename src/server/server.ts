@@ -3,7 +3,6 @@
 
 import { createServer as createNetServer, type Server as NetServer, type Socket } from 'node:net';
 import { networkInterfaces } from 'node:os';
-import { createServer as createServerKeys } from '@nats-io/nkeys';
 import type { ServerOptions } from '../config/types.js';
 import { Authenticator } from './auth.js';
 import { Client, ClosedReason, type ConnSnapshot, type Subscription } from './client.js';
@@ -17,6 +16,8 @@ import { TlsConfig, TlsManager } from './tls.js';
 import { OcspRegistry } from './ocsp-registry.js';
 import { ERR_MAX_CONNECTIONS } from '../protocol/errors.js';
 import { goDuration } from './monitor/format.js';
+import { newServerId } from './server-id.js';
+import { listenOptions } from './listen.js';
 
 /** Process exit statuses (see docs/server.md). */
 export const ExitCode = {
@@ -145,7 +146,7 @@ export class Server {
     this.configWarnings = init.configWarnings ?? [];
     this.configDigest = init.configDigest;
     this.exeName = init.exeName ?? 'tsnats';
-    this.serverId = createServerKeys().getPublicKey();
+    this.serverId = newServerId();
     this.auth = new Authenticator(options);
     this.monitor = new Monitor(this);
     this.exited = new Promise((r) => (this.exitResolve = r));
@@ -198,7 +199,7 @@ export class Server {
     for (const w of this.configWarnings) log.warn(w);
 
     if (o.tls) this.tls = new TlsManager(o.tls);
-    this.monitor.prepare();
+    await this.monitor.prepare();
     for (const h of this.hooks) if (h.start) await h.start(this.hookContext());
 
     await this.monitor.start();
@@ -221,7 +222,7 @@ export class Server {
     const port = o.port === -1 || o.port === 0 ? 0 : o.port;
     await new Promise<void>((resolve, reject) => {
       srv.once('error', reject);
-      srv.listen({ host: o.host, port }, () => {
+      srv.listen(listenOptions(o.host, port), () => {
         srv.removeListener('error', reject);
         resolve();
       });
@@ -421,12 +422,13 @@ export class Server {
       this.writePorts();
     }
     this.rebuildInfo();
+    // nats-server logs the applied options, then re-checks the clients (credentials, subscriptions).
+    for (const ch of changes) this.logger.notice(`Reloaded: ${ch.text}`);
     for (const c of this.clients.values()) {
       c.applyOptions();
       if (changes.some((ch) => ch.auth)) c.reauthorize();
     }
     this.flushPending();
-    for (const ch of changes) this.logger.notice(`Reloaded: ${ch.text}`);
     this.configLoadTime = Date.now();
     for (const h of this.hooks) if (h.reload) await h.reload(this.hookContext());
     this.logger.notice('Reloaded server configuration');
