@@ -530,15 +530,15 @@ export function hostPort(host: string, port: number): string {
   return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
 }
 
-/** The addresses a wildcard listen host stands for (as nats-server lists them in the ports file). */
+/**
+ * The addresses a wildcard listen host stands for (as nats-server lists them in the ports file):
+ * every interface address, IPv4 and IPv6, since a wildcard listener is dual-stack.
+ */
 export function hostsFor(host: string): string[] {
   if (host !== '0.0.0.0' && host !== '::' && host !== '') return [host];
   const out: string[] = [];
   for (const list of Object.values(networkInterfaces())) {
-    for (const a of list ?? []) {
-      if (host === '0.0.0.0' && a.family !== 'IPv4') continue;
-      out.push(a.address);
-    }
+    for (const a of list ?? []) out.push(a.address);
   }
   return out.length > 0 ? out : ['127.0.0.1'];
 }

@@ -9,9 +9,23 @@ register(new URL('./module-hooks.js', import.meta.url));
 const out = process.env.TSNATS_MODULE_LOG;
 const require = createRequire(import.meta.url);
 
-/** Appends the CommonJS modules loaded so far to the log. */
+/**
+ * Appends what the hooks cannot see: CommonJS modules (require.cache), the modules of the
+ * single-file build that were instantiated (bin/tsnats with a fresh dist/tsnats-cli.cjs), and
+ * Node's builtins (process.moduleLoadList, public names only).
+ */
 export function flushCjs(): void {
-  if (out) for (const k of Object.keys(require.cache)) appendFileSync(out, 'cjs:' + k + '\n');
+  if (!out) return;
+  const lines: string[] = [];
+  for (const k of Object.keys(require.cache)) lines.push('cjs:' + k);
+  const bundled = (globalThis as Record<symbol, unknown>)[Symbol.for('tsnats.bundle.modules')] as string[] | undefined;
+  for (const id of bundled ?? []) lines.push('bundle:' + id);
+  const list = (process as unknown as { moduleLoadList: string[] }).moduleLoadList;
+  for (const e of list) {
+    const m = /^NativeModule ([a-z0-9_/]+)$/.exec(e);
+    if (m && !m[1]!.startsWith('internal/') && !m[1]!.startsWith('_')) lines.push('builtin:node:' + m[1]);
+  }
+  appendFileSync(out, lines.join('\n') + '\n');
 }
 
 // The logger writes with fs.writeSync(2, ...): watch it (and process.stderr) for `Server is ready`.
