@@ -57,7 +57,7 @@ import {
   type WireError,
 } from '../protocol/errors.js';
 import type { AuthResult } from './auth.js';
-import { type CompiledPermissions, ResponsePermits, subscriptionsDeniedByReload } from './permissions.js';
+import { type CompiledPermissions, ResponsePermits, removedByReloadLog, subscriptionsDeniedByReload } from './permissions.js';
 import { isLiteral, isValidLiteralSubject, isValidQueueName, matchLiteral, type MatchResult } from './subjects.js';
 import { goDuration } from './monitor/format.js';
 import { clientCertificateError, tlsVersionName } from './tls.js';
@@ -466,8 +466,8 @@ export class Client implements ProtocolHandler, SubscriptionTarget {
     raw.setNoDelay(true);
     raw.on('error', (e: NodeJS.ErrnoException) => this.onSocketError(e));
     raw.on('close', () => {
-      // Dropped before the TLS handshake completed: nats-server logs Go's read error.
-      if (this.state === State.Handshake && this.server.tls && !this.isClosed) {
+      // Dropped during the TLS handshake: nats-server logs Go's read error.
+      if (this.state === State.Handshake && this.socket !== raw && !this.isClosed) {
         this.error(`TLS handshake error: ${raw.bytesRead > 0 ? 'unexpected EOF' : 'EOF'}`);
         this.close(ClosedReason.TLSHandshakeError);
       } else this.close(ClosedReason.ClientClosed);
@@ -1460,13 +1460,9 @@ export class Client implements ProtocolHandler, SubscriptionTarget {
   private recheckSubscriptions(): void {
     for (const sub of subscriptionsDeniedByReload(this.permissions, this.subs.values())) {
       this.removeSub(sub);
-      const text = `Permissions Violation for Subscription to ${goQuote(sub.subject)} (sid ${goQuote(sub.sid)})`;
-      this.traceOutErr(text);
-      this.enqueue(errPermSubscribeReload(sub.subject, sub.sid));
-      const who = this.opts.user ? `User ${goQuote(this.opts.user)}` : 'User "N/A"';
-      this.server.logger.notice(`Removed sub ${goQuote(wireToUtf8(sub.subject))} (sid ${goQuote(wireToUtf8(sub.sid))}) for ${who} - not authorized`);
+      this.sendErr(errPermSubscribeReload(sub.subject, sub.sid));
+      this.server.logger.notice(removedByReloadLog(sub.subject, sub.sid, this.opts.user));
     }
-    this.server.markPending(this);
   }
 
   // -------------------------------------------------------------------------------------------
