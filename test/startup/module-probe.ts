@@ -28,6 +28,9 @@ export function flushCjs(): void {
   appendFileSync(out, lines.join('\n') + '\n');
 }
 
+// A server that refuses to start exits on its own: record what it loaded by then.
+process.on('exit', () => flushCjs());
+
 // The logger writes with fs.writeSync(2, ...): watch it (and process.stderr) for `Server is ready`.
 function seen(chunk: unknown): void {
   if (String(chunk).includes('Server is ready')) {
