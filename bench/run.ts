@@ -13,6 +13,7 @@ import { buildLoadgen, killAllChildren, killAllChildrenSync, runLoadgen, startId
 import { markdownTable, outcomes, writeSection, fmt, type Samples } from './lib/report.js';
 import { startServer, withNofile, type RunningServer, type ServerSpec, type StartOpts } from './lib/servers.js';
 import { setupTls, type TlsSetup } from './lib/tls.js';
+import { busyCpus, embeddedStart, median as medianOf, nodeBoot, startTogether } from './lib/startup.js';
 import { capture, freePort, log, machineCpuSeconds, repoRoot, selfAndChildrenCpuSeconds, sleep } from './lib/util.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -22,7 +23,7 @@ import { capture, freePort, log, machineCpuSeconds, repoRoot, selfAndChildrenCpu
 /** Set on Ctrl-C / SIGTERM: nothing new is started after that. */
 let stopping = false;
 
-const TASKS = ['pub16', 'pub1k', 'p2p', 'fanout', 'nn', 'queue', 'req', 'idle', 'tls_p2p', 'hs', 'ws_p2p', 'ws_fanout', 'route'] as const;
+const TASKS = ['pub16', 'pub1k', 'p2p', 'fanout', 'nn', 'queue', 'req', 'idle', 'tls_p2p', 'hs', 'ws_p2p', 'ws_fanout', 'route', 'startup'] as const;
 type Task = (typeof TASKS)[number];
 
 interface Options {
@@ -536,6 +537,59 @@ async function phaseTls(ctx: Ctx, spec: ServerSpec): Promise<boolean> {
 // Servers and machine
 // ---------------------------------------------------------------------------------------------
 
+/**
+ * Start-up (issue 15): exec → first accepted connection, one server at a time (with `node -e 0`
+ * measured in between, so the difference is taken under the same load), three at once, three at
+ * once while two processes keep two CPUs busy (a run fails when a server does not accept within
+ * 500 ms), and, for tsnats, an embedder's fresh process (`import("tsnats")` + `startServer()`).
+ */
+async function phaseStartup(ctx: Ctx, spec: ServerSpec): Promise<boolean> {
+  if (!want(ctx, 'startup')) return false;
+  const runs = ctx.opts.quick ? 5 : 15;
+  const one: number[] = [];
+  const boot: number[] = [];
+  const embed: number[] = [];
+  const embedIndex = spec.name === 'tsnats' && !ctx.opts.tsnatsCmd ? join(repoRoot(), 'dist', 'src', 'index.js') : undefined;
+  try {
+    for (let i = 0; i < runs && !stopping; i++) {
+      boot.push(await nodeBoot());
+      one.push((await startTogether(spec.argv, 1))[0]!);
+      if (embedIndex) embed.push(await embeddedStart(embedIndex));
+    }
+    const three: number[] = [];
+    for (let i = 0; i < Math.ceil(runs / 3) && !stopping; i++) three.push(Math.max(...(await startTogether(spec.argv, 3))));
+    const busyRuns = ctx.opts.quick ? 5 : 20;
+    const stopBusy = busyCpus(2);
+    let failed = 0;
+    let n = 0;
+    try {
+      await sleep(200);
+      for (; n < busyRuns && !stopping; n++) {
+        const t = await startTogether(spec.argv, 3, 5000);
+        if (t.some((x) => !(x <= 500))) failed++;
+      }
+    } finally {
+      await stopBusy();
+    }
+    const bootMs = medianOf(boot);
+    push(ctx, spec.name, 'startup', medianOf(one));
+    push(ctx, spec.name, 'startup3', medianOf(three));
+    if (n > 0) push(ctx, spec.name, 'startup3_busy', (failed / n) * 100);
+    if (spec.name === 'tsnats') {
+      // Paired: each start-up minus the `node -e 0` measured just before it (drifting load cancels).
+      push(ctx, spec.name, 'startup_over_node', medianOf(one.map((t, i) => t - boot[i]!)));
+      if (embed.length) {
+        push(ctx, spec.name, 'startup_embed', medianOf(embed));
+        push(ctx, spec.name, 'startup_embed_over_node', medianOf(embed.map((t, i) => t - boot[i]!)));
+      }
+    }
+    note(ctx, spec.name, 'start-up', `node -e 0 (exec → exit) median ${bootMs.toFixed(1)} ms over ${boot.length} runs; 3 together under 2 busy CPUs: ${failed} of ${n} runs over 500 ms`);
+  } catch (e) {
+    note(ctx, spec.name, 'start-up', (e as Error).message);
+  }
+  return true;
+}
+
 function gitDescribe(root: string): string {
   const commit = capture('git', ['-C', root, 'rev-parse', '--short', 'HEAD']);
   if (!commit) return 'unknown commit';
@@ -664,6 +718,7 @@ async function main(): Promise<number> {
       ['tls', phaseTls],
       ['websocket', phaseWs],
       ['route', phaseRoute],
+      ['start-up', phaseStartup],
     ];
     for (const [label, phase] of phases) {
       for (const s of order) {
@@ -745,6 +800,7 @@ function rowKeysFor(tasks: Set<Task>): Set<string> {
     ws_fanout: ['ws_fanout'],
     hs: ['hs_on', 'hs_off', 'staple_cost', 'hs_on_cpu', 'hs_off_cpu', 'staple_cpu'],
     route: ['route16', 'route128'],
+    startup: ['startup', 'startup_over_node', 'startup_embed', 'startup_embed_over_node', 'startup3', 'startup3_busy'],
   };
   return new Set([...tasks].flatMap((t) => m[t]));
 }

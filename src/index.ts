@@ -7,7 +7,7 @@ import { Logger, type LoggerOptions } from './server/logger.js';
 import { Server, type ServerHook } from './server/server.js';
 
 export { Server, ExitCode, type ServerHook, type HookContext, type ServerInit, type ReloadPlan } from './server/server.js';
-export { ocspStaplingHook } from './server/ocsp.js';
+export { ocspStaplingHook, type OcspStaplingHookOptions } from './server/ocsp-hook.js';
 export { TlsManager, TlsConfig } from './server/tls.js';
 export { Logger, type LogSink, type LoggerOptions } from './server/logger.js';
 export { NATS_VERSION, TSNATS_VERSION } from './server/info.js';

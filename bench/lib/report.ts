@@ -12,6 +12,10 @@ export type Target =
   | 'cost'
   /** Stapling cost: tsnats' own value below 2 %. */
   | 'stapling'
+  /** Start-up above `node -e 0`: tsnats' own value ≤ 30 ms (issue 15). */
+  | 'startup'
+  /** A failure count: tsnats' own value must be 0. */
+  | 'zero'
   /** Reported, no target in the issue. */
   | 'none';
 
@@ -19,7 +23,7 @@ export interface RowDef {
   key: string;
   scenario: string;
   metric: string;
-  unit: 'msgs/s' | 'µs' | 'KiB' | 'conn/s' | 's' | '%' | 'req/s';
+  unit: 'msgs/s' | 'µs' | 'ms' | 'KiB' | 'conn/s' | 's' | '%' | 'req/s';
   better: 'higher' | 'lower';
   target: Target;
 }
@@ -49,6 +53,12 @@ export const ROWS: RowDef[] = [
   { key: 'cpu_p2p', scenario: 'server CPU, 1 → 1, 16 B', metric: 'CPU s per 1 M delivered', unit: 's', better: 'lower', target: 'cost' },
   { key: 'cpu_ws_p2p', scenario: 'server CPU, websocket 1 → 1, 16 B', metric: 'CPU s per 1 M delivered', unit: 's', better: 'lower', target: 'cost' },
   { key: 'cpu_fanout', scenario: 'server CPU, 1 → 4, 128 B', metric: 'CPU s per 1 M delivered', unit: 's', better: 'lower', target: 'cost' },
+  { key: 'startup', scenario: 'start-up, 1 server (process, no config file)', metric: 'exec → first accepted connection', unit: 'ms', better: 'lower', target: 'none' },
+  { key: 'startup_over_node', scenario: 'start-up above `node -e 0` (same round)', metric: 'process start-up − node boot', unit: 'ms', better: 'lower', target: 'startup' },
+  { key: 'startup_embed', scenario: 'start-up, embedded (fresh process: `import("tsnats")` + `startServer()`)', metric: 'exec → first accepted connection', unit: 'ms', better: 'lower', target: 'none' },
+  { key: 'startup_embed_over_node', scenario: 'embedded start-up above `node -e 0`', metric: 'embedded start-up − node boot', unit: 'ms', better: 'lower', target: 'startup' },
+  { key: 'startup3', scenario: 'start-up, 3 servers started together', metric: 'slowest exec → accept', unit: 'ms', better: 'lower', target: 'none' },
+  { key: 'startup3_busy', scenario: '3 servers together under 2 busy CPUs (repeated)', metric: 'runs where a server did not accept within 500 ms', unit: '%', better: 'lower', target: 'zero' },
 ];
 
 /** Values per server name, per row key, one entry per round. */
@@ -79,6 +89,8 @@ export function fmt(v: number, unit: RowDef['unit']): string {
       return `${v.toFixed(1)} KiB`;
     case 's':
       return `${v.toFixed(2)} s`;
+    case 'ms':
+      return `${v.toFixed(1)} ms`;
     case '%':
       return `${v.toFixed(1)} %`;
   }
@@ -91,6 +103,12 @@ function judge(row: RowDef, b: number, ratio: number): string {
     case 'stapling':
       if (!Number.isFinite(b)) return 'n/a';
       return b < 2 ? 'PASS' : 'FAIL';
+    case 'startup':
+      if (!Number.isFinite(b)) return 'n/a';
+      return b <= 30 ? 'PASS' : 'FAIL';
+    case 'zero':
+      if (!Number.isFinite(b)) return 'n/a';
+      return b === 0 ? 'PASS' : 'FAIL';
     case 'throughput':
       if (!Number.isFinite(ratio)) return 'n/a';
       return ratio >= 1 ? 'PASS (goal)' : ratio >= 0.5 ? 'PASS (M1)' : 'FAIL';
@@ -113,6 +131,10 @@ function targetText(row: RowDef): string {
       return '≤ 1.0×';
     case 'stapling':
       return 'tsnats < 2 %';
+    case 'startup':
+      return 'tsnats ≤ 30 ms';
+    case 'zero':
+      return 'tsnats 0 %';
     case 'none':
       return 'none set';
   }

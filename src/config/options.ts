@@ -179,7 +179,6 @@ export const UNSUPPORTED_OPTIONS: ReadonlySet<string> = new Set([
   'remote_syslog',
   'prof_port',
   'max_sub_tokens',
-  'server_tags',
   'connect_error_reports',
   'reconnect_error_reports',
   'disable_sublist_cache',
@@ -519,6 +518,22 @@ class Builder {
         if (s === undefined) return;
         if (/\s/.test(s)) this.err(e.keyPos, 'server name cannot contain spaces');
         else o.serverName = s;
+        return;
+      }
+      case 'server_tags': {
+        // A string or a list of strings (nats-server 2.9.10: informational, /varz `tags`).
+        const v = e.value;
+        const items = v.kind === 'array' ? v.items : [v];
+        const tags = [...(o.serverTags ?? [])];
+        for (const n of items) {
+          if (n.kind !== 'string') {
+            this.err(e.keyPos, `error parsing tags: unsupported type ${goType(n)}${v.kind === 'array' ? ' where string is expected' : ''}`);
+            return;
+          }
+          const t = n.value.trim().toLowerCase();
+          if (t !== '' && !tags.includes(t)) tags.push(t);
+        }
+        o.serverTags = tags;
         return;
       }
       case 'http':

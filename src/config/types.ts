@@ -129,6 +129,8 @@ export interface ServerOptions {
   host: string; // default 0.0.0.0
   port: number; // default 4222; -1 = random (0 also accepted for embedding)
   serverName?: string;
+  /** `server_tags` (lower-cased, trimmed, deduplicated, as nats-server's TagList); shown in /varz `tags`. */
+  serverTags?: string[];
   httpHost?: string;
   httpPort?: number; // monitoring over http; -1 = random
   httpsPort?: number; // monitoring over https (uses the tls block)

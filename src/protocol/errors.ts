@@ -135,6 +135,12 @@ export function errPermSubscribe(subject: string, queue?: string): Buffer {
   return errFrame(`Permissions Violation for Subscription to ${goQuote(subject)}${q}`);
 }
 
+/** `Permissions Violation for Subscription to "<subject>" (sid "<sid>")`: removed by a reload (the connection stays). */
+export function errPermSubscribeReload(subject: string, sid: string): WireError {
+  const text = `Permissions Violation for Subscription to ${goQuote(subject)} (sid ${goQuote(sid)})`;
+  return { text, closes: false, frame: errFrame(text) };
+}
+
 /** `Permissions Violation for Subscription to "<subject>", too many tokens` (max_sub_tokens) */
 export function errPermSubscribeTooManyTokens(subject: string): Buffer {
   return errFrame(`Permissions Violation for Subscription to ${goQuote(subject)}, too many tokens`);

@@ -5,10 +5,10 @@
 //
 // Plain secrets are compared in constant time (timingSafeEqual over SHA-256 digests, so lengths
 // do not leak either); bcrypt hashes (`$2a$`, `$2b$`, `$2x$`, `$2y$`) are checked asynchronously
-// with bcryptjs so a slow hash does not stall the event loop.
+// with bcryptjs so a slow hash does not stall the event loop (bcryptjs is loaded on the first
+// bcrypt check, so a configuration without bcrypt passwords never loads it).
 
 import { createHash, timingSafeEqual, type X509Certificate } from 'node:crypto';
-import bcrypt from 'bcryptjs';
 import type { AuthorizationOptions, ServerOptions, UserEntry } from '../config/types.js';
 import { checkNkey, compileNkeys, type NkeyUser } from './nkey-auth.js';
 import { CompiledPermissions } from './permissions.js';
@@ -61,7 +61,7 @@ export function comparePassword(configured: string, given: string): boolean | Pr
   if (isBcrypt(configured)) {
     // bcryptjs accepts $2a$/$2b$ (and $2y$ via the same algorithm when rewritten).
     const hash = configured.startsWith('$2y$') || configured.startsWith('$2x$') ? '$2a$' + configured.slice(4) : configured;
-    return bcrypt.compare(given, hash).catch(() => false);
+    return import('bcryptjs').then(({ default: bcrypt }) => bcrypt.compare(given, hash)).catch(() => false);
   }
   return safeEqual(configured, given);
 }
@@ -141,6 +141,10 @@ export class Authenticator {
       if (u.password !== undefined && !isBcrypt(u.password)) plaintext = true;
     }
     if (a?.password !== undefined && !isBcrypt(a.password)) plaintext = true;
+    // A bcrypt password is configured: load bcryptjs now, so the first CONNECT does not wait for it.
+    if ([a?.password, a?.token, ...(a?.users ?? []).map((u) => u.password)].some((p) => p !== undefined && isBcrypt(p))) {
+      void import('bcryptjs').catch(() => undefined);
+    }
     this.hasPlaintextPasswords = plaintext;
     this.nkeys = compileNkeys(a?.nkeys, this.defaultPermissions);
     this.nonceRequired = this.nkeys.size > 0;
@@ -170,8 +174,9 @@ export class Authenticator {
     // nats-server's clientHasMovedToDifferentAccount: the CONNECT nkey, else the user name.
     if (c.nkey) return this.nkeys.has(c.nkey);
     if (user === undefined || user === '') return true;
-    // (Without any users list the credentials are simply checked again.)
-    return this.users.has(user) || (this.users.size === 0 && this.nkeys.size === 0);
+    // A user name that is not in a `users` list (also the single `user` of an authorization
+    // block) counts as moved: nats-server closes such clients on every auth reload.
+    return this.users.has(user);
   }
 
   private check(c: Credentials, peerCert?: X509Certificate): AuthResult | Promise<AuthResult> {

@@ -31,6 +31,7 @@ import {
   PONG,
   deliveryLineLength,
   hmsgHeaderLength,
+  utf8ToWire,
   wireToUtf8,
   writeDecimal,
   writeDeliveryLine,
@@ -51,12 +52,13 @@ import {
   errPermPublish,
   errPermPublishReply,
   errPermSubscribe,
+  errPermSubscribeReload,
   goQuote,
   type WireError,
 } from '../protocol/errors.js';
 import type { Authenticator, AuthResult, Credentials } from './auth.js';
 import { newNonce } from './nkey.js';
-import { type CompiledPermissions, ResponsePermits } from './permissions.js';
+import { type CompiledPermissions, ResponsePermits, removedByReloadLog, subscriptionsDeniedByReload } from './permissions.js';
 import { isLiteral, isValidLiteralSubject, isValidQueueName, matchLiteral, type MatchResult } from './subjects.js';
 import { goDuration } from './monitor/format.js';
 import { clientCertificateError, tlsVersionName } from './tls.js';
@@ -433,7 +435,7 @@ export class Client implements ProtocolHandler, SubscriptionTarget {
   private lastGen = -1;
 
   private state: State = State.Handshake;
-  private readonly logPrefix: string;
+  private logPrefix: string;
 
   constructor(
     server: Server,
@@ -503,7 +505,13 @@ export class Client implements ProtocolHandler, SubscriptionTarget {
     const raw = this.raw;
     raw.setNoDelay(true);
     raw.on('error', (e: NodeJS.ErrnoException) => this.onSocketError(e));
-    raw.on('close', () => this.close(ClosedReason.ClientClosed));
+    raw.on('close', () => {
+      // Dropped during the TLS handshake: nats-server logs Go's read error.
+      if (this.state === State.Handshake && this.socket !== raw && !this.isClosed) {
+        this.error(`TLS handshake error: ${raw.bytesRead > 0 ? 'unexpected EOF' : 'EOF'}`);
+        this.close(ClosedReason.TLSHandshakeError);
+      } else this.close(ClosedReason.ClientClosed);
+    });
     this.debug('Client connection created');
 
     const srv = this.server;
@@ -774,6 +782,9 @@ export class Client implements ProtocolHandler, SubscriptionTarget {
     if (typeof j.lang === 'string') o.lang = j.lang;
     if (typeof j.version === 'string') o.version = j.version;
     if (typeof j.tls_required === 'boolean') o.tlsRequired = j.tls_required;
+    // nats-server adds `"v<version>:<lang>:<name>"` to the connection's log prefix after CONNECT.
+    const tag = [o.version ? `v${o.version}` : '', o.lang, o.name].filter((x) => x !== '').join(':');
+    if (tag !== '') this.logPrefix = `${this.ip}:${this.port} - cid:${this.cid} - ${wireToUtf8(goQuote(utf8ToWire(tag)))} - `;
     o.user = typeof j.user === 'string' ? j.user : undefined;
     o.pass = typeof j.pass === 'string' ? j.pass : undefined;
     o.authToken = typeof j.auth_token === 'string' ? j.auth_token : undefined;
@@ -1518,11 +1529,21 @@ export class Client implements ProtocolHandler, SubscriptionTarget {
         return;
       }
       this.applyAuth(res);
+      this.recheckSubscriptions();
     };
     // Ops that arrive while a signature or bcrypt hash is checked again wait for the new
     // permissions, as nats-server applies a reload before it reads on.
     if (r instanceof Promise) this.holdUntil(r, done);
     else done(r);
+  }
+
+  /** After a reload: removes the subscriptions the new permissions deny, with nats-server's -ERR and log line. */
+  private recheckSubscriptions(): void {
+    for (const sub of subscriptionsDeniedByReload(this.permissions, this.subs.values())) {
+      this.removeSub(sub);
+      this.sendErr(errPermSubscribeReload(sub.subject, sub.sid));
+      this.server.logger.notice(removedByReloadLog(sub.subject, sub.sid, this.opts.user));
+    }
   }
 
   // -------------------------------------------------------------------------------------------
@@ -1643,6 +1664,10 @@ function isReservedReply(reply: string): boolean {
 
 function tlsErrorText(e: NodeJS.ErrnoException): string {
   const m = /:SSL routines:[^:]*:([^:]+)/.exec(e.message);
+  // Go's text for a first record that is not a TLS handshake (plaintext, HTTP, garbage).
+  if (e.code === 'ERR_SSL_WRONG_VERSION_NUMBER' || e.code === 'ERR_SSL_HTTP_REQUEST' || e.code === 'ERR_SSL_HTTPS_PROXY_REQUEST' || e.code === 'ERR_SSL_PACKET_LENGTH_TOO_LONG') {
+    return 'tls: first record does not look like a TLS handshake';
+  }
   if (m) return `tls: ${m[1]!.trim()}`;
   if (e.code === 'ECONNRESET') return 'connection reset by peer';
   return e.message;

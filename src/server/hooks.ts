@@ -2,7 +2,7 @@
 // stapling integration plugs in (see docs/embedding.md, "Hooks", and docs/stapling.md).
 
 import type { ServerOptions } from '../config/types.js';
-import { ocspStaplingHook } from './ocsp.js';
+import { ocspStaplingHook } from './ocsp-hook.js';
 import { observabilityHook } from './observability.js';
 import { ocspPeerHook } from './ocsp-peer-hook.js';
 import type { ServerHook } from './server.js';

@@ -92,7 +92,7 @@ class Gate implements OcspPeerGate {
     await cache.start();
     log.notice(`OCSP peer cache online, type [${co.type}]`);
     const g = new Gate(server, cache, JSON.stringify(co));
-    registerMetrics(server);
+    await registerMetrics(server);
     g.recheckTimer = setInterval(() => void g.recheck(), RECHECK_INTERVAL_MS);
     g.recheckTimer.unref();
     return g;
@@ -264,8 +264,10 @@ export async function createOcspPeerGate(server: Server, options: ServerOptions)
 }
 
 /** Prometheus series, read from whichever gate is in service (registered once per registry). */
-function registerMetrics(server: Server): void {
-  const registry = getServerObservability(server)?.metrics.registry;
+async function registerMetrics(server: Server): Promise<void> {
+  // prom-client is loaded with this module anyway: load the server's metrics now (without
+  // monitoring there are none).
+  const registry = (await getServerObservability(server)?.loadMetrics())?.registry;
   if (!registry || registry.getSingleMetric('tsnats_ocsp_peer_checks_total')) return;
   const registers = [registry];
   const checker = (): OcspPeerChecker | undefined => (server.ocspPeer instanceof Gate ? server.ocspPeer.checker : undefined);

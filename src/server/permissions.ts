@@ -12,7 +12,8 @@
 // Filters from the config are UTF-8 text and converted to the wire's latin1 domain here.
 
 import type { Permissions, SubjectPermission } from '../config/types.js';
-import { utf8ToWire } from '../protocol/encode.js';
+import { utf8ToWire, wireToUtf8 } from '../protocol/encode.js';
+import { goQuote } from '../protocol/errors.js';
 import { isLiteral, matchLiteral, subjectIsSubsetOf, subjectsIntersect } from './subjects.js';
 
 interface Entry {
@@ -177,4 +178,38 @@ export class ResponsePermits {
   private prune(now: number): void {
     for (const [k, v] of this.permits) if (v.expires < now) this.permits.delete(k);
   }
+}
+
+/** nats-server's log line for a subscription a reload removed (`user`: the CONNECT user name, if any). */
+export function removedByReloadLog(subject: string, sid: string, user: string | undefined): string {
+  const who = user ? `User ${goQuote(utf8ToWire(user))}` : 'User "N/A"';
+  return wireToUtf8(`Removed sub ${goQuote(subject)} (sid ${goQuote(sid)}) for ${who} - not authorized`);
+}
+
+/** What the reload re-check needs from a subscription. */
+export interface ReloadCheckedSub {
+  readonly subject: string;
+  readonly queue: string | undefined;
+  denyFilter: boolean;
+}
+
+/**
+ * After a reload changed a connection's permissions (nats-server's processSubsOnConfigReload):
+ * returns the subscriptions the new permissions deny, in the connection's order — a subscription
+ * stays when its subject is allowed, or (queue subscription) its subject with its queue — and
+ * re-flags the others for delivery-time deny filtering under the new permissions.
+ */
+export function subscriptionsDeniedByReload<T extends ReloadCheckedSub>(perms: CompiledPermissions | null, subs: Iterable<T>): T[] {
+  const rule = perms?.subscribe ?? null;
+  const denied: T[] = [];
+  for (const sub of subs) {
+    if (rule === null) {
+      sub.denyFilter = false;
+      continue;
+    }
+    const ok = rule.allowed(sub.subject) || (sub.queue !== undefined && rule.allowed(sub.subject, sub.queue));
+    if (!ok) denied.push(sub);
+    else sub.denyFilter = rule.needsDeliveryFilter(sub.subject);
+  }
+  return denied;
 }

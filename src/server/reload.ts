@@ -56,6 +56,7 @@ const RULES: Rule[] = [
   { key: 'maxClosedClients', field: 'MaxClosedClients', refuse: true },
   { key: 'lameDuckDurationMs', field: 'LameDuckDuration', refuse: true, show: (v) => dur(v as number) },
   { key: 'lameDuckGracePeriodMs', field: 'LameDuckGracePeriod', refuse: true, show: (v) => dur(v as number) },
+  { key: 'serverTags', field: 'Tags', text: () => 'tags' },
 ];
 
 function show(v: unknown): string {

@@ -3,7 +3,6 @@
 
 import { createServer as createNetServer, type Server as NetServer, type Socket } from 'node:net';
 import { networkInterfaces } from 'node:os';
-import { createServer as createServerKeys } from '@nats-io/nkeys';
 import type { ServerOptions } from '../config/types.js';
 import { Authenticator } from './auth.js';
 import { newNonce } from './nkey.js';
@@ -21,6 +20,8 @@ import type { OcspPeerGate } from './ocsp-peer-hook.js';
 import { ERR_MAX_CONNECTIONS } from '../protocol/errors.js';
 import { goDuration } from './monitor/format.js';
 import type { Cluster } from './cluster.js';
+import { newServerId } from './server-id.js';
+import { listenOptions } from './listen.js';
 
 /** Process exit statuses (see docs/server.md). */
 export const ExitCode = {
@@ -155,7 +156,7 @@ export class Server {
     this.configWarnings = init.configWarnings ?? [];
     this.configDigest = init.configDigest;
     this.exeName = init.exeName ?? 'tsnats';
-    this.serverId = createServerKeys().getPublicKey();
+    this.serverId = newServerId();
     this.auth = new Authenticator(options);
     this.monitor = new Monitor(this);
     this.exited = new Promise((r) => (this.exitResolve = r));
@@ -208,7 +209,7 @@ export class Server {
     for (const w of this.configWarnings) log.warn(w);
 
     if (o.tls) this.tls = new TlsManager(o.tls);
-    this.monitor.prepare();
+    await this.monitor.prepare();
     for (const h of this.hooks) if (h.start) await h.start(this.hookContext());
 
     await this.monitor.start();
@@ -240,7 +241,7 @@ export class Server {
     const port = o.port === -1 || o.port === 0 ? 0 : o.port;
     await new Promise<void>((resolve, reject) => {
       srv.once('error', reject);
-      srv.listen({ host: o.host, port }, () => {
+      srv.listen(listenOptions(o.host, port), () => {
         srv.removeListener('error', reject);
         resolve();
       });
@@ -457,12 +458,13 @@ export class Server {
       this.writePorts();
     }
     this.rebuildInfo();
+    // nats-server logs the applied options, then re-checks the clients (credentials, subscriptions).
+    for (const ch of changes) this.logger.notice(`Reloaded: ${ch.text}`);
     for (const c of this.clients.values()) {
       c.applyOptions();
       if (changes.some((ch) => ch.auth)) c.reauthorize();
     }
     this.flushPending();
-    for (const ch of changes) this.logger.notice(`Reloaded: ${ch.text}`);
     this.configLoadTime = Date.now();
     for (const h of this.hooks) if (h.reload) await h.reload(this.hookContext());
     await this.websocket?.reloaded();
@@ -569,15 +571,15 @@ export function hostPort(host: string, port: number): string {
   return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
 }
 
-/** The addresses a wildcard listen host stands for (as nats-server lists them in the ports file). */
+/**
+ * The addresses a wildcard listen host stands for (as nats-server lists them in the ports file):
+ * every interface address, IPv4 and IPv6, since a wildcard listener is dual-stack.
+ */
 export function hostsFor(host: string): string[] {
   if (host !== '0.0.0.0' && host !== '::' && host !== '') return [host];
   const out: string[] = [];
   for (const list of Object.values(networkInterfaces())) {
-    for (const a of list ?? []) {
-      if (host === '0.0.0.0' && a.family !== 'IPv4') continue;
-      out.push(a.address);
-    }
+    for (const a of list ?? []) out.push(a.address);
   }
   return out.length > 0 ? out : ['127.0.0.1'];
 }

@@ -195,8 +195,8 @@ describe('observability: endpoints', () => {
     assert.notEqual(value(m1, 'tsnats_info', {}), undefined);
     assert.equal(find(m1, 'tsnats_info')[0]!.labels.server_id, one.srv.server.serverId);
     assert.equal(find(m2, 'tsnats_info')[0]!.labels.server_id, two.srv.server.serverId);
-    const r1 = getServerObservability(one.srv.server)!.metrics.registry;
-    const r2 = getServerObservability(two.srv.server)!.metrics.registry;
+    const r1 = getServerObservability(one.srv.server)!.metrics!.registry;
+    const r2 = getServerObservability(two.srv.server)!.metrics!.registry;
     assert.notEqual(r1, r2);
     assert.equal(globalRegistry.getMetricsAsArray().filter((x) => x.name.startsWith('tsnats_')).length, 0);
     c.close();

@@ -4,9 +4,10 @@
 import type { ConnSnapshot } from '../client.js';
 import type { Server } from '../server.js';
 import { goDuration, goUptime, preciseNow, rfc3339 } from './format.js';
+import { MonitorRequestError } from './errors.js';
 
 /** A bad query parameter: sent as a 400 with this plain-text message (nats-server's wording). */
-export class MonitorRequestError extends Error {}
+export { MonitorRequestError };
 
 const SORTS = new Set(['cid', 'start', 'subs', 'pending', 'msgs_to', 'msgs_from', 'bytes_to', 'bytes_from', 'last', 'idle', 'uptime', 'stop', 'reason', 'rtt']);
 const DEFAULT_LIMIT = 1024;

@@ -3,13 +3,16 @@
 // like Go's encoder). Other modules add endpoints (`addEndpoint`, e.g. /ocspz, /metrics) and /varz
 // sections (`addVarzSection`, e.g. `ocsp`).
 
-import { createServer as createHttpServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from 'node:http';
-import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
+//
+// Start-up cost: nothing here is loaded until monitoring is configured (node:http/https in
+// prepare()) or an endpoint is asked for (varz/connz/subsz on their first request).
+
+import type { IncomingMessage, Server as HttpServer, ServerResponse } from 'node:http';
+import type { Server as HttpsServer } from 'node:https';
 import type { Server } from '../server.js';
 import { hostPort, hostsFor } from '../server.js';
-import { connz, MonitorRequestError } from './connz.js';
-import { subsz } from './subsz.js';
-import { varz } from './varz.js';
+import { MonitorRequestError } from './errors.js';
+import { listenOptions } from '../listen.js';
 
 export interface EndpointResult {
   status?: number;
@@ -42,10 +45,10 @@ export class Monitor {
 
   constructor(server: Server) {
     this.server = server;
-    this.endpoints.set('/varz', () => ({ body: varz(this.server) }));
-    this.endpoints.set('/connz', (q) => ({ body: connz(this.server, q) }));
-    this.endpoints.set('/subsz', (q) => ({ body: subsz(this.server, q) }));
-    this.endpoints.set('/subscriptionsz', (q) => ({ body: subsz(this.server, q) }));
+    this.endpoints.set('/varz', async () => ({ body: (await import('./varz.js')).varz(this.server) }));
+    this.endpoints.set('/connz', async (q) => ({ body: (await import('./connz.js')).connz(this.server, q) }));
+    this.endpoints.set('/subsz', async (q) => ({ body: (await import('./subsz.js')).subsz(this.server, q) }));
+    this.endpoints.set('/subscriptionsz', async (q) => ({ body: (await import('./subsz.js')).subsz(this.server, q) }));
     this.endpoints.set('/healthz', () => this.healthz());
     this.endpoints.set('/', () => ({ body: this.indexPage(), contentType: 'text/html; charset=utf-8' }));
   }
@@ -83,7 +86,7 @@ export class Monitor {
   }
 
   /** Creates the HTTP(S) server object (not listening), so TLS hooks can see the HTTPS one. */
-  prepare(): void {
+  async prepare(): Promise<void> {
     const o = this.server.options;
     if (!this.enabled || this.http) return;
     const handler = (req: IncomingMessage, res: ServerResponse): void => {
@@ -97,18 +100,22 @@ export class Monitor {
     if (o.httpsPort !== undefined && o.httpsPort !== 0) {
       const tls = this.server.tls;
       if (!tls) throw new Error('TLS is required for HTTPS monitoring (https_port needs a tls block)');
+      const { createServer: createHttpsServer } = await import('node:https');
+      if (this.http) return;
       const s = createHttpsServer(tls.monitorOptions(), handler);
       tls.adoptMonitorServer(s);
       this.http = s;
       this.scheme = 'https';
     } else {
+      const { createServer: createHttpServer } = await import('node:http');
+      if (this.http) return;
       this.http = createHttpServer(handler);
       this.scheme = 'http';
     }
   }
 
   async start(): Promise<void> {
-    this.prepare();
+    await this.prepare();
     const s = this.http;
     if (!s) return;
     const o = this.server.options;
@@ -117,7 +124,7 @@ export class Monitor {
     const port = p < 0 ? 0 : p;
     await new Promise<void>((resolve, reject) => {
       s.once('error', reject);
-      s.listen({ host, port }, () => {
+      s.listen(listenOptions(host, port), () => {
         s.removeListener('error', reject);
         resolve();
       });

@@ -7,7 +7,7 @@
 import type { Stapler, StapleStatus, StaplerStatus } from '../../ocsp/index.js';
 import type { OcspListenerKind, StaplerEntry } from '../ocsp-registry.js';
 import type { Server } from '../server.js';
-import { MonitorRequestError } from './connz.js';
+import { MonitorRequestError } from './errors.js';
 import { rfc3339 } from './format.js';
 
 /** Why a certificate is in the warning state (null: it is not). */

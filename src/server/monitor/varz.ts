@@ -80,6 +80,7 @@ export function varz(s: Server): Record<string, unknown> {
   for (const k of [...s.monitor.requestStats.keys()].sort()) stats[k] = s.monitor.requestStats.get(k)!;
   v.http_req_stats = stats;
   v.config_load_time = rfc3339(s.configLoadTime);
+  if (s.options.serverTags && s.options.serverTags.length > 0) v.tags = s.options.serverTags;
   if (s.configDigest) v.config_digest = s.configDigest;
   for (const [k, val] of s.monitor.varzSections()) v[k] = val;
   return v;
