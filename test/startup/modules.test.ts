@@ -18,14 +18,19 @@ const EMBED = resolve('dist/test/startup/embed-probe.js');
 const BIN = resolve('bin/tsnats');
 
 /** What every server loads (dist/src paths), besides Node builtins. */
+// Every server parses every configuration block (the parsers of cluster {}, websocket {}, ocsp_peer
+// are small and package-free) and may check nkeys; the features themselves load on demand.
 const CORE = [
   'src/cli.js',
+  'src/config/cluster.js',
   'src/config/errors.js',
   'src/config/flags.js',
   'src/config/index.js',
   'src/config/lexer.js',
+  'src/config/ocsp-peer.js',
   'src/config/options.js',
   'src/config/parser.js',
+  'src/config/websocket.js',
   'src/protocol/encode.js',
   'src/protocol/errors.js',
   'src/protocol/parser.js',
@@ -38,8 +43,11 @@ const CORE = [
   'src/server/monitor/errors.js',
   'src/server/monitor/format.js',
   'src/server/monitor/http.js',
+  'src/server/nkey-auth.js',
+  'src/server/nkey.js',
   'src/server/observability.js',
   'src/server/ocsp-hook.js',
+  'src/server/ocsp-peer-hook.js',
   'src/server/ocsp-registry.js',
   'src/server/permissions.js',
   'src/server/ports.js',
