@@ -1,0 +1,551 @@
+// Shared store logic: sequence bookkeeping, per-subject index, limits, discard policies, purge,
+// compact, filters and pending counts. MemoryStore and FileStore supply the primitives that
+// hold the messages (a Map, or blocks on disk with an in-memory offset index).
+
+import {
+  type MsgStore,
+  type PurgeOptions,
+  type StoreLimits,
+  type StoreState,
+  type StoredMsg,
+  StoreError,
+} from './types.js';
+import { hasWildcard, isAllFilter, makeMatcher, nowNs } from './subject.js';
+
+interface SubjInfo {
+  msgs: number;
+  first: number;
+  last: number;
+  /** first/last may point at a removed message: resolved lazily by a scan */
+  firstStale: boolean;
+  lastStale: boolean;
+}
+
+export abstract class BaseStore implements MsgStore {
+  abstract readonly kind: 'file' | 'memory';
+  onRemove?: (seq: number, subject: string) => void;
+
+  protected limits: StoreLimits;
+  protected first = 0;
+  protected firstTs = 0n;
+  protected firstTsStale = false;
+  protected last = 0;
+  protected lastTs = 0n;
+  protected msgs = 0;
+  protected bytes = 0;
+  protected subjects = new Map<string, SubjInfo>();
+  protected closed = false;
+  private ageTimer: NodeJS.Timeout | undefined;
+
+  constructor(limits: StoreLimits) {
+    this.limits = { ...limits };
+  }
+
+  // ---- primitives supplied by the implementation ----
+  /** persists and indexes one message at seq (= last+1 or later); returns its accounting size. Throws StoreError('io') leaving nothing indexed. */
+  protected abstract _append(seq: number, subject: string, hdr: Buffer | null, data: Buffer, ts: bigint): number;
+  protected abstract _has(seq: number): boolean;
+  protected abstract _subject(seq: number): string | undefined;
+  /** accounting size of a stored message */
+  protected abstract _size(seq: number): number;
+  protected abstract _read(seq: number): StoredMsg | undefined;
+  protected abstract _ts(seq: number): bigint;
+  /** drops seq from the index (no persistence yet) */
+  protected abstract _unindex(seq: number): void;
+  /** makes removals durable: `seqs` removed individually; every seq <= floor (if > 0) is gone too. */
+  protected abstract _persistRemoval(seqs: number[], floor: number): void;
+  /** makes a jump of the last sequence durable (skip / compact past the end) */
+  protected abstract _persistSkip(last: number, lastTs: bigint): void;
+  /** first live seq in [from, to], or -1 */
+  protected abstract _nextLive(from: number, to: number): number;
+  /** last live seq in [from, to] scanning down, or -1 */
+  protected abstract _prevLive(from: number, to: number): number;
+
+  // ---- helpers ----
+  protected checkOpen(): void {
+    if (this.closed) throw new StoreError('store_closed');
+  }
+
+  /** rebuilds subjects/msgs/bytes/first/last from the primitives (FileStore recovery) */
+  protected indexMsg(seq: number, subject: string, size: number): void {
+    this.msgs++;
+    this.bytes += size;
+    const ss = this.subjects.get(subject);
+    if (ss) {
+      ss.msgs++;
+      if (seq > ss.last) ss.last = seq;
+      if (seq < ss.first) ss.first = seq;
+    } else {
+      this.subjects.set(subject, { msgs: 1, first: seq, last: seq, firstStale: false, lastStale: false });
+    }
+  }
+
+  private subjFirst(subject: string, ss: SubjInfo): number {
+    if (ss.firstStale) {
+      for (let s = ss.first; s <= ss.last; s++) {
+        if (this._has(s) && this._subject(s) === subject) {
+          ss.first = s;
+          break;
+        }
+      }
+      ss.firstStale = false;
+    }
+    return ss.first;
+  }
+  private subjLast(subject: string, ss: SubjInfo): number {
+    if (ss.lastStale) {
+      for (let s = ss.last; s >= ss.first; s--) {
+        if (this._has(s) && this._subject(s) === subject) {
+          ss.last = s;
+          break;
+        }
+      }
+      ss.lastStale = false;
+    }
+    return ss.last;
+  }
+
+  /** removes from memory state; returns the floor to persist (> 0 when seq was the first message) */
+  private unlinkMsg(seq: number): { subject: string; floor: number } | undefined {
+    if (!this._has(seq)) return undefined;
+    const subject = this._subject(seq)!;
+    const size = this._size(seq);
+    this._unindex(seq);
+    this.msgs--;
+    this.bytes -= size;
+    const ss = this.subjects.get(subject);
+    if (ss) {
+      ss.msgs--;
+      if (ss.msgs <= 0) this.subjects.delete(subject);
+      else {
+        if (seq === ss.first) {
+          ss.first = seq + 1;
+          ss.firstStale = true;
+        }
+        if (seq === ss.last) {
+          ss.last = seq - 1;
+          ss.lastStale = true;
+        }
+      }
+    }
+    let floor = 0;
+    if (seq === this.first) {
+      if (this.msgs === 0) {
+        this.first = this.last + 1;
+        this.firstTs = 0n;
+        this.firstTsStale = false;
+      } else {
+        const n = this._nextLive(seq + 1, this.last);
+        this.first = n < 0 ? this.last + 1 : n;
+        this.firstTsStale = true;
+      }
+      floor = this.first - 1;
+    }
+    return { subject, floor };
+  }
+
+  /** removes a batch and persists once */
+  protected removeBatch(seqs: Iterable<number>, notify: boolean): number {
+    const removed: number[] = [];
+    const notes: Array<[number, string]> = [];
+    let floor = 0;
+    for (const seq of seqs) {
+      const r = this.unlinkMsg(seq);
+      if (!r) continue;
+      removed.push(seq);
+      if (r.floor > floor) floor = r.floor;
+      if (notify) notes.push([seq, r.subject]);
+    }
+    if (removed.length === 0) return 0;
+    // a floor covers the removed seqs below it
+    const individual = floor > 0 ? removed.filter((s) => s > floor) : removed;
+    this._persistRemoval(individual, floor);
+    if (notify && this.onRemove) for (const [s, subj] of notes) this.onRemove(s, subj);
+    return removed.length;
+  }
+
+  // ---- MsgStore ----
+  store(subject: string, hdr: Buffer | null, data: Buffer, ts?: bigint): { seq: number; ts: bigint } {
+    this.checkOpen();
+    if (hdr && hdr.length === 0) hdr = null;
+    const l = this.limits;
+    const raw = (hdr ? hdr.length : 0) + data.length;
+    if (l.maxMsgSize > 0 && raw > l.maxMsgSize) throw new StoreError('max_msg_size');
+    const ss = this.subjects.get(subject);
+    const asl = l.maxMsgsPerSubject > 0 && ss !== undefined && ss.msgs >= l.maxMsgsPerSubject;
+    if (l.discard === 'new') {
+      if (asl && l.discardNewPerSubject) throw new StoreError('max_msgs_per_subject');
+      if (l.maxMsgs > 0 && this.msgs >= l.maxMsgs && !asl) throw new StoreError('max_msgs');
+      if (l.maxBytes > 0 && this.bytes + raw >= l.maxBytes) {
+        if (!asl) throw new StoreError('max_bytes');
+        const f = this.subjFirst(subject, ss!);
+        if (!this._has(f) || this._size(f) < raw) throw new StoreError('max_bytes');
+      }
+    }
+    const seq = this.last + 1;
+    const t = ts ?? nowNs();
+    const size = this._append(seq, subject, hdr, data, t);
+    if (this.msgs === 0) {
+      this.first = seq;
+      this.firstTs = t;
+      this.firstTsStale = false;
+    }
+    this.last = seq;
+    this.lastTs = t;
+    this.indexMsg(seq, subject, size);
+    this.enforceLimits(subject);
+    if (l.maxAgeNs > 0n && !this.ageTimer) this.armAge(l.maxAgeNs);
+    return { seq, ts: t };
+  }
+
+  private enforceLimits(subject?: string): void {
+    const l = this.limits;
+    const evict: number[] = [];
+    if (l.maxMsgsPerSubject > 0) {
+      const check = (subj: string) => {
+        const ss = this.subjects.get(subj);
+        if (!ss || ss.msgs <= l.maxMsgsPerSubject) return;
+        let over = ss.msgs - l.maxMsgsPerSubject;
+        const last = this.subjLast(subj, ss);
+        for (let s = this.subjFirst(subj, ss); s <= last && over > 0; s++) {
+          if (this._has(s) && this._subject(s) === subj) {
+            evict.push(s);
+            over--;
+          }
+        }
+      };
+      if (subject !== undefined) check(subject);
+      else for (const subj of [...this.subjects.keys()]) check(subj);
+      if (evict.length > 0) this.removeBatch(evict, true);
+    }
+    const fifo: number[] = [];
+    let msgs = this.msgs;
+    let bytes = this.bytes;
+    let s = this.first;
+    while (msgs > 0 && ((l.maxMsgs > 0 && msgs > l.maxMsgs) || (l.maxBytes > 0 && bytes > l.maxBytes))) {
+      s = this._nextLive(s, this.last);
+      if (s < 0) break;
+      fifo.push(s);
+      msgs--;
+      bytes -= this._size(s);
+      s++;
+    }
+    if (fifo.length > 0) this.removeBatch(fifo, true);
+  }
+
+  skipTo(seq: number): void {
+    this.checkOpen();
+    if (seq <= this.last) return;
+    this.last = seq;
+    this.lastTs = nowNs();
+    if (this.msgs === 0) {
+      this.first = seq + 1;
+      this.firstTs = 0n;
+    }
+    this._persistSkip(this.last, this.lastTs);
+  }
+
+  load(seq: number): StoredMsg | undefined {
+    this.checkOpen();
+    if (!Number.isInteger(seq) || seq < this.first || seq > this.last) return undefined;
+    return this._read(seq);
+  }
+
+  loadNext(filter: string, fromSeq: number): StoredMsg | undefined {
+    this.checkOpen();
+    let from = Math.max(fromSeq, this.first, 1);
+    if (this.msgs === 0 || from > this.last) return undefined;
+    if (isAllFilter(filter)) {
+      const s = this._nextLive(from, this.last);
+      return s < 0 ? undefined : this._read(s);
+    }
+    let to = this.last;
+    if (!hasWildcard(filter)) {
+      const ss = this.subjects.get(filter);
+      if (!ss) return undefined;
+      to = this.subjLast(filter, ss);
+      from = Math.max(from, this.subjFirst(filter, ss));
+      for (let s = from; s <= to; s++) {
+        if (this._has(s) && this._subject(s) === filter) return this._read(s);
+      }
+      return undefined;
+    }
+    const match = makeMatcher(filter);
+    // bound the scan by the matching subjects' first/last
+    let lo = Infinity;
+    let hi = -1;
+    for (const [subj, ss] of this.subjects) {
+      if (!match(subj)) continue;
+      const last = this.subjLast(subj, ss);
+      if (last < from) continue;
+      const f = this.subjFirst(subj, ss);
+      if (f < lo) lo = f;
+      if (last > hi) hi = last;
+      if (lo <= from && hi === this.last) break;
+    }
+    if (hi < 0) return undefined;
+    from = Math.max(from, lo);
+    for (let s = from; s <= hi; s++) {
+      if (!this._has(s)) continue;
+      if (match(this._subject(s)!)) return this._read(s);
+    }
+    return undefined;
+  }
+
+  loadLast(filter: string): StoredMsg | undefined {
+    this.checkOpen();
+    if (this.msgs === 0) return undefined;
+    if (isAllFilter(filter)) {
+      const s = this._prevLive(this.last, this.first);
+      return s < 0 ? undefined : this._read(s);
+    }
+    if (!hasWildcard(filter)) {
+      const ss = this.subjects.get(filter);
+      return ss ? this._read(this.subjLast(filter, ss)) : undefined;
+    }
+    const match = makeMatcher(filter);
+    let best = -1;
+    for (const [subj, ss] of this.subjects) {
+      if (match(subj)) best = Math.max(best, this.subjLast(subj, ss));
+    }
+    return best < 0 ? undefined : this._read(best);
+  }
+
+  remove(seq: number): boolean {
+    this.checkOpen();
+    if (!Number.isInteger(seq) || seq < this.first || seq > this.last) return false;
+    return this.removeBatch([seq], false) === 1;
+  }
+
+  purge(opts: PurgeOptions = {}): number {
+    this.checkOpen();
+    const subject = opts.subject ?? '';
+    const seq = opts.seq ?? 0;
+    const keep = opts.keep ?? 0;
+    if (seq > 1 && keep > 0) throw new StoreError('bad_request', 'sequence and keep can not both be set');
+    if (isAllFilter(subject)) {
+      if (keep === 0 && seq <= 1) return this.purgeAll();
+      if (seq > 1) return this.compact(seq);
+      if (keep >= this.msgs) return 0;
+      return this.compact(this.last - keep + 1);
+    }
+    const match = makeMatcher(subject);
+    let total = 0;
+    let lo = Infinity;
+    let hi = -1;
+    for (const [subj, ss] of this.subjects) {
+      if (!match(subj)) continue;
+      total += ss.msgs;
+      lo = Math.min(lo, this.subjFirst(subj, ss));
+      hi = Math.max(hi, this.subjLast(subj, ss));
+    }
+    if (total === 0) return 0;
+    let want = total;
+    if (keep > 0) {
+      if (keep >= total) return 0;
+      want = total - keep;
+    }
+    if (seq > 1) hi = Math.min(hi, seq - 1);
+    const victims: number[] = [];
+    for (let s = lo; s <= hi && victims.length < want; s++) {
+      if (this._has(s) && match(this._subject(s)!)) victims.push(s);
+    }
+    return this.removeBatch(victims, false);
+  }
+
+  private purgeAll(): number {
+    const n = this.msgs;
+    if (n === 0 && this.first === this.last + 1) return 0;
+    const victims: number[] = [];
+    for (let s = this._nextLive(this.first, this.last); s >= 0; s = this._nextLive(s + 1, this.last)) victims.push(s);
+    for (const s of victims) this._unindex(s);
+    this.msgs = 0;
+    this.bytes = 0;
+    this.subjects.clear();
+    this.first = this.last + 1;
+    this.firstTs = 0n;
+    this.firstTsStale = false;
+    this._persistRemoval([], this.last);
+    return n;
+  }
+
+  compact(seq: number): number {
+    this.checkOpen();
+    if (seq <= 0) return this.purgeAll();
+    if (seq <= this.first) return 0;
+    if (seq > this.last) {
+      const n = this.purgeAll();
+      if (seq - 1 > this.last) {
+        this.last = seq - 1;
+        this._persistSkip(this.last, this.lastTs);
+      }
+      this.first = seq;
+      this.firstTs = 0n;
+      return n;
+    }
+    const victims: number[] = [];
+    for (let s = this._nextLive(this.first, seq - 1); s >= 0; s = this._nextLive(s + 1, seq - 1)) victims.push(s);
+    const n = this.removeBatch(victims, false);
+    if (this.msgs === 0) {
+      this.first = this.last + 1;
+    }
+    return n;
+  }
+
+  state(): StoreState {
+    this.checkOpen();
+    if (this.firstTsStale) {
+      this.firstTs = this.msgs > 0 ? this._ts(this.first) : 0n;
+      this.firstTsStale = false;
+    }
+    const span = this.msgs > 0 ? this.last - this.first + 1 : 0;
+    return {
+      msgs: this.msgs,
+      bytes: this.bytes,
+      firstSeq: this.first,
+      firstTs: this.firstTs,
+      lastSeq: this.last,
+      lastTs: this.lastTs,
+      numDeleted: Math.max(0, span - this.msgs),
+      numSubjects: this.subjects.size,
+    };
+  }
+
+  subjectsState(filter: string): Map<string, number> {
+    this.checkOpen();
+    const out = new Map<string, number>();
+    const match = makeMatcher(filter);
+    for (const [subj, ss] of this.subjects) if (match(subj)) out.set(subj, ss.msgs);
+    return out;
+  }
+
+  numPending(filter: string, fromSeq: number, lastPerSubject: boolean): number {
+    this.checkOpen();
+    const from = Math.max(fromSeq, this.first, 1);
+    if (this.msgs === 0 || from > this.last) return 0;
+    const all = isAllFilter(filter);
+    const match = makeMatcher(filter);
+    if (lastPerSubject) {
+      let n = 0;
+      if (!all && !hasWildcard(filter)) {
+        const ss = this.subjects.get(filter);
+        return ss && this.subjLast(filter, ss) >= from ? 1 : 0;
+      }
+      for (const [subj, ss] of this.subjects) if (match(subj) && this.subjLast(subj, ss) >= from) n++;
+      return n;
+    }
+    if (all) {
+      if (from <= this.first) return this.msgs;
+      // count the smaller side
+      if (from - this.first < this.last - from) {
+        let below = 0;
+        for (let s = this._nextLive(this.first, from - 1); s >= 0; s = this._nextLive(s + 1, from - 1)) below++;
+        return this.msgs - below;
+      }
+      let n = 0;
+      for (let s = this._nextLive(from, this.last); s >= 0; s = this._nextLive(s + 1, this.last)) n++;
+      return n;
+    }
+    let n = 0;
+    const straddle = new Set<string>();
+    let hi = -1;
+    const consider = (subj: string, ss: SubjInfo) => {
+      const last = this.subjLast(subj, ss);
+      if (last < from) return;
+      if (this.subjFirst(subj, ss) >= from) n += ss.msgs;
+      else {
+        straddle.add(subj);
+        if (last > hi) hi = last;
+      }
+    };
+    if (!hasWildcard(filter)) {
+      const ss = this.subjects.get(filter);
+      if (ss) consider(filter, ss);
+    } else for (const [subj, ss] of this.subjects) if (match(subj)) consider(subj, ss);
+    if (straddle.size > 0) {
+      for (let s = this._nextLive(from, hi); s >= 0; s = this._nextLive(s + 1, hi)) {
+        if (straddle.has(this._subject(s)!)) n++;
+      }
+    }
+    return n;
+  }
+
+  seqFromTime(ts: bigint): number {
+    this.checkOpen();
+    if (this.msgs === 0) return this.last + 1;
+    if (this.lastTs < ts) return this.last + 1;
+    // smallest live seq whose ts >= ts (ts are non-decreasing with seq)
+    let lo = this.first;
+    let hi = this.last + 1;
+    while (lo < hi) {
+      const mid = Math.floor((lo + hi) / 2);
+      const s = this._nextLive(mid, this.last);
+      if (s < 0 || this._ts(s) >= ts) hi = mid;
+      else lo = s + 1;
+    }
+    const r = this._nextLive(lo, this.last);
+    return r < 0 ? this.last + 1 : r;
+  }
+
+  deleted(): number[] {
+    this.checkOpen();
+    const out: number[] = [];
+    if (this.msgs === 0) return out;
+    let expect = this.first;
+    for (let s = this._nextLive(this.first, this.last); s >= 0; s = this._nextLive(s + 1, this.last)) {
+      for (let d = expect; d < s; d++) out.push(d);
+      expect = s + 1;
+    }
+    return out;
+  }
+
+  updateLimits(l: StoreLimits): void {
+    this.checkOpen();
+    this.limits = { ...l };
+    this.enforceLimits();
+    if (this.ageTimer) {
+      clearTimeout(this.ageTimer);
+      this.ageTimer = undefined;
+    }
+    if (l.maxAgeNs > 0n) this.expireAged();
+  }
+
+  private armAge(delayNs: bigint): void {
+    let ms = Number(delayNs / 1_000_000n) + 1;
+    if (ms < 1) ms = 1;
+    if (ms > 2_000_000_000) ms = 2_000_000_000;
+    this.ageTimer = setTimeout(() => {
+      this.ageTimer = undefined;
+      if (!this.closed) this.expireAged();
+    }, ms);
+    this.ageTimer.unref();
+  }
+
+  /** removes every message older than max_age and re-arms the timer for the next one */
+  protected expireAged(): void {
+    const maxAge = this.limits.maxAgeNs;
+    if (maxAge <= 0n || this.closed) return;
+    const cutoff = nowNs() - maxAge;
+    const victims: number[] = [];
+    let next = 0n;
+    for (let s = this._nextLive(this.first, this.last); s >= 0; s = this._nextLive(s + 1, this.last)) {
+      const t = this._ts(s);
+      if (t <= cutoff) victims.push(s);
+      else {
+        next = t - cutoff;
+        break;
+      }
+    }
+    if (victims.length > 0) this.removeBatch(victims, true);
+    if (this.msgs > 0 && !this.ageTimer) this.armAge(next > 0n ? next : maxAge);
+  }
+
+  protected stopTimers(): void {
+    if (this.ageTimer) clearTimeout(this.ageTimer);
+    this.ageTimer = undefined;
+  }
+
+  abstract flush(): Promise<void>;
+  abstract close(): Promise<void>;
+  abstract destroy(): Promise<void>;
+}
