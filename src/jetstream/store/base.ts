@@ -355,7 +355,7 @@ export abstract class BaseStore implements MsgStore {
 
   private purgeAll(): number {
     const n = this.msgs;
-    if (n === 0 && this.first === this.last + 1) return 0;
+    if (n === 0 && (this.last === 0 || this.first === this.last + 1)) return 0;
     const victims: number[] = [];
     for (let s = this._nextLive(this.first, this.last); s >= 0; s = this._nextLive(s + 1, this.last)) victims.push(s);
     for (const s of victims) this._unindex(s);
@@ -372,7 +372,7 @@ export abstract class BaseStore implements MsgStore {
   compact(seq: number): number {
     this.checkOpen();
     if (seq <= 0) return this.purgeAll();
-    if (seq <= this.first) return 0;
+    if (seq <= this.first || (this.last === 0 && seq === 1)) return 0;
     if (seq > this.last) {
       const n = this.purgeAll();
       if (seq - 1 > this.last) {
@@ -496,6 +496,8 @@ export abstract class BaseStore implements MsgStore {
       for (let d = expect; d < s; d++) out.push(d);
       expect = s + 1;
     }
+    // like nats-server: removed sequences at the tail (up to last_seq) count as deleted
+    for (let d = expect; d <= this.last; d++) out.push(d);
     return out;
   }
 
