@@ -156,7 +156,6 @@ const FLAGS: FlagDef[] = [
     type: 'bool',
     apply: (r, v) => {
       r.overrides.jetstream = Boolean(v);
-      if (v) r.warnings.push(`JetStream is not supported by tsnats: only --store_dir is used`);
     },
   },
   { names: ['user'], type: 'string', apply: (r, v) => void (authOf(r).user = String(v)) },
@@ -406,7 +405,8 @@ Logging Options:
     -DVV                             Debug and verbose trace (same as -DV in ${exe})
 
 Storage Options:
-    -sd, --store_dir <dir>           Set the storage directory (OCSP staple cache in <dir>/ocsp)
+    -js, --jetstream                 Enable JetStream functionality
+    -sd, --store_dir <dir>           Set the storage directory
 
 Authorization Options:
         --user <user>                User required for connections

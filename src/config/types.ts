@@ -90,6 +90,8 @@ export interface ServerOptions {
   /** Top-level `store_dir`, or `jetstream { store_dir }`. */
   storeDir?: string;
   jetstream: boolean;
+  /** `jetstream { max_memory_store, max_file_store, domain, limits }` (see src/config/jetstream.ts). */
+  jetstreamConfig?: import('./jetstream.js').JetStreamConfig;
   /** Undefined when the file has no `ocsp` key (behaves as auto). */
   ocsp?: OcspOptions;
   debug: boolean;

@@ -2,14 +2,16 @@
 // stapling integration plugs in (see docs/embedding.md, "Hooks", and docs/stapling.md).
 
 import type { ServerOptions } from '../config/types.js';
+import { jetstreamHook } from './internal.js';
 import { ocspStaplingHook } from './ocsp.js';
 import { observabilityHook } from './observability.js';
 import type { ServerHook } from './server.js';
 
 /**
  * Default hooks for a server with these options: OCSP stapling (a no-op without `tls {}`; first,
- * so its staplers are in `server.ocsp` before the others start), then observability.
+ * so its staplers are in `server.ocsp` before the others start), JetStream (loaded only when
+ * enabled), then observability.
  */
 export function defaultServerHooks(options: ServerOptions): ServerHook[] {
-  return [ocspStaplingHook(options), observabilityHook()];
+  return [ocspStaplingHook(options), jetstreamHook(options), observabilityHook()];
 }

@@ -15,6 +15,7 @@ import { diffOptions, ReloadError } from './reload.js';
 import { SubjectIndex } from './subjects.js';
 import { TlsConfig, TlsManager } from './tls.js';
 import { OcspRegistry } from './ocsp-registry.js';
+import type { JetStreamHandle } from './internal.js';
 import { ERR_MAX_CONNECTIONS } from '../protocol/errors.js';
 import { goDuration } from './monitor/format.js';
 
@@ -100,6 +101,8 @@ export class Server {
   readonly monitor: Monitor;
   /** Staplers in service (filled by the stapling hook, read by monitoring and metrics). */
   readonly ocsp = new OcspRegistry();
+  /** The JetStream engine while enabled (set by the jetstream hook, src/server/internal.ts). */
+  jetstream: JetStreamHandle | undefined;
 
   // statistics
   inMsgs = 0;
@@ -256,6 +259,8 @@ export class Server {
         tlsVerify: tlsOn && (o.tls!.verify || o.tls!.verifyAndMap),
         tlsAvailable: tlsOn && o.allowNonTls && !hf,
         maxPayload: o.maxPayload,
+        jetstream: this.jetstream !== undefined,
+        domain: this.jetstream?.domain,
       }),
     );
   }

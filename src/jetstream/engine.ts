@@ -1,0 +1,425 @@
+// The JetStream engine of one server: streams keyed by account (only `$G` today), limits,
+// accounting, advisories, recovery and shutdown.
+
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, readdirSync, readFileSync, rmSync, statfsSync, writeFileSync, existsSync, renameSync } from 'node:fs';
+import { freemem, totalmem } from 'node:os';
+import { join, resolve } from 'node:path';
+import { Api } from './api.js';
+import {
+  checkConsumerConfig,
+  checkConsumerUpdate,
+  consumerConfigJson,
+  consumerDefaults,
+  decodeConsumerConfig,
+  decodeStreamConfig,
+  MAX_NAME,
+  sameStreamConfig,
+  streamConfigJson,
+  type ConsumerConfig,
+  type ServerJsLimits,
+  type StreamConfig,
+} from './config.js';
+import { Consumer } from './consumer.js';
+import { ApiError, Err } from './errors.js';
+import { goJson, nsToTime, clockNs, timeToNs } from './json.js';
+import type { JsPort } from './port.js';
+import { Stream } from './stream.js';
+import { openStorage, type Storage } from './storage.js';
+import { subjectIsSubset, subjectsCollide } from './subject.js';
+import { limitsFromConfig } from './store/types.js';
+
+export const ACCOUNT = '$G';
+
+export interface JetStreamOptions {
+  storeDir?: string;
+  maxMemory?: number;
+  maxStore?: number;
+  domain?: string;
+  maxRequestBatch?: number;
+  maxAckPending?: number;
+  duplicateWindowMs?: number;
+}
+
+export class JetStream {
+  readonly streams = new Map<string, Stream>();
+  readonly api: Api;
+  readonly domain: string | undefined;
+  readonly storeDir: string;
+  readonly maxMemory: number;
+  readonly maxStore: number;
+  readonly limits: ServerJsLimits;
+  readonly dupWindowNs: number;
+  apiTotal = 0;
+  apiErrors = 0;
+  private storage!: Storage;
+  private stopped = false;
+
+  constructor(
+    readonly port: JsPort,
+    opts: JetStreamOptions,
+  ) {
+    this.domain = opts.domain || undefined;
+    const bothLimits = opts.maxMemory !== undefined && opts.maxStore !== undefined;
+    const base = opts.storeDir ? resolve(opts.storeDir) : bothLimits ? '/tmp' : '/tmp/nats';
+    this.storeDir = join(base, 'jetstream');
+    this.maxMemory = opts.maxMemory ?? defaultMaxMemory();
+    this.maxStore = opts.maxStore ?? defaultMaxStore(base);
+    this.limits = { maxRequestBatch: opts.maxRequestBatch ?? 0, maxAckPending: opts.maxAckPending ?? 0 };
+    this.dupWindowNs = opts.duplicateWindowMs ? opts.duplicateWindowMs * 1e6 : 120_000_000_000;
+    this.api = new Api(this);
+  }
+
+  async start(): Promise<void> {
+    const log = this.port.log;
+    log.notice('Starting JetStream');
+    log.notice('    _ ___ _____ ___ _____ ___ ___   _   __  __');
+    log.notice(' _ | | __|_   _/ __|_   _| _ \\ __| /_\\ |  \\/  |');
+    log.notice("| || | _|  | | \\__ \\ | | |   / _| / _ \\| |\\/| |");
+    log.notice(' \\__/|___| |_| |___/ |_| |_|_\\___/_/ \\_\\_|  |_|');
+    log.notice('');
+    log.notice('         https://docs.nats.io/jetstream');
+    log.notice('');
+    log.notice('---------------- JETSTREAM ----------------');
+    log.notice(`  Max Memory:      ${friendlyBytes(this.maxMemory)}`);
+    log.notice(`  Max Storage:     ${friendlyBytes(this.maxStore)}`);
+    log.notice(`  Store Directory: "${this.storeDir}"`);
+    if (this.domain) log.notice(`  Domain:          ${this.domain}`);
+    log.notice('-------------------------------------------');
+    try {
+      mkdirSync(join(this.storeDir, ACCOUNT, 'streams'), { recursive: true, mode: 0o750 });
+    } catch (e) {
+      throw new Error(`Could not create storage directory - ${(e as Error).message}`);
+    }
+    this.storage = await openStorage(join(this.storeDir, ACCOUNT));
+    await this.recover();
+    this.api.start();
+  }
+
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    this.api.stop();
+    for (const s of this.streams.values()) await s.close(false);
+    this.streams.clear();
+  }
+
+  // -----------------------------------------------------------------------------------------
+  // Messaging helpers
+
+  /** Publishes a reply (JSON) from JetStream. */
+  reply(to: string, json: string, _internal = false): void {
+    this.port.publish(to, undefined, null, Buffer.from(json));
+  }
+
+  advisory(subject: string, type: string, fields: Record<string, unknown>): void {
+    if (!this.port.hasInterest(subject)) return;
+    const body: Record<string, unknown> = { type, id: randomBytes(11).toString('base64url').slice(0, 22), timestamp: nsToTime(clockNs()), ...fields };
+    if (this.domain) body.domain = this.domain;
+    this.port.publish(subject, undefined, null, Buffer.from(goJson(body)));
+  }
+
+  // -----------------------------------------------------------------------------------------
+  // Accounting
+
+  usage(): { memory: number; storage: number; reservedMemory: number; reservedStorage: number; consumers: number } {
+    let memory = 0;
+    let storage = 0;
+    let reservedMemory = 0;
+    let reservedStorage = 0;
+    let consumers = 0;
+    for (const s of this.streams.values()) {
+      const b = s.store.state().bytes;
+      consumers += s.consumers.size;
+      if (s.cfg.storage === 'memory') {
+        memory += b;
+        if (s.cfg.max_bytes > 0) reservedMemory += s.cfg.max_bytes;
+      } else {
+        storage += b;
+        if (s.cfg.max_bytes > 0) reservedStorage += s.cfg.max_bytes;
+      }
+    }
+    return { memory, storage, reservedMemory, reservedStorage, consumers };
+  }
+
+  /** Server storage already over its maximum (publish → 10023). */
+  overLimit(kind: 'file' | 'memory'): boolean {
+    const u = this.usage();
+    return kind === 'memory' ? u.memory >= this.maxMemory : u.storage >= this.maxStore;
+  }
+
+  accountInfo(): Record<string, unknown> {
+    const u = this.usage();
+    const o: Record<string, unknown> = {
+      memory: u.memory,
+      storage: u.storage,
+      streams: this.streams.size,
+      consumers: u.consumers,
+      limits: {
+        max_memory: -1,
+        max_storage: -1,
+        max_streams: -1,
+        max_consumers: -1,
+        max_ack_pending: -1,
+        memory_max_stream_bytes: -1,
+        storage_max_stream_bytes: -1,
+        max_bytes_required: false,
+      },
+    };
+    if (this.domain) o.domain = this.domain;
+    o.api = { total: this.apiTotal, errors: this.apiErrors };
+    return o;
+  }
+
+  // -----------------------------------------------------------------------------------------
+  // Streams
+
+  /** Creates (or returns the identical existing) stream. */
+  async addStream(cfg: StreamConfig): Promise<Stream> {
+    const existing = this.streams.get(cfg.name);
+    if (existing) {
+      if (sameStreamConfig(existing.cfg, cfg)) return existing;
+      throw Err.streamNameExist();
+    }
+    if (cfg.num_replicas > 1) throw Err.replicasNotSupported();
+    for (const s of this.streams.values()) {
+      for (const a of s.cfg.subjects) for (const b of cfg.subjects) if (subjectsCollide(a, b)) throw Err.streamSubjectOverlap();
+    }
+    this.checkReservation(cfg, 0);
+    const created = clockNs();
+    const store = await this.storage.createStream(cfg.name, cfg.storage, limitsFromConfig(cfg), { config: streamConfigJson(cfg), created: nsToTime(created) });
+    const s = new Stream(this, cfg, store, created);
+    this.streams.set(cfg.name, s);
+    s.subscribe();
+    this.advisory(`$JS.EVENT.ADVISORY.STREAM.CREATED.${cfg.name}`, 'io.nats.jetstream.advisory.v1.stream_action', { stream: cfg.name, action: 'create' });
+    return s;
+  }
+
+  private checkReservation(cfg: StreamConfig, current: number): void {
+    if (cfg.max_bytes <= 0) return;
+    const u = this.usage();
+    if (cfg.storage === 'memory') {
+      if (u.reservedMemory - current + cfg.max_bytes > this.maxMemory) throw Err.memoryResources();
+    } else if (u.reservedStorage - current + cfg.max_bytes > this.maxStore) throw Err.storageResources();
+  }
+
+  async updateStream(s: Stream, cfg: StreamConfig): Promise<void> {
+    for (const o of this.streams.values()) {
+      if (o === s) continue;
+      for (const a of o.cfg.subjects) for (const b of cfg.subjects) if (subjectsCollide(a, b)) throw Err.streamSubjectOverlap();
+    }
+    this.checkReservation(cfg, s.cfg.max_bytes > 0 ? s.cfg.max_bytes : 0);
+    s.update(cfg);
+    await this.storage.writeStreamMeta(s.name, { config: streamConfigJson(cfg), created: nsToTime(s.created) });
+    this.advisory(`$JS.EVENT.ADVISORY.STREAM.UPDATED.${cfg.name}`, 'io.nats.jetstream.advisory.v1.stream_action', { stream: cfg.name, action: 'modify' });
+  }
+
+  async deleteStream(s: Stream): Promise<void> {
+    this.streams.delete(s.name);
+    await s.close(true);
+    await this.storage.removeStream(s.name);
+    this.advisory(`$JS.EVENT.ADVISORY.STREAM.DELETED.${s.name}`, 'io.nats.jetstream.advisory.v1.stream_action', { stream: s.name, action: 'delete' });
+  }
+
+  // -----------------------------------------------------------------------------------------
+  // Consumers
+
+  /** stream.addConsumer: defaults, validation, create-or-update. */
+  async addConsumer(s: Stream, cfg: ConsumerConfig): Promise<Consumer> {
+    consumerDefaults(cfg, this.limits);
+    checkConsumerConfig(cfg, s.cfg, this.limits);
+    const name = cfg.durable_name || cfg.name;
+    if (name !== '') {
+      if (/[\s.*>]/.test(name)) throw Err.consumerBadDurableName();
+      if (/[\\/]/.test(name)) throw Err.consumerNameContainsPathSeparators();
+      if (name.length > MAX_NAME) throw Err.consumerNameTooLong(MAX_NAME);
+    }
+    const existing = name !== '' ? s.consumers.get(name) : undefined;
+    if (existing) {
+      if (JSON.stringify(consumerConfigJson(existing.cfg)) === JSON.stringify(consumerConfigJson(cfg))) return existing;
+      checkConsumerUpdate(existing.cfg, cfg);
+      if (existing.cfg.deliver_subject !== cfg.deliver_subject && existing.pushBound) throw Err.consumerNameExists();
+      existing.update(cfg);
+      if (existing.isDurable || existing.cstore) await this.storage.writeConsumerMeta(s.name, name, { name, config: consumerConfigJson(cfg), created: nsToTime(existing.created) });
+      return existing;
+    }
+    if (s.cfg.max_consumers > 0 && s.consumers.size >= s.cfg.max_consumers) throw Err.maxConsumers();
+    if (s.cfg.retention === 'workqueue') {
+      if (cfg.ack_policy !== 'explicit') throw Err.wqRequiresExplicitAck();
+      if (cfg.deliver_policy !== 'all') throw Err.wqConsumerNotDeliverAll();
+      const f = cfg.filter_subject === '>' ? '' : cfg.filter_subject;
+      for (const o of s.consumers.values()) {
+        const of = o.filter;
+        if (f === '' || of === '') {
+          if (f === '' && of === '') throw Err.wqMultipleUnfiltered();
+          throw Err.wqConsumerNotUnique();
+        }
+        if (subjectsCollide(f, of) || subjectIsSubset(f, of) || subjectIsSubset(of, f)) throw Err.wqConsumerNotUnique();
+      }
+    }
+    const cname = name !== '' ? name : randomName();
+    const created = clockNs();
+    const persist = s.cfg.storage === 'file' && !cfg.mem_storage;
+    const cstore = persist ? await this.storage.createConsumer(s.name, cname, { name: cname, config: consumerConfigJson(cfg), created: nsToTime(created) }) : undefined;
+    const c = new Consumer(s, cname, cfg, created, cstore);
+    s.consumers.set(cname, c);
+    c.start();
+    this.advisory(`$JS.EVENT.ADVISORY.CONSUMER.CREATED.${s.name}.${cname}`, 'io.nats.jetstream.advisory.v1.consumer_action', { stream: s.name, consumer: cname, action: 'create' });
+    return c;
+  }
+
+  async deleteConsumer(s: Stream, name: string, _why: 'api' | 'inactive'): Promise<boolean> {
+    const c = s.consumers.get(name);
+    if (!c) return false;
+    s.consumers.delete(name);
+    await c.close('delete');
+    await this.storage.removeConsumer(s.name, name);
+    this.advisory(`$JS.EVENT.ADVISORY.CONSUMER.DELETED.${s.name}.${name}`, 'io.nats.jetstream.advisory.v1.consumer_action', { stream: s.name, consumer: name, action: 'delete' });
+    // interest retention: messages only this consumer held go
+    if (s.cfg.retention === 'interest') {
+      const st = s.store.state();
+      for (let seq = Math.max(st.firstSeq, c.ackFloor.streamSeq + 1); seq <= st.lastSeq; seq++) s.checkInterestRemoval(seq);
+    }
+    return true;
+  }
+
+  // -----------------------------------------------------------------------------------------
+  // Recovery
+
+  private async recover(): Promise<void> {
+    const log = this.port.log;
+    for (const r of await this.storage.recoverStreams()) {
+      let cfg: StreamConfig;
+      try {
+        cfg = decodeStreamConfig(r.meta.config);
+      } catch (e) {
+        log.warn(`  Error recovering stream '${ACCOUNT} > ${r.name}': ${(e as Error).message}`);
+        continue;
+      }
+      log.notice(`  Starting restore for stream '${ACCOUNT} > ${cfg.name}'`);
+      const created = timeToNs(r.meta.created) ?? clockNs();
+      const s = new Stream(this, cfg, r.store, created);
+      this.streams.set(cfg.name, s);
+      s.recoverDedupe();
+      log.notice(`  Restored ${r.store.state().msgs} messages for stream '${ACCOUNT} > ${cfg.name}'`);
+      if (r.consumers.length > 0) log.notice(`  Recovering ${r.consumers.length} consumers for stream - '${ACCOUNT} > ${cfg.name}'`);
+      for (const rc of r.consumers) {
+        try {
+          const ccfg = decodeConsumerConfig(rc.meta.config);
+          const c = new Consumer(s, rc.meta.name, ccfg, timeToNs(rc.meta.created) ?? clockNs(), rc.store, rc.store.state());
+          s.consumers.set(c.name, c);
+        } catch (e) {
+          log.warn(`    Error recovering consumer '${rc.meta.name}': ${(e as Error).message}`);
+        }
+      }
+      s.subscribe();
+      for (const c of s.consumers.values()) c.start();
+    }
+  }
+
+  // -----------------------------------------------------------------------------------------
+  // Monitoring
+
+  varz(): Record<string, unknown> {
+    const u = this.usage();
+    return {
+      config: { max_memory: this.maxMemory, max_storage: this.maxStore, store_dir: this.storeDir, ...(this.domain ? { domain: this.domain } : {}) },
+      stats: {
+        memory: u.memory,
+        storage: u.storage,
+        reserved_memory: u.reservedMemory,
+        reserved_storage: u.reservedStorage,
+        accounts: 1,
+        ha_assets: 0,
+        api: { total: this.apiTotal, errors: this.apiErrors },
+      },
+    };
+  }
+
+  jsz(params: URLSearchParams): Record<string, unknown> {
+    const u = this.usage();
+    let messages = 0;
+    let bytes = 0;
+    for (const s of this.streams.values()) {
+      const st = s.store.state();
+      messages += st.msgs;
+      bytes += st.bytes;
+    }
+    const o: Record<string, unknown> = {
+      server_id: this.port.serverId,
+      now: nsToTime(clockNs()),
+      config: (this.varz() as { config: unknown }).config,
+      memory: u.memory,
+      storage: u.storage,
+      reserved_memory: u.reservedMemory,
+      reserved_storage: u.reservedStorage,
+      accounts: 1,
+      ha_assets: 0,
+      api: { total: this.apiTotal, errors: this.apiErrors },
+      streams: this.streams.size,
+      consumers: u.consumers,
+      messages,
+      bytes,
+    };
+    const wantStreams = truthy(params.get('streams')) || truthy(params.get('consumers'));
+    if (truthy(params.get('accounts')) || wantStreams) {
+      const acc: Record<string, unknown> = { name: ACCOUNT, id: ACCOUNT, memory: u.memory, storage: u.storage, reserved_memory: u.reservedMemory, reserved_storage: u.reservedStorage, accounts: 1, ha_assets: 0, api: { total: this.apiTotal, errors: this.apiErrors } };
+      if (wantStreams) {
+        acc.stream_detail = [...this.streams.values()].map((s) => {
+          const d: Record<string, unknown> = { name: s.name, created: nsToTime(s.created) };
+          if (truthy(params.get('config'))) d.config = streamConfigJson(s.cfg);
+          d.state = s.stateJson().state;
+          if (truthy(params.get('consumers'))) d.consumer_detail = [...s.consumers.values()].map((c) => c.info());
+          return d;
+        });
+      }
+      o.account_details = [acc];
+    }
+    return o;
+  }
+}
+
+function truthy(v: string | null): boolean {
+  return v !== null && v !== '0' && v !== 'false';
+}
+
+const NAME_CHARS = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
+export function randomName(): string {
+  const b = randomBytes(8);
+  let s = '';
+  for (let i = 0; i < 8; i++) s += NAME_CHARS[b[i]! % 62];
+  return s;
+}
+
+function defaultMaxMemory(): number {
+  const t = totalmem();
+  return t > 0 ? Math.floor(t * 0.75) : 256 * 1024 * 1024;
+}
+
+function defaultMaxStore(dir: string): number {
+  try {
+    mkdirSync(dir, { recursive: true });
+    const st = statfsSync(dir);
+    return Math.floor(Number(st.bavail) * Number(st.bsize) * 0.75);
+  } catch {
+    return 1024 ** 4;
+  }
+}
+
+/** nats-server's friendlyBytes: 17.66 GB, 512.00 MB, 100 B. */
+export function friendlyBytes(n: number): string {
+  const base = 1024;
+  if (n < base) return `${n} B`;
+  const exp = Math.floor(Math.log(n) / Math.log(base));
+  const pre = 'KMGTPE'[exp - 1];
+  return `${(n / Math.pow(base, exp)).toFixed(2)} ${pre}B`;
+}
+
+void freemem;
+void readdirSync;
+void readFileSync;
+void rmSync;
+void writeFileSync;
+void existsSync;
+void renameSync;
+export { ApiError };
