@@ -160,16 +160,29 @@ export class Consumer {
     if (this.sseq < first) this.sseq = first;
   }
 
+  /** A live view of the state: the consumer store reads it when it writes (coalesced). */
+  private readonly stateView: ConsumerState = (() => {
+    const self = this;
+    return {
+      get delivered() {
+        return { consumerSeq: self.dseq - 1, streamSeq: self.sseq - 1 };
+      },
+      get ackFloor() {
+        return { ...self.ackFloor };
+      },
+      get pending() {
+        const m = new Map<number, { consumerSeq: number; ts: bigint }>();
+        for (const [seq, p] of self.pending) m.set(seq, { consumerSeq: p.dseq, ts: p.ts });
+        return m;
+      },
+      get redelivered() {
+        return new Map(self.redelivered);
+      },
+    };
+  })();
+
   private persist(): void {
-    if (!this.cstore) return;
-    const pending = new Map<number, { consumerSeq: number; ts: bigint }>();
-    for (const [seq, p] of this.pending) pending.set(seq, { consumerSeq: p.dseq, ts: p.ts });
-    this.cstore.update({
-      delivered: { consumerSeq: this.dseq - 1, streamSeq: this.sseq - 1 },
-      ackFloor: { ...this.ackFloor },
-      pending,
-      redelivered: new Map(this.redelivered),
-    });
+    if (this.cstore) this.cstore.update(this.stateView);
   }
 
   // -----------------------------------------------------------------------------------------

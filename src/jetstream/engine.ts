@@ -91,7 +91,7 @@ export class JetStream {
     } catch (e) {
       throw new Error(`Could not create storage directory - ${(e as Error).message}`);
     }
-    this.storage = await openStorage(join(this.storeDir, ACCOUNT));
+    this.storage = await openStorage(join(this.storeDir, ACCOUNT), (m) => log.warn(m));
     await this.recover();
     this.api.start();
   }
