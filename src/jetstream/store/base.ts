@@ -198,7 +198,7 @@ export abstract class BaseStore implements MsgStore {
     return { seq, ts: t };
   }
 
-  private enforceLimits(subject?: string): void {
+  protected enforceLimits(subject?: string): void {
     const l = this.limits;
     const evict: number[] = [];
     if (l.maxMsgsPerSubject > 0) {

@@ -24,11 +24,11 @@ import {
 import { FileStore, type FileStoreOptions } from './file.js';
 
 // ---- JSON with bigint support (durations in ns can exceed 2^53) ----
-const BIG = '\u0000big:';
+const BIG = '@@tsnats-bigint@@';
 /** JSON.stringify that writes bigint values as plain JSON numbers */
 export function jsonStringifyBig(v: unknown): string {
   const s = JSON.stringify(v, (_k, x) => (typeof x === 'bigint' ? BIG + x.toString() : x));
-  return s.replace(/"\\u0000big:(-?\d+)"/g, '$1');
+  return s.replace(/"@@tsnats-bigint@@(-?\d+)"/g, '$1');
 }
 /** JSON.parse that returns integers beyond 2^53 as bigint */
 export function jsonParseBig(text: string): unknown {

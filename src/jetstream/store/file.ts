@@ -119,6 +119,8 @@ export class FileStore extends BaseStore {
       }, iv);
       this.syncTimer.unref();
     }
+    // limits may have changed while the stream was down (or a crash left evictions unwritten)
+    this.enforceLimits();
     if (this.limits.maxAgeNs > 0n) this.expireAged();
   }
 
