@@ -22,3 +22,4 @@ export {
   type RecoverOptions,
   type FileConsumerStoreOptions,
 } from './dir.js';
+export { FileAccountStorage, openFileAccountStorage, type FileAccountStorageOptions } from './placement.js';

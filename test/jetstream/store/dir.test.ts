@@ -7,7 +7,9 @@ import {
   FileConsumerStore,
   jsonParseBig,
   jsonStringifyBig,
+  openFileAccountStorage,
   openFileConsumerStore,
+  StoreError,
   openFileStreamStore,
   readStreamMeta,
   recoverAccount,
@@ -126,5 +128,36 @@ describe('stream and consumer files', () => {
       await s.store.destroy();
     }
     assert.equal(fs.existsSync(good), false);
+  });
+
+  it('account storage: file streams on disk, memory streams and mem_storage consumers in memory, safe names', async () => {
+    const a = acct();
+    const st = openFileAccountStorage(a, { fileStoreOptions: { syncIntervalMs: 0 }, consumerOptions: { coalesceMs: 0 } });
+    const meta = (name: string) => ({ config: { name, storage: 'file' }, created: '2024-01-01T00:00:00Z' });
+    const f = await st.createStream('F', 'file', UNLIMITED, meta('F'));
+    const m = await st.createStream('M', 'memory', UNLIMITED, { config: { name: 'M', storage: 'memory' }, created: 'x' });
+    assert.equal(f.kind, 'file');
+    assert.equal(m.kind, 'memory');
+    f.store('a', null, Buffer.from('1'));
+    const c = await st.createConsumer('F', 'D', { name: 'D', config: { durable_name: 'D' }, created: 'x' });
+    c.update(cstate(4));
+    const mc = await st.createConsumer('F', 'E', { name: 'E', config: { mem_storage: true }, created: 'x' });
+    mc.update(cstate(1));
+    assert.deepEqual(fs.readdirSync(join(a, 'streams')), ['F']);
+    assert.deepEqual(fs.readdirSync(join(a, 'streams', 'F', 'obs')), ['D']);
+    for (const bad of ['../x', 'a/b', '..', '']) {
+      await assert.rejects(st.createStream(bad, 'file', UNLIMITED, meta(bad)), (e: unknown) => e instanceof StoreError && e.code === 'bad_request');
+    }
+    await f.close();
+    await c.close();
+    const st2 = openFileAccountStorage(a, { fileStoreOptions: { syncIntervalMs: 0 } });
+    const rec = await st2.recoverStreams();
+    assert.deepEqual(rec.map((r) => [r.name, r.store.state().msgs, r.consumers.map((x) => x.name)]), [['F', 1, ['D']]]);
+    assert.deepEqual(rec[0].consumers[0].store.state(), cstate(4));
+    await rec[0].consumers[0].store.close();
+    await rec[0].store.close();
+    await st2.removeConsumer('F', 'D');
+    await st2.removeStream('F');
+    assert.deepEqual(fs.readdirSync(join(a, 'streams')), []);
   });
 });
