@@ -193,11 +193,10 @@ export class Consumer {
     const port = js.port;
     const s = this.stream.name;
     this.ackSub = port.subscribe(`$JS.ACK.${s}.${this.name}.*.*.*.*.*`, (subj, reply, _h, data) => this.processAck(subj, reply, data));
-    if (this.isPull) {
-      this.nextSub = port.subscribe(`$JS.API.CONSUMER.MSG.NEXT.${s}.${this.name}`, (_subj, reply, _h, data) => {
-        if (reply !== undefined) this.processNextRequest(reply, data);
-      });
-    } else {
+    this.nextSub = port.subscribe(`$JS.API.CONSUMER.MSG.NEXT.${s}.${this.name}`, (_subj, reply, _h, data) => {
+      if (reply !== undefined) this.processNextRequest(reply, data);
+    });
+    if (!this.isPull) {
       this.fcSub = port.subscribe(`$JS.FC.${s}.${this.name}.*`, (subj) => this.processFc(subj));
       if (this.cfg.idle_heartbeat > 0) this.startHeartbeats();
     }
@@ -380,17 +379,18 @@ export class Consumer {
         const next = this.nextMsg();
         if (!next) break;
         const req = this.waiting[0]!;
-        const size = next.msg.subject.length + (next.msg.hdr?.length ?? 0) + next.msg.data.length;
+        const ackReply = this.ackReply(next.msg, next.dc);
+        const size = next.msg.subject.length + ackReply.length + (next.msg.hdr?.length ?? 0) + next.msg.data.length;
         if (req.maxBytes > 0 && size > req.bytesLeft) {
           this.waiting.shift();
           this.sendStatus(req.reply, 409, 'Message Size Exceeds MaxBytes', this.pendingHeaders(req));
           this.clearRequest(req);
           continue;
         }
-        const ackReply = this.deliver(next.msg, next.dc, req.reply, req.hbMs > 0 ? req : undefined);
+        this.deliver(next.msg, next.dc, req.reply, ackReply);
         req.delivered++;
         req.batch--;
-        if (req.maxBytes > 0) req.bytesLeft -= size + ackReply.length;
+        if (req.maxBytes > 0) req.bytesLeft -= size;
         this.waiting.shift();
         if (req.batch > 0 && !(req.maxBytes > 0 && req.bytesLeft <= 0)) this.waiting.push(req);
         else this.clearRequest(req);
@@ -418,7 +418,7 @@ export class Consumer {
       if (this.cfg.flow_control && this.fcInFlight > this.fcWindow) break;
       const next = this.nextMsg();
       if (!next) break;
-      this.deliver(next.msg, next.dc, this.cfg.deliver_subject, undefined);
+      this.deliver(next.msg, next.dc, this.cfg.deliver_subject, this.ackReply(next.msg, next.dc));
       if (++n >= 10_000) {
         // yield to the event loop on big backlogs
         setImmediate(() => this.kick());
@@ -427,8 +427,21 @@ export class Consumer {
     }
   }
 
-  /** Sends one message to `to`; returns the ack reply subject used. */
-  private deliver(m: StoredMsg, dc: number, to: string, _req: PullRequest | undefined): string {
+  /** The ack reply of the next delivery of `m` (its dseq is the next one; pending counts after it). */
+  private ackReply(m: StoredMsg, dc: number): string {
+    let pending: number;
+    if (dc > 1) pending = this.numPending();
+    else {
+      const save = this.sseq;
+      this.sseq = m.seq + 1;
+      pending = this.numPending();
+      this.sseq = save;
+    }
+    return `$JS.ACK.${this.stream.name}.${this.name}.${dc}.${m.seq}.${this.dseq}.${m.ts}.${pending}`;
+  }
+
+  /** Sends one message to `to` with the ack reply built by ackReply(). */
+  private deliver(m: StoredMsg, dc: number, to: string, ackReply: string): void {
     const seq = m.seq;
     const dseq = this.dseq++;
     const isRedelivery = dc > 1;
@@ -444,8 +457,6 @@ export class Consumer {
     this.deliveredActive = tsNs;
     this.lastDeliveredAt = now;
     this.lastActive = now;
-    const pendingAfter = this.numPending();
-    const ackReply = `$JS.ACK.${this.stream.name}.${this.name}.${dc}.${seq}.${dseq}.${m.ts}.${pendingAfter}`;
     if (this.ackNone) {
       this.ackFloor = { consumerSeq: dseq, streamSeq: seq };
       if (this.stream.cfg.retention !== 'limits') this.stream.checkInterestRemoval(seq, m.subject);
@@ -465,7 +476,6 @@ export class Consumer {
       if (this.fcPendingReply === '' && this.fcInFlight >= this.fcWindow / 2) this.sendFlowControl();
     }
     this.persist();
-    return ackReply;
   }
 
   private ackWaitMs(dc: number): number {

@@ -246,16 +246,15 @@ export class JetStream {
     if (s.cfg.max_consumers > 0 && s.consumers.size >= s.cfg.max_consumers) throw Err.maxConsumers();
     if (s.cfg.retention === 'workqueue') {
       if (cfg.ack_policy !== 'explicit') throw Err.wqRequiresExplicitAck();
-      if (cfg.deliver_policy !== 'all') throw Err.wqConsumerNotDeliverAll();
-      const f = cfg.filter_subject === '>' ? '' : cfg.filter_subject;
-      for (const o of s.consumers.values()) {
-        const of = o.filter;
-        if (f === '' || of === '') {
-          if (f === '' && of === '') throw Err.wqMultipleUnfiltered();
-          throw Err.wqConsumerNotUnique();
+      if (s.consumers.size > 0) {
+        const f = cfg.filter_subject;
+        if (f === '') throw Err.wqMultipleUnfiltered();
+        for (const o of s.consumers.values()) {
+          const of = o.cfg.filter_subject;
+          if (of === '' || subjectIsSubset(of, f) || subjectIsSubset(f, of)) throw Err.wqConsumerNotUnique();
         }
-        if (subjectsCollide(f, of) || subjectIsSubset(f, of) || subjectIsSubset(of, f)) throw Err.wqConsumerNotUnique();
       }
+      if (cfg.deliver_policy !== 'all') throw Err.wqConsumerNotDeliverAll();
     }
     const cname = name !== '' ? name : randomName();
     const created = clockNs();
