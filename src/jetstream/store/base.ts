@@ -12,13 +12,70 @@ import {
 } from './types.js';
 import { hasWildcard, isAllFilter, makeMatcher, nowNs } from './subject.js';
 
-interface SubjInfo {
-  msgs: number;
-  first: number;
-  last: number;
-  /** first/last may point at a removed message: resolved lazily by a scan */
-  firstStale: boolean;
-  lastStale: boolean;
+/** the sequences of one subject, ascending (a deque: removals at the front are O(1)) */
+class SubjInfo {
+  private seqs: number[];
+  private head = 0;
+  constructor(seq: number) {
+    this.seqs = [seq];
+  }
+  get msgs(): number {
+    return this.seqs.length - this.head;
+  }
+  get first(): number {
+    return this.seqs[this.head];
+  }
+  get last(): number {
+    return this.seqs[this.seqs.length - 1];
+  }
+  push(seq: number): void {
+    const l = this.seqs.length;
+    if (l === this.head || this.seqs[l - 1] < seq) this.seqs.push(seq);
+    else this.seqs.splice(this.lowerBound(seq), 0, seq);
+  }
+  /** index of the first element >= seq */
+  lowerBound(seq: number): number {
+    let lo = this.head;
+    let hi = this.seqs.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (this.seqs[mid] < seq) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+  remove(seq: number): void {
+    if (this.seqs[this.head] === seq) {
+      this.head++;
+      if (this.head > 64 && this.head * 2 > this.seqs.length) {
+        this.seqs = this.seqs.slice(this.head);
+        this.head = 0;
+      }
+      return;
+    }
+    const l = this.seqs.length;
+    if (this.seqs[l - 1] === seq) {
+      this.seqs.pop();
+      return;
+    }
+    const i = this.lowerBound(seq);
+    if (this.seqs[i] === seq) this.seqs.splice(i, 1);
+  }
+  /** number of sequences >= seq */
+  countFrom(seq: number): number {
+    return this.seqs.length - this.lowerBound(seq);
+  }
+  /** first sequence >= seq, or -1 */
+  nextFrom(seq: number): number {
+    const i = this.lowerBound(seq);
+    return i < this.seqs.length ? this.seqs[i] : -1;
+  }
+  /** the oldest n sequences (n <= msgs), optionally only those < below */
+  oldest(n: number, below = Infinity): number[] {
+    const out: number[] = [];
+    for (let i = this.head; i < this.seqs.length && out.length < n && this.seqs[i] < below; i++) out.push(this.seqs[i]);
+    return out;
+  }
 }
 
 export abstract class BaseStore implements MsgStore {
@@ -71,37 +128,14 @@ export abstract class BaseStore implements MsgStore {
     this.msgs++;
     this.bytes += size;
     const ss = this.subjects.get(subject);
-    if (ss) {
-      ss.msgs++;
-      if (seq > ss.last) ss.last = seq;
-      if (seq < ss.first) ss.first = seq;
-    } else {
-      this.subjects.set(subject, { msgs: 1, first: seq, last: seq, firstStale: false, lastStale: false });
-    }
+    if (ss) ss.push(seq);
+    else this.subjects.set(subject, new SubjInfo(seq));
   }
 
-  private subjFirst(subject: string, ss: SubjInfo): number {
-    if (ss.firstStale) {
-      for (let s = ss.first; s <= ss.last; s++) {
-        if (this._has(s) && this._subject(s) === subject) {
-          ss.first = s;
-          break;
-        }
-      }
-      ss.firstStale = false;
-    }
+  private subjFirst(_subject: string, ss: SubjInfo): number {
     return ss.first;
   }
-  private subjLast(subject: string, ss: SubjInfo): number {
-    if (ss.lastStale) {
-      for (let s = ss.last; s >= ss.first; s--) {
-        if (this._has(s) && this._subject(s) === subject) {
-          ss.last = s;
-          break;
-        }
-      }
-      ss.lastStale = false;
-    }
+  private subjLast(_subject: string, ss: SubjInfo): number {
     return ss.last;
   }
 
@@ -115,18 +149,8 @@ export abstract class BaseStore implements MsgStore {
     this.bytes -= size;
     const ss = this.subjects.get(subject);
     if (ss) {
-      ss.msgs--;
+      ss.remove(seq);
       if (ss.msgs <= 0) this.subjects.delete(subject);
-      else {
-        if (seq === ss.first) {
-          ss.first = seq + 1;
-          ss.firstStale = true;
-        }
-        if (seq === ss.last) {
-          ss.last = seq - 1;
-          ss.lastStale = true;
-        }
-      }
     }
     let floor = 0;
     if (seq === this.first) {
@@ -205,14 +229,7 @@ export abstract class BaseStore implements MsgStore {
       const check = (subj: string) => {
         const ss = this.subjects.get(subj);
         if (!ss || ss.msgs <= l.maxMsgsPerSubject) return;
-        let over = ss.msgs - l.maxMsgsPerSubject;
-        const last = this.subjLast(subj, ss);
-        for (let s = this.subjFirst(subj, ss); s <= last && over > 0; s++) {
-          if (this._has(s) && this._subject(s) === subj) {
-            evict.push(s);
-            over--;
-          }
-        }
+        evict.push(...ss.oldest(ss.msgs - l.maxMsgsPerSubject));
       };
       if (subject !== undefined) check(subject);
       else for (const subj of [...this.subjects.keys()]) check(subj);
@@ -263,33 +280,23 @@ export abstract class BaseStore implements MsgStore {
     if (!hasWildcard(filter)) {
       const ss = this.subjects.get(filter);
       if (!ss) return undefined;
-      to = this.subjLast(filter, ss);
-      from = Math.max(from, this.subjFirst(filter, ss));
-      for (let s = from; s <= to; s++) {
-        if (this._has(s) && this._subject(s) === filter) return this._read(s);
-      }
-      return undefined;
+      const n = ss.nextFrom(from);
+      return n < 0 ? undefined : this._read(n);
     }
     const match = makeMatcher(filter);
-    // bound the scan by the matching subjects' first/last
-    let lo = Infinity;
-    let hi = -1;
+    if (this.subjects.size > 64) {
+      // many subjects: scan the messages (never the subject index per call)
+      for (let s = this._nextLive(from, to); s >= 0; s = this._nextLive(s + 1, to)) if (match(this._subject(s)!)) return this._read(s);
+      return undefined;
+    }
+    // few subjects: the next match of each
+    let best = -1;
     for (const [subj, ss] of this.subjects) {
       if (!match(subj)) continue;
-      const last = this.subjLast(subj, ss);
-      if (last < from) continue;
-      const f = this.subjFirst(subj, ss);
-      if (f < lo) lo = f;
-      if (last > hi) hi = last;
-      if (lo <= from && hi === this.last) break;
+      const n = ss.nextFrom(from);
+      if (n >= 0 && (best < 0 || n < best)) best = n;
     }
-    if (hi < 0) return undefined;
-    from = Math.max(from, lo);
-    for (let s = from; s <= hi; s++) {
-      if (!this._has(s)) continue;
-      if (match(this._subject(s)!)) return this._read(s);
-    }
-    return undefined;
+    return best < 0 ? undefined : this._read(best);
   }
 
   loadLast(filter: string): StoredMsg | undefined {
@@ -331,13 +338,13 @@ export abstract class BaseStore implements MsgStore {
     }
     const match = makeMatcher(subject);
     let total = 0;
-    let lo = Infinity;
-    let hi = -1;
+    const lists: number[][] = [];
+    const below = seq > 1 ? seq : Infinity;
+    const matched: SubjInfo[] = [];
     for (const [subj, ss] of this.subjects) {
       if (!match(subj)) continue;
       total += ss.msgs;
-      lo = Math.min(lo, this.subjFirst(subj, ss));
-      hi = Math.max(hi, this.subjLast(subj, ss));
+      matched.push(ss);
     }
     if (total === 0) return 0;
     let want = total;
@@ -345,11 +352,9 @@ export abstract class BaseStore implements MsgStore {
       if (keep >= total) return 0;
       want = total - keep;
     }
-    if (seq > 1) hi = Math.min(hi, seq - 1);
-    const victims: number[] = [];
-    for (let s = lo; s <= hi && victims.length < want; s++) {
-      if (this._has(s) && match(this._subject(s)!)) victims.push(s);
-    }
+    for (const ss of matched) lists.push(ss.oldest(want, below));
+    let victims = lists.length === 1 ? lists[0] : lists.flat().sort((x, y) => x - y);
+    if (victims.length > want) victims = victims.slice(0, want);
     return this.removeBatch(victims, false);
   }
 
@@ -447,26 +452,14 @@ export abstract class BaseStore implements MsgStore {
       return n;
     }
     let n = 0;
-    const straddle = new Set<string>();
-    let hi = -1;
-    const consider = (subj: string, ss: SubjInfo) => {
-      const last = this.subjLast(subj, ss);
-      if (last < from) return;
-      if (this.subjFirst(subj, ss) >= from) n += ss.msgs;
-      else {
-        straddle.add(subj);
-        if (last > hi) hi = last;
-      }
+    const consider = (_subj: string, ss: SubjInfo) => {
+      if (ss.last < from) return;
+      n += ss.first >= from ? ss.msgs : ss.countFrom(from);
     };
     if (!hasWildcard(filter)) {
       const ss = this.subjects.get(filter);
       if (ss) consider(filter, ss);
     } else for (const [subj, ss] of this.subjects) if (match(subj)) consider(subj, ss);
-    if (straddle.size > 0) {
-      for (let s = this._nextLive(from, hi); s >= 0; s = this._nextLive(s + 1, hi)) {
-        if (straddle.has(this._subject(s)!)) n++;
-      }
-    }
     return n;
   }
 

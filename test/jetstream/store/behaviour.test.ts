@@ -207,6 +207,21 @@ for (const k of ks) {
       await s.close();
     });
 
+    it('wildcard filters over many subjects (KV-style keys)', async () => {
+      const s = k.open({ maxMsgsPerSubject: 2 });
+      for (let i = 0; i < 600; i++) s.store(`$KV.b.${i % 150 < 75 ? 'x' : 'y'}.k${i % 150}`, null, b(String(i)));
+      assert.equal(s.state().msgs, 300);
+      const xs = seqs(s, '$KV.b.x.>');
+      assert.equal(xs.length, 150);
+      assert.ok(xs.every((q) => (q - 1) % 150 < 75));
+      assert.equal(s.numPending('$KV.b.x.*', 0, true), 75);
+      assert.equal(s.numPending('$KV.b.>', 451, false), 150);
+      assert.equal(s.loadLast('$KV.b.x.*')!.seq, 525);
+      assert.equal(s.purge({ subject: '$KV.b.y.>', keep: 10 }), 140);
+      assert.equal(s.numPending('$KV.b.y.>', 0, false), 10);
+      await s.close();
+    });
+
     it('numPending: all, filtered, from a sequence, last per subject', async () => {
       const s = k.open();
       fill(s, ['a.1', 'a.2', 'b.1'], 9);
