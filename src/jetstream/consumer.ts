@@ -608,25 +608,37 @@ export class Consumer {
     this.ackActive = clockNs();
     const removed: number[] = [];
     if (this.cfg.ack_policy === 'explicit') {
-      if (!this.pending.has(sseq)) return;
-      this.pending.delete(sseq);
+      // consumer.go processAckMsg (AckExplicit)
+      const p = this.pending.get(sseq);
+      if (p) {
+        this.pending.delete(sseq);
+        dseq = p.dseq;
+        removed.push(sseq);
+      }
+      if (this.pending.size === 0) {
+        this.ackFloor = { consumerSeq: this.dseq - 1, streamSeq: this.sseq - 1 };
+      } else if (dseq === this.ackFloor.consumerSeq + 1) {
+        this.ackFloor = { consumerSeq: dseq, streamSeq: sseq };
+        let next = Infinity;
+        for (const s of this.pending.keys()) if (s > sseq && s < next) next = s;
+        if (next !== Infinity) {
+          const q = this.pending.get(next)!;
+          this.ackFloor = { consumerSeq: q.dseq - 1, streamSeq: next - 1 };
+        }
+      }
       this.redelivered.delete(sseq);
       const i = this.rdq.indexOf(sseq);
       if (i >= 0) this.rdq.splice(i, 1);
-      removed.push(sseq);
     } else {
-      if (sseq <= this.ackFloor.streamSeq) return;
-      for (const seq of [...this.pending.keys()]) {
-        if (seq <= sseq) {
-          this.pending.delete(seq);
-          this.redelivered.delete(seq);
-        }
+      if (dseq <= this.ackFloor.consumerSeq || sseq <= this.ackFloor.streamSeq) return;
+      for (let s = this.ackFloor.streamSeq + 1; s <= sseq; s++) {
+        this.pending.delete(s);
+        this.redelivered.delete(s);
+        removed.push(s);
       }
       this.rdq = this.rdq.filter((s) => s > sseq);
-      for (let s = this.ackFloor.streamSeq + 1; s <= sseq; s++) removed.push(s);
       this.ackFloor = { consumerSeq: dseq, streamSeq: sseq };
     }
-    this.updateFloorFromPending();
     this.persist();
     if (this.stream.cfg.retention !== 'limits') for (const s of removed) this.stream.checkInterestRemoval(s);
     this.kick();
