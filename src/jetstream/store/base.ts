@@ -318,11 +318,15 @@ export abstract class BaseStore implements MsgStore {
     return best < 0 ? undefined : this._read(best);
   }
 
-  remove(seq: number): boolean {
+  remove(seq: number, erase = false): boolean {
     this.checkOpen();
-    if (!Number.isInteger(seq) || seq < this.first || seq > this.last) return false;
+    if (!Number.isInteger(seq) || seq < this.first || seq > this.last || !this._has(seq)) return false;
+    if (erase) this._erase(seq);
     return this.removeBatch([seq], false) === 1;
   }
+
+  /** overwrites the stored bytes of seq (secure delete); default: nothing on disk to erase */
+  protected _erase(_seq: number): void {}
 
   purge(opts: PurgeOptions = {}): number {
     this.checkOpen();

@@ -6,7 +6,8 @@
 // Record: u32 len | u8 type | u64 seq | i64 ts | u16 subj_len | u32 hdr_len | subject | hdr | data | u32 crc32
 //   (little-endian; crc32 covers every byte before it, len included).
 //   type 1 = message; 2 = floor (every seq <= seq is deleted: FIFO evictions, purge, compact);
-//   3 = mark (the stream's last sequence is at least seq: skips, compaction past the end).
+//   3 = mark (the stream's last sequence is at least seq: skips, compaction past the end);
+//   4 = erased message (MSG.DELETE without no_erase overwrites the record in place, same length).
 // Each store() is one write(2) of the whole record before it returns (survives kill -9); fsync runs on a
 // timer (default every 2 minutes, like nats-server's stream sync interval) and on flush()/close().
 // Recovery scans every block, verifies length and checksum of each record and truncates a block at
@@ -16,6 +17,7 @@
 import * as fs from 'node:fs';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
+import { randomBytes } from 'node:crypto';
 import { BaseStore } from './base.js';
 import { type StoreLimits, type StoredMsg, StoreError, UNLIMITED, fileMsgSize } from './types.js';
 
@@ -23,6 +25,7 @@ const HDR = 31; // fixed part incl. crc
 const T_MSG = 1;
 const T_FLOOR = 2;
 const T_MARK = 3;
+const T_ERASED = 4; // a message record overwritten in place (secure delete): keeps its slot, holds no data
 const HAS_HDR = 0x80000000;
 const OFF_MASK = 0x7fffffff;
 const DELETED = 0xffffffff;
@@ -143,6 +146,12 @@ export class FileStore extends BaseStore {
       const buf = fs.readFileSync(b.path);
       let off = 0;
       let bad = '';
+      let allowGap = false;
+      const valid = (at: number): boolean => {
+        if (at + HDR > buf.length) return false;
+        const l = buf.readUInt32LE(at);
+        return l >= HDR && at + l <= buf.length && crc32(buf.subarray(at, at + l - 4)) === buf.readUInt32LE(at + l - 4);
+      };
       while (off < buf.length) {
         if (off + HDR > buf.length) {
           bad = 'torn record';
@@ -154,6 +163,14 @@ export class FileStore extends BaseStore {
           break;
         }
         if (crc32(buf.subarray(off, off + len - 4)) !== buf.readUInt32LE(off + len - 4)) {
+          if (off + len < buf.length && valid(off + len)) {
+            // a damaged record between intact ones: skip just this one
+            this.warn(`jetstream store ${this.dir}: block ${n}: corrupt record of ${len} bytes at offset ${off} skipped`);
+            lost += len;
+            off += len;
+            allowGap = true;
+            continue;
+          }
           bad = 'checksum mismatch';
           break;
         }
@@ -166,14 +183,25 @@ export class FileStore extends BaseStore {
           bad = 'bad record';
           break;
         }
-        if (type === T_MSG) {
-          if ((b.count > 0 && seq !== b.base + b.count) || seq <= lastMsgSeq) {
+        if (type === T_MSG || type === T_ERASED) {
+          if (seq <= lastMsgSeq || (b.count > 0 && seq < b.base + b.count)) {
             bad = `sequence ${seq} out of order`;
             break;
           }
+          if (b.count > 0 && seq > b.base + b.count) {
+            if (!allowGap) {
+              bad = `sequence ${seq} out of order`;
+              break;
+            }
+            while (b.base + b.count < seq) this.pushDeleted(b);
+          }
+          allowGap = false;
           if (b.count === 0) b.base = seq;
-          const subject = buf.toString('utf8', off + 27, off + 27 + slen);
-          this.pushIndex(b, off, len, hlen > 0, this.sid(subject));
+          if (type === T_ERASED) this.pushDeleted(b);
+          else {
+            const subject = buf.toString('utf8', off + 27, off + 27 + slen);
+            this.pushIndex(b, off, len, hlen > 0, this.sid(subject));
+          }
           lastMsgSeq = seq;
           lastMsgTs = ts;
         } else if (type === T_FLOOR) {
@@ -324,6 +352,12 @@ export class FileStore extends BaseStore {
     b.sids[b.count] = sid;
     b.count++;
     b.live++;
+  }
+
+  private pushDeleted(b: Block): void {
+    this.pushIndex(b, 0, 0, false, 0);
+    b.offs[b.count - 1] = DELETED;
+    b.live--;
   }
 
   private acct(b: Block, i: number): number {
@@ -519,6 +553,30 @@ export class FileStore extends BaseStore {
     }
     return undefined;
   }
+  /** overwrites a stored record in place with random bytes (same length, valid checksum, type erased) */
+  protected override _erase(seq: number): void {
+    const b = this.find(seq);
+    if (!b) return;
+    const i = seq - b.base;
+    const o = b.offs[i];
+    if (o === DELETED) return;
+    const len = b.lens[i];
+    const buf = randomBytes(len);
+    buf.writeUInt32LE(len, 0);
+    buf[4] = T_ERASED;
+    buf.writeBigUInt64LE(BigInt(seq), 5);
+    buf.writeBigInt64LE(0n, 13);
+    buf.writeUInt16LE(0, 21);
+    buf.writeUInt32LE(0, 23);
+    buf.writeUInt32LE(crc32(buf.subarray(0, len - 4)), len - 4);
+    try {
+      writeFully(b.fd, buf, o & OFF_MASK);
+    } catch (e) {
+      throw ioError(`erase in ${b.path}`, e);
+    }
+    b.dirty = true;
+  }
+
   protected _persistSkip(last: number, lastTs: bigint): void {
     this.appendRaw(this.wb, this.controlRecord(T_MARK, last, lastTs));
   }

@@ -138,8 +138,11 @@ export interface MsgStore {
   loadNext(filter: string, fromSeq: number): StoredMsg | undefined;
   /** newest message whose subject matches filter */
   loadLast(filter: string): StoredMsg | undefined;
-  /** removes one message; false when not stored. Durable before returning (FileStore). */
-  remove(seq: number): boolean;
+  /**
+   * removes one message; false when not stored. Durable before returning (FileStore).
+   * erase: also overwrite its bytes on disk with random data (STREAM.MSG.DELETE without no_erase).
+   */
+  remove(seq: number, erase?: boolean): boolean;
   /** nats-server purge semantics: returns the number of messages removed. */
   purge(opts?: PurgeOptions): number;
   /** removes every message with seq < seq; if seq > lastSeq+1 the stream moves its sequence to seq-1 (empty). */

@@ -7,7 +7,7 @@ import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { FileStore, UNLIMITED, subjectMatches } from '../../../src/jetstream/store/index.js';
+import { FileStore, StoreError, UNLIMITED, subjectMatches } from '../../../src/jetstream/store/index.js';
 import { payloadFor, subjectFor } from './crash-data.js';
 import { tempDir } from './helpers.js';
 
@@ -170,26 +170,90 @@ describe('file store crash safety', () => {
     await s.close();
   });
 
-  it('corruption inside an older block drops the rest of that block only', async () => {
+  it('a damaged record between intact ones costs that record only; a damaged length truncates the block there', async () => {
     const { dir } = prepared(0);
     await fill(dir, 60, 4096);
-    const blocks = fs.readdirSync(join(dir, 'msgs')).filter((f) => f.endsWith('.blk'));
-    assert.ok(blocks.length >= 3);
     const p = join(dir, 'msgs', '1.blk');
     const buf = fs.readFileSync(p);
-    buf[Math.floor(buf.length / 2)] ^= 0xff;
+    let off = 0;
+    for (let i = 0; i < 4; i++) off += buf.readUInt32LE(off);
+    buf[off + 35] ^= 0xff; // inside record 5 (subject/payload)
     fs.writeFileSync(p, buf);
     const warns: string[] = [];
-    const s = new FileStore(dir, UNLIMITED, { syncIntervalMs: 0, warn: (w) => warns.push(w) });
+    let s = new FileStore(dir, UNLIMITED, { syncIntervalMs: 0, warn: (w) => warns.push(w) });
     assert.equal(warns.length, 1);
+    assert.match(warns[0], /skipped/);
     assert.equal(s.state().lastSeq, 60);
-    let n = 0;
-    for (let m = s.loadNext('>', 0); m; m = s.loadNext('>', m.seq + 1)) {
-      assert.deepEqual(m.data, payloadFor(m.seq));
-      n++;
-    }
-    assert.ok(n < 60 && n > 30, `kept ${n}`);
+    assert.equal(s.state().msgs, 59);
+    assert.equal(s.load(5), undefined);
+    assert.deepEqual(s.deleted(), [5]);
+    for (let m = s.loadNext('>', 0); m; m = s.loadNext('>', m.seq + 1)) assert.deepEqual(m.data, payloadFor(m.seq));
     await s.close();
+    // now break the length field of record 3: the rest of block 1 is dropped, later blocks kept
+    const buf2 = fs.readFileSync(p);
+    let off3 = 0;
+    for (let i = 0; i < 2; i++) off3 += buf2.readUInt32LE(off3);
+    buf2.writeUInt32LE(0x7fffffff, off3);
+    fs.writeFileSync(p, buf2);
+    warns.length = 0;
+    s = new FileStore(dir, UNLIMITED, { syncIntervalMs: 0, warn: (w) => warns.push(w) });
+    assert.equal(warns.length, 1);
+    assert.match(warns[0], /torn record/);
+    assert.equal(s.state().lastSeq, 60);
+    assert.equal(s.load(2)!.seq, 2);
+    assert.equal(s.load(3), undefined);
+    assert.ok(s.load(60));
+    for (let m = s.loadNext('>', 0); m; m = s.loadNext('>', m.seq + 1)) assert.deepEqual(m.data, payloadFor(m.seq));
+    await s.close();
+  });
+
+  it('erase overwrites the message bytes on disk; the slot stays deleted after restart', async () => {
+    const { dir } = prepared(0);
+    const s0 = new FileStore(dir, UNLIMITED, { syncIntervalMs: 0 });
+    s0.store('a', null, Buffer.from('keep-me-1'));
+    s0.store('a', null, Buffer.from('SECRET-PAYLOAD'));
+    s0.store('a', null, Buffer.from('keep-me-3'));
+    assert.equal(s0.remove(2, true), true);
+    assert.equal(s0.remove(2, true), false);
+    await s0.close();
+    const raw = fs.readFileSync(join(dir, 'msgs', '1.blk'));
+    assert.equal(raw.includes('SECRET-PAYLOAD'), false);
+    fs.rmSync(join(dir, 'msgs', '1.dlt')); // even without the delete log the erased record stays deleted
+    const s = new FileStore(dir, UNLIMITED, { syncIntervalMs: 0 });
+    assert.deepEqual(s.deleted(), [2]);
+    assert.equal(s.load(3)!.data.toString(), 'keep-me-3');
+    assert.equal(s.store('a', null, Buffer.from('4')).seq, 4);
+    await s.close();
+  });
+
+  it('a failed write (disk full) is an io StoreError; nothing is stored and the store keeps working', async () => {
+    const { dir } = prepared(0);
+    const s = new FileStore(dir, UNLIMITED, { syncIntervalMs: 0 });
+    s.store('a', null, Buffer.from('1'));
+    // swap the write block's descriptor for /dev/full (writes fail with ENOSPC)
+    const wb = (s as unknown as { wb: { fd: number } }).wb;
+    const real = wb.fd;
+    wb.fd = fs.openSync('/dev/full', 'w');
+    assert.throws(
+      () => s.store('a', null, Buffer.from('2')),
+      (e: unknown) => e instanceof StoreError && e.code === 'io' && /ENOSPC/.test(e.message),
+    );
+    assert.equal(s.state().msgs, 1);
+    assert.equal(s.state().lastSeq, 1);
+    fs.closeSync(wb.fd);
+    wb.fd = real;
+    assert.equal(s.store('a', null, Buffer.from('2')).seq, 2);
+    await s.close();
+    const again = new FileStore(dir, UNLIMITED, { syncIntervalMs: 0 });
+    assert.equal(again.state().msgs, 2);
+    await again.close();
+  });
+
+  it('an unwritable store directory is an io StoreError at open', () => {
+    const d = tempDir();
+    dirs.push(d);
+    fs.writeFileSync(join(d, 'msgs'), 'a file where the msgs directory should be');
+    assert.throws(() => new FileStore(d, UNLIMITED, { syncIntervalMs: 0 }), (e: unknown) => e instanceof StoreError && e.code === 'io');
   });
 
   it('a torn delete log keeps every complete delete', async () => {
