@@ -212,7 +212,7 @@ export class Consumer {
     this.fcSub?.unsubscribe();
     this.nextSub?.unsubscribe();
     clearTimeout(this.ackTimer);
-    clearInterval(this.hbTimer);
+    clearTimeout(this.hbTimer);
     clearTimeout(this.pollTimer);
     clearInterval(this.inactiveTimer);
     for (const r of this.waiting) {
@@ -511,17 +511,27 @@ export class Consumer {
     this.pollTimer.unref();
   }
 
+  /** Idle heartbeat `idle_heartbeat` after the last delivery (or the last heartbeat). */
   private startHeartbeats(): void {
     const ms = this.cfg.idle_heartbeat / 1e6;
-    this.hbTimer = setInterval(() => {
-      if (Date.now() - this.lastDeliveredAt < ms) return;
+    const fire = (): void => {
+      if (this.closed) return;
+      const idle = Date.now() - this.lastDeliveredAt;
+      if (idle < ms) {
+        this.hbTimer = setTimeout(fire, ms - idle);
+        this.hbTimer.unref();
+        return;
+      }
       const pairs: [string, string][] = [
         ['Nats-Last-Consumer', String(this.dseq - 1)],
         ['Nats-Last-Stream', String(this.sseq - 1)],
       ];
       if (this.fcPendingReply !== '' && this.fcInFlight > this.fcWindow) pairs.push(['Nats-Consumer-Stalled', this.fcPendingReply]);
       this.stream.js.port.publish(this.cfg.deliver_subject, undefined, statusHeader(100, 'Idle Heartbeat', pairs), EMPTY);
-    }, ms);
+      this.hbTimer = setTimeout(fire, ms);
+      this.hbTimer.unref();
+    };
+    this.hbTimer = setTimeout(fire, ms);
     this.hbTimer.unref();
   }
 

@@ -144,10 +144,14 @@ export function jetstreamHook(options: ServerOptions): ServerHook {
     async start(ctx) {
       if (!options.jetstream) return;
       const { startJetStream } = await import('../jetstream/index.js');
-      ctx.server.jetstream = await startJetStream(new ServerPort(ctx.server), {
+      const js = await startJetStream(new ServerPort(ctx.server), {
         storeDir: ctx.options.storeDir,
         ...(ctx.options.jetstreamConfig ?? {}),
       });
+      ctx.server.jetstream = js;
+      const m = ctx.server.monitor;
+      m.addVarzSection('jetstream', () => js.varz());
+      m.addEndpoint('/jsz', (q) => ({ body: js.jsz(q) }));
     },
     async stop(ctx) {
       const js = ctx.server.jetstream;
