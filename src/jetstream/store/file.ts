@@ -54,6 +54,16 @@ interface Block {
   dltFd: number;
   dltSize: number;
   dirty: boolean;
+  /** crc32 of the whole block file (running, while crcOk) */
+  crc: number;
+  crcOk: boolean;
+  /** ts of the last message record (for the block index) */
+  lastTs: bigint;
+  /** highest floor / mark record in this block and their ts */
+  floorSeq: number;
+  floorTs: bigint;
+  markSeq: number;
+  markTs: bigint;
 }
 
 function blockSizeFor(l: StoreLimits): number {
@@ -137,13 +147,32 @@ export class FileStore extends BaseStore {
       .sort((a, b) => a - b);
     let lastMsgSeq = 0;
     let lastMsgTs = 0n;
-    let floorTs = 0n;
-    let mark = 0;
-    let markTs = 0n;
     let lost = 0;
-    for (const n of names) {
+    let scratch = Buffer.allocUnsafe(0);
+    for (const [k, n] of names.entries()) {
       const b = this.openBlock(n, false);
-      const buf = fs.readFileSync(b.path);
+      const fileSize = fs.fstatSync(b.fd).size;
+      if (scratch.length < fileSize) scratch = Buffer.allocUnsafe(Math.max(fileSize, 1 << 20));
+      let got = 0;
+      while (got < fileSize) {
+        const r = fs.readSync(b.fd, scratch, got, fileSize - got, got);
+        if (r <= 0) break;
+        got += r;
+      }
+      const buf = scratch.subarray(0, got);
+      const whole = crc32(buf);
+      if (this.loadIdx(b, got, whole)) {
+        // the block is byte for byte the one the index describes: no per-record scan
+        b.crc = whole;
+        if (b.count > 0 && b.base + b.count - 1 > lastMsgSeq) {
+          lastMsgSeq = b.base + b.count - 1;
+          lastMsgTs = b.lastTs;
+        }
+        this.noteControl(b);
+        this.blocks.push(b);
+        this.readDeletes(b);
+        continue;
+      }
       let off = 0;
       let bad = '';
       let allowGap = false;
@@ -175,8 +204,7 @@ export class FileStore extends BaseStore {
           break;
         }
         const type = buf[off + 4];
-        const seq = Number(buf.readBigUInt64LE(off + 5));
-        const ts = buf.readBigInt64LE(off + 13);
+        const seq = buf.readUInt32LE(off + 5) + buf.readUInt32LE(off + 9) * 0x100000000;
         const slen = buf.readUInt16LE(off + 21);
         const hlen = buf.readUInt32LE(off + 23);
         if (HDR + slen + hlen > len || seq <= 0) {
@@ -203,17 +231,16 @@ export class FileStore extends BaseStore {
             this.pushIndex(b, off, len, hlen > 0, this.sid(subject));
           }
           lastMsgSeq = seq;
-          lastMsgTs = ts;
+          b.lastTs = lastMsgTs = buf.readBigInt64LE(off + 13);
         } else if (type === T_FLOOR) {
-          if (seq >= this.floor) {
-            this.floor = seq;
-            floorTs = ts;
-            this.floorBlock = b;
+          if (seq >= b.floorSeq) {
+            b.floorSeq = seq;
+            b.floorTs = buf.readBigInt64LE(off + 13);
           }
         } else if (type === T_MARK) {
-          if (seq >= mark) {
-            mark = seq;
-            markTs = ts;
+          if (seq >= b.markSeq) {
+            b.markSeq = seq;
+            b.markTs = buf.readBigInt64LE(off + 13);
           }
         } else {
           bad = `unknown record type ${type}`;
@@ -229,8 +256,12 @@ export class FileStore extends BaseStore {
         fs.ftruncateSync(b.fd, off);
       }
       b.size = off;
+      b.crc = crc32(buf.subarray(0, off));
+      this.noteControl(b);
       this.blocks.push(b);
       this.readDeletes(b);
+      // a sealed block gets an index so the next start need not scan it
+      if (k < names.length - 1) this.writeIdx(b);
     }
     (this as { recoveredLostBytes: number }).recoveredLostBytes = lost;
     // last sequence and its time
@@ -238,8 +269,8 @@ export class FileStore extends BaseStore {
     this.lastTs = 0n;
     for (const [s, t] of [
       [lastMsgSeq, lastMsgTs],
-      [this.floor, floorTs],
-      [mark, markTs],
+      [this.floor, this.floorTsRec],
+      [this.markRec, this.markTsRec],
     ] as Array<[number, bigint]>) {
       if (s > this.last || (s === this.last && t > this.lastTs)) {
         this.last = s;
@@ -276,6 +307,153 @@ export class FileStore extends BaseStore {
     }
     if (this.msgs === 0) this.first = this.last > 0 ? this.last + 1 : 0;
     else this.firstTsStale = true;
+  }
+
+  private floorTsRec = 0n;
+  private markRec = 0;
+  private markTsRec = 0n;
+  private noteControl(b: Block): void {
+    if (b.floorSeq > 0 && b.floorSeq >= this.floor) {
+      this.floor = b.floorSeq;
+      this.floorTsRec = b.floorTs;
+      this.floorBlock = b;
+    }
+    if (b.markSeq > 0 && b.markSeq >= this.markRec) {
+      this.markRec = b.markSeq;
+      this.markTsRec = b.markTs;
+    }
+  }
+
+  // ---- block index files (<n>.idx): a snapshot of a block's index (written when a block is sealed
+  // and for the write block on close), trusted only when the block still has the recorded size and
+  // crc32 of all its bytes; otherwise the block is scanned record by record ----
+  private idxPath(b: Block): string {
+    return b.path.replace(/\.blk$/, '.idx');
+  }
+
+  private blockCrc(b: Block): number {
+    if (!b.crcOk) {
+      const buf = Buffer.allocUnsafe(b.size);
+      let got = 0;
+      while (got < b.size) {
+        const r = fs.readSync(b.fd, buf, got, b.size - got, got);
+        if (r <= 0) throw new Error('short read');
+        got += r;
+      }
+      b.crc = crc32(buf);
+      b.crcOk = true;
+    }
+    return b.crc;
+  }
+
+  private writeIdx(b: Block): void {
+    try {
+      const names: string[] = [];
+      const local = new Map<number, number>();
+      const lsids = new Uint32Array(b.count);
+      for (let i = 0; i < b.count; i++) {
+        if (b.offs[i] === DELETED) continue;
+        const g = b.sids[i];
+        let l = local.get(g);
+        if (l === undefined) {
+          l = names.length;
+          local.set(g, l);
+          names.push(this.subjNames[g]);
+        }
+        lsids[i] = l;
+      }
+      const nameBufs = names.map((x) => Buffer.from(x));
+      const head = Buffer.alloc(4 + 4 + 4 + 4 + 8 + 4 + 8 + 8 + 8 + 8 + 8 + 4);
+      let p = head.write('TSIX', 0, 'latin1');
+      p = head.writeUInt32LE(1, p);
+      p = head.writeUInt32LE(b.size, p);
+      p = head.writeUInt32LE(this.blockCrc(b), p);
+      p = head.writeDoubleLE(b.base, p);
+      p = head.writeUInt32LE(b.count, p);
+      p = head.writeBigInt64LE(b.lastTs, p);
+      p = head.writeDoubleLE(b.floorSeq, p);
+      p = head.writeBigInt64LE(b.floorTs, p);
+      p = head.writeDoubleLE(b.markSeq, p);
+      p = head.writeBigInt64LE(b.markTs, p);
+      head.writeUInt32LE(names.length, p);
+      const parts: Buffer[] = [head];
+      for (const nb of nameBufs) {
+        const l = Buffer.allocUnsafe(2);
+        l.writeUInt16LE(nb.length, 0);
+        parts.push(l, nb);
+      }
+      const arr = (a: Uint32Array) => Buffer.from(a.buffer, a.byteOffset, b.count * 4);
+      parts.push(arr(b.offs), arr(b.lens), arr(lsids));
+      const body = Buffer.concat(parts);
+      const sum = Buffer.allocUnsafe(4);
+      sum.writeUInt32LE(crc32(body), 0);
+      const tmp = `${this.idxPath(b)}.tmp`;
+      fs.writeFileSync(tmp, Buffer.concat([body, sum]), { mode: 0o640 });
+      fs.renameSync(tmp, this.idxPath(b));
+    } catch (e) {
+      // an index is an optimisation: without it the block is scanned at the next start
+      this.warn(`jetstream store ${this.dir}: block ${b.n}: index not written: ${(e as Error).message}`);
+    }
+  }
+
+  private loadIdx(b: Block, fileSize: number, fileCrc: number): boolean {
+    let buf: Buffer;
+    try {
+      buf = fs.readFileSync(this.idxPath(b));
+    } catch {
+      return false;
+    }
+    try {
+      if (buf.length < 80 || buf.toString('latin1', 0, 4) !== 'TSIX' || buf.readUInt32LE(4) !== 1) return false;
+      if (crc32(buf.subarray(0, buf.length - 4)) !== buf.readUInt32LE(buf.length - 4)) return false;
+      if (buf.readUInt32LE(8) !== fileSize || buf.readUInt32LE(12) !== fileCrc) return false;
+      let p = 16;
+      const base = buf.readDoubleLE(p);
+      const count = buf.readUInt32LE((p += 8));
+      const lastTs = buf.readBigInt64LE((p += 4));
+      const floorSeq = buf.readDoubleLE((p += 8));
+      const floorTs = buf.readBigInt64LE((p += 8));
+      const markSeq = buf.readDoubleLE((p += 8));
+      const markTs = buf.readBigInt64LE((p += 8));
+      const nn = buf.readUInt32LE((p += 8));
+      p += 4;
+      const gids: number[] = [];
+      for (let i = 0; i < nn; i++) {
+        const l = buf.readUInt16LE(p);
+        gids.push(this.sid(buf.toString('utf8', p + 2, p + 2 + l)));
+        p += 2 + l;
+      }
+      if (p + count * 12 + 4 !== buf.length) return false;
+      const cap = Math.max(256, count);
+      const take = (at: number) => {
+        const a = new Uint32Array(cap);
+        a.set(new Uint32Array(buf.buffer.slice(buf.byteOffset + at, buf.byteOffset + at + count * 4)));
+        return a;
+      };
+      b.offs = take(p);
+      b.lens = take(p + count * 4);
+      b.sids = take(p + count * 8);
+      let live = 0;
+      for (let i = 0; i < count; i++) {
+        if (b.offs[i] === DELETED) continue;
+        const g = gids[b.sids[i]];
+        if (g === undefined) return false;
+        b.sids[i] = g;
+        live++;
+      }
+      b.base = base;
+      b.count = count;
+      b.live = live;
+      b.size = fileSize;
+      b.lastTs = lastTs;
+      b.floorSeq = floorSeq;
+      b.floorTs = floorTs;
+      b.markSeq = markSeq;
+      b.markTs = markTs;
+      return true;
+    } catch {
+      return false;
+    }
   }
 
   private readDeletes(b: Block): void {
@@ -323,6 +501,13 @@ export class FileStore extends BaseStore {
       dltFd: -1,
       dltSize: 0,
       dirty: create,
+      crc: 0,
+      crcOk: true,
+      lastTs: 0n,
+      floorSeq: 0,
+      floorTs: 0n,
+      markSeq: 0,
+      markTs: 0n,
     };
   }
 
@@ -410,6 +595,7 @@ export class FileStore extends BaseStore {
     buf.writeUInt32LE(crc32(buf.subarray(0, p)), p);
     this.appendRaw(wb, buf);
     if (wb.count === 0) wb.base = seq;
+    wb.lastTs = ts;
     this.pushIndex(wb, wb.size - len, len, hlen > 0, this.sid(subject));
     return fileMsgSize(subject, hdr, data);
   }
@@ -427,6 +613,7 @@ export class FileStore extends BaseStore {
     }
     b.size += buf.length;
     b.dirty = true;
+    if (b.crcOk) b.crc = crc32(buf, b.crc);
   }
 
   private controlRecord(type: number, seq: number, ts: bigint): Buffer {
@@ -440,6 +627,7 @@ export class FileStore extends BaseStore {
   }
 
   private rotate(): Block {
+    this.writeIdx(this.wb);
     const b = this.openBlock(this.wb.n + 1, true);
     this.blocks.push(b);
     this.wb = b;
@@ -474,6 +662,7 @@ export class FileStore extends BaseStore {
     } catch (e) {
       throw ioError(`read ${b.path}`, e);
     }
+    if (buf[4] === T_ERASED) return undefined; // erased, its delete not yet indexed (crash between the two writes)
     if (crc32(buf.subarray(0, len - 4)) !== buf.readUInt32LE(len - 4) || Number(buf.readBigUInt64LE(5)) !== seq) {
       this.warn(`jetstream store ${this.dir}: block ${b.n}: message ${seq} fails its checksum`);
       throw new StoreError('corrupt', `message ${seq} is corrupt on disk`);
@@ -513,11 +702,7 @@ export class FileStore extends BaseStore {
   }
   protected _persistRemoval(seqs: number[], floor: number): void {
     try {
-      if (floor > this.floor) {
-        this.appendRaw(this.wb, this.controlRecord(T_FLOOR, floor, this.lastTs));
-        this.floor = floor;
-        this.floorBlock = this.wb;
-      }
+      if (floor > this.floor) this.writeFloor(floor);
       if (seqs.length > 0) {
         const byBlock = new Map<Block, number[]>();
         for (const s of seqs) {
@@ -575,10 +760,21 @@ export class FileStore extends BaseStore {
       throw ioError(`erase in ${b.path}`, e);
     }
     b.dirty = true;
+    b.crcOk = false;
   }
 
   protected _persistSkip(last: number, lastTs: bigint): void {
     this.appendRaw(this.wb, this.controlRecord(T_MARK, last, lastTs));
+    this.wb.markSeq = last;
+    this.wb.markTs = lastTs;
+  }
+
+  private writeFloor(floor: number): void {
+    this.appendRaw(this.wb, this.controlRecord(T_FLOOR, floor, this.lastTs));
+    this.floor = floor;
+    this.floorBlock = this.wb;
+    this.wb.floorSeq = floor;
+    this.wb.floorTs = this.lastTs;
   }
   protected _nextLive(from: number, to: number): number {
     if (from > to) return -1;
@@ -606,11 +802,8 @@ export class FileStore extends BaseStore {
 
   private removeBlock(b: Block): void {
     if (b === this.wb) return;
-    if (this.floorBlock === b && this.floor > 0) {
-      // keep the floor durable: it lives in the block being removed
-      this.appendRaw(this.wb, this.controlRecord(T_FLOOR, this.floor, this.lastTs));
-      this.floorBlock = this.wb;
-    }
+    // keep the floor durable: it lives in the block being removed
+    if (this.floorBlock === b && this.floor > 0) this.writeFloor(this.floor);
     // the delete log first: an unlinked .blk with a stale .dlt is harmless, the reverse too
     try {
       fs.closeSync(b.fd);
@@ -625,6 +818,7 @@ export class FileStore extends BaseStore {
       }
     fs.rmSync(b.path, { force: true });
     fs.rmSync(b.path.replace(/\.blk$/, '.dlt'), { force: true });
+    fs.rmSync(this.idxPath(b), { force: true });
     this.blocks.splice(this.blocks.indexOf(b), 1);
     if (this.lastHit === b) this.lastHit = undefined;
   }
@@ -674,6 +868,7 @@ export class FileStore extends BaseStore {
     } catch (e) {
       this.warn(`jetstream store ${this.dir}: fsync on close failed: ${(e as Error).message}`);
     }
+    this.writeIdx(this.wb);
     this.closeFds();
     this.closed = true;
   }
