@@ -31,6 +31,11 @@ interface PullRequest {
 }
 
 const FC_MAX_WINDOW = 32 * 1024 * 1024;
+/** Node timers overflow above 2^31-1 ms (they would fire at once): clamp. */
+const MAX_DELAY = 2_147_483_647;
+function delay(ms: number): number {
+  return Number.isFinite(ms) ? Math.min(Math.max(ms, 1), MAX_DELAY) : MAX_DELAY;
+}
 
 export class Consumer {
   // state
@@ -518,7 +523,7 @@ export class Consumer {
       if (this.closed) return;
       const idle = Date.now() - this.lastDeliveredAt;
       if (idle < ms) {
-        this.hbTimer = setTimeout(fire, ms - idle);
+        this.hbTimer = setTimeout(fire, delay(ms - idle));
         this.hbTimer.unref();
         return;
       }
@@ -528,10 +533,10 @@ export class Consumer {
       ];
       if (this.fcPendingReply !== '' && this.fcInFlight > this.fcWindow) pairs.push(['Nats-Consumer-Stalled', this.fcPendingReply]);
       this.stream.js.port.publish(this.cfg.deliver_subject, undefined, statusHeader(100, 'Idle Heartbeat', pairs), EMPTY);
-      this.hbTimer = setTimeout(fire, ms);
+      this.hbTimer = setTimeout(fire, delay(ms));
       this.hbTimer.unref();
     };
-    this.hbTimer = setTimeout(fire, ms);
+    this.hbTimer = setTimeout(fire, delay(ms));
     this.hbTimer.unref();
   }
 
@@ -544,7 +549,7 @@ export class Consumer {
         return;
       }
       if (Date.now() - this.lastActive >= ms) void this.stream.js.deleteConsumer(this.stream, this.name, 'inactive');
-    }, Math.max(50, Math.min(ms / 4, 1000)));
+    }, delay(Math.max(50, Math.min(ms / 4, 1000))));
     this.inactiveTimer.unref();
   }
 
@@ -558,7 +563,7 @@ export class Consumer {
     if (this.ackTimer && this.ackTimerAt <= earliest) return;
     clearTimeout(this.ackTimer);
     this.ackTimerAt = earliest;
-    this.ackTimer = setTimeout(() => this.checkPending(), Math.max(1, earliest - Date.now() + 1));
+    this.ackTimer = setTimeout(() => this.checkPending(), delay(earliest - Date.now() + 1));
     this.ackTimer.unref();
   }
 
@@ -681,7 +686,7 @@ export class Consumer {
       }
     }
     if (delayMs > 0) {
-      p.deadline = Date.now() + delayMs;
+      p.deadline = Date.now() + Math.min(delayMs, MAX_DELAY);
       this.armAckTimer();
     } else {
       p.deadline = Infinity;
@@ -792,7 +797,7 @@ export class Consumer {
       maxBytes,
       bytesLeft: maxBytes,
       noWait,
-      expiresAt: expires > 0 ? now + expires / 1e6 : 0,
+      expiresAt: expires > 0 ? now + Math.min(expires / 1e6, MAX_DELAY) : 0,
       hbMs: hb / 1e6,
       delivered: 0,
       lastActivity: now,
@@ -805,7 +810,7 @@ export class Consumer {
         this.sendStatus(r.reply, 408, 'Request Timeout', this.pendingHeaders(r));
         this.clearRequest(r);
         this.lastActive = Date.now();
-      }, expires / 1e6);
+      }, delay(expires / 1e6));
       r.timer.unref();
     }
     if (r.hbMs > 0) {
@@ -814,7 +819,7 @@ export class Consumer {
           ['Nats-Last-Consumer', String(this.dseq - 1)],
           ['Nats-Last-Stream', String(this.sseq - 1)],
         ]);
-      }, r.hbMs);
+      }, delay(r.hbMs));
       r.hbTimer.unref();
     }
     this.waiting.push(r);
