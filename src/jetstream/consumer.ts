@@ -236,6 +236,7 @@ export class Consumer {
   /** Applies an update of mutable fields. */
   update(cfg: ConsumerConfig): void {
     this.cfg = cfg;
+    this.pendingCache = undefined;
     if (!this.isPull && cfg.deliver_subject !== this.cfg.deliver_subject) this.fcInFlight = 0;
     this.kick();
   }
@@ -243,7 +244,15 @@ export class Consumer {
   // -----------------------------------------------------------------------------------------
   // Info
 
+  /** num_pending, maintained incrementally (recounted by the store after purges and deletes). */
+  private pendingCache: number | undefined;
+
   numPending(): number {
+    if (this.pendingCache !== undefined) return this.pendingCache;
+    return (this.pendingCache = this.countPending());
+  }
+
+  private countPending(): number {
     const store = this.stream.store;
     if (this.lps.length > 0) {
       let n = 0;
@@ -282,6 +291,7 @@ export class Consumer {
   /** A new message was stored. */
   signal(subject: string, _seq: number): void {
     if (this.filter !== '' && !subjectMatches(subject, this.filter)) return;
+    if (this.pendingCache !== undefined) this.pendingCache++;
     this.kick();
   }
 
@@ -299,6 +309,7 @@ export class Consumer {
     const store = this.stream.store;
     const first = store.state().firstSeq;
     if (subject === undefined || this.filter === '' || subjectMatches(subject, this.filter) || subjectMatches(this.filter, subject)) {
+      this.pendingCache = undefined;
       for (const seq of [...this.pending.keys()]) {
         if (seq < first || !store.load(seq)) this.dropPending(seq);
       }
@@ -311,7 +322,11 @@ export class Consumer {
   }
 
   /** A message was removed (limits, age, API delete). */
-  removedMsg(seq: number): void {
+  removedMsg(seq: number, subject?: string): void {
+    if (this.pendingCache !== undefined && seq >= this.sseq) {
+      if (subject === undefined || this.lps.length > 0) this.pendingCache = undefined;
+      else if (this.filterMatches(subject)) this.pendingCache = Math.max(0, this.pendingCache - 1);
+    }
     if (this.pending.has(seq)) {
       this.dropPending(seq);
       this.updateFloorFromPending();
@@ -434,14 +449,7 @@ export class Consumer {
 
   /** The ack reply of the next delivery of `m` (its dseq is the next one; pending counts after it). */
   private ackReply(m: StoredMsg, dc: number): string {
-    let pending: number;
-    if (dc > 1) pending = this.numPending();
-    else {
-      const save = this.sseq;
-      this.sseq = m.seq + 1;
-      pending = this.numPending();
-      this.sseq = save;
-    }
+    const pending = dc > 1 ? this.numPending() : Math.max(0, this.numPending() - 1);
     return `$JS.ACK.${this.stream.name}.${this.name}.${dc}.${m.seq}.${this.dseq}.${m.ts}.${pending}`;
   }
 
@@ -451,6 +459,7 @@ export class Consumer {
     const dseq = this.dseq++;
     const isRedelivery = dc > 1;
     if (!isRedelivery) {
+      if (this.pendingCache !== undefined) this.pendingCache = Math.max(0, this.pendingCache - 1);
       this.sseq = seq + 1;
       if (this.lps.length > 0 && this.lps[0] === seq) this.lps.shift();
     } else {

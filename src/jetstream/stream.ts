@@ -30,7 +30,7 @@ export class Stream {
     readonly created: bigint,
   ) {
     this.ackPrefix = js.domain ? `{"stream":${goJson(cfg.name)}, "domain":${goJson(js.domain)}, "seq":` : `{"stream":${goJson(cfg.name)}, "seq":`;
-    store.onRemove = (seq) => this.onStoreRemove(seq);
+    store.onRemove = (seq, subject) => this.onStoreRemove(seq, subject);
   }
 
   get name(): string {
@@ -253,8 +253,8 @@ export class Stream {
     return n;
   }
 
-  private onStoreRemove(seq: number): void {
-    for (const c of this.consumers.values()) c.removedMsg(seq);
+  private onStoreRemove(seq: number, subject: string): void {
+    for (const c of this.consumers.values()) c.removedMsg(seq, subject);
   }
 
   /** A message was deleted through the API: consumers holding it pending drop it (like TERM). */
