@@ -30,6 +30,7 @@ const HAS_HDR = 0x80000000;
 const OFF_MASK = 0x7fffffff;
 const DELETED = 0xffffffff;
 const DLT_REC = 12;
+const MAX_GAP = 1 << 22;
 
 export interface FileStoreOptions {
   /** target block size in bytes (default from limits as nats-server: 8 MiB, 4 MiB with per-subject limits, max_bytes/4 clamped to [32 KiB, 8 MiB]) */
@@ -38,6 +39,8 @@ export interface FileStoreOptions {
   syncIntervalMs?: number;
   /** recovery warnings (torn tails, corrupt records) */
   warn?: (msg: string) => void;
+  /** a sealed block at least this big (default 2 MiB, as nats-server) is rewritten without its deleted records once under 25 % live */
+  compactMinBytes?: number;
 }
 
 interface Block {
@@ -48,6 +51,8 @@ interface Block {
   base: number;
   count: number;
   live: number;
+  /** bytes of the live message records (compaction trigger) */
+  liveBytes: number;
   offs: Uint32Array;
   lens: Uint32Array;
   sids: Uint32Array;
@@ -97,6 +102,7 @@ export class FileStore extends BaseStore {
   private blocks: Block[] = [];
   private wb!: Block;
   private blockSize: number;
+  private compactMin: number;
   private floor = 0;
   private floorBlock: Block | undefined;
   private subjIds = new Map<string, number>();
@@ -113,6 +119,7 @@ export class FileStore extends BaseStore {
     this.msgsDir = join(dir, 'msgs');
     this.blockSize = opts.blockSize ?? blockSizeFor(limits);
     this.warn = opts.warn ?? (() => {});
+    this.compactMin = opts.compactMinBytes ?? 2 * 1024 * 1024;
     try {
       fs.mkdirSync(this.msgsDir, { recursive: true, mode: 0o750 });
       this.recover();
@@ -175,7 +182,6 @@ export class FileStore extends BaseStore {
       }
       let off = 0;
       let bad = '';
-      let allowGap = false;
       const valid = (at: number): boolean => {
         if (at + HDR > buf.length) return false;
         const l = buf.readUInt32LE(at);
@@ -197,7 +203,6 @@ export class FileStore extends BaseStore {
             this.warn(`jetstream store ${this.dir}: block ${n}: corrupt record of ${len} bytes at offset ${off} skipped`);
             lost += len;
             off += len;
-            allowGap = true;
             continue;
           }
           bad = 'checksum mismatch';
@@ -217,13 +222,13 @@ export class FileStore extends BaseStore {
             break;
           }
           if (b.count > 0 && seq > b.base + b.count) {
-            if (!allowGap) {
+            // gaps: a compacted block, or a damaged record skipped just before
+            if (seq - (b.base + b.count) > MAX_GAP) {
               bad = `sequence ${seq} out of order`;
               break;
             }
             while (b.base + b.count < seq) this.pushDeleted(b);
           }
-          allowGap = false;
           if (b.count === 0) b.base = seq;
           if (type === T_ERASED) this.pushDeleted(b);
           else {
@@ -283,10 +288,7 @@ export class FileStore extends BaseStore {
         if (b.count === 0 || b.base > this.floor) continue;
         const upto = Math.min(b.count, this.floor - b.base + 1);
         for (let i = 0; i < upto; i++) {
-          if (b.offs[i] !== DELETED) {
-            b.offs[i] = DELETED;
-            b.live--;
-          }
+          this.kill(b, i);
         }
       }
     }
@@ -434,16 +436,19 @@ export class FileStore extends BaseStore {
       b.lens = take(p + count * 4);
       b.sids = take(p + count * 8);
       let live = 0;
+      let liveBytes = 0;
       for (let i = 0; i < count; i++) {
         if (b.offs[i] === DELETED) continue;
         const g = gids[b.sids[i]];
         if (g === undefined) return false;
         b.sids[i] = g;
         live++;
+        liveBytes += b.lens[i];
       }
       b.base = base;
       b.count = count;
       b.live = live;
+      b.liveBytes = liveBytes;
       b.size = fileSize;
       b.lastTs = lastTs;
       b.floorSeq = floorSeq;
@@ -470,10 +475,7 @@ export class FileStore extends BaseStore {
       if (crc32(buf.subarray(off, off + 8)) !== buf.readUInt32LE(off + 8)) break;
       const seq = Number(buf.readBigUInt64LE(off));
       const i = seq - b.base;
-      if (b.count > 0 && i >= 0 && i < b.count && b.offs[i] !== DELETED) {
-        b.offs[i] = DELETED;
-        b.live--;
-      }
+      if (b.count > 0 && i >= 0 && i < b.count) this.kill(b, i);
     }
     b.dltFd = fs.openSync(p, 'r+');
     if (off !== buf.length) {
@@ -495,6 +497,7 @@ export class FileStore extends BaseStore {
       base: 0,
       count: 0,
       live: 0,
+      liveBytes: 0,
       offs: new Uint32Array(cap),
       lens: new Uint32Array(cap),
       sids: new Uint32Array(cap),
@@ -537,12 +540,19 @@ export class FileStore extends BaseStore {
     b.sids[b.count] = sid;
     b.count++;
     b.live++;
+    b.liveBytes += len;
   }
 
   private pushDeleted(b: Block): void {
     this.pushIndex(b, 0, 0, false, 0);
-    b.offs[b.count - 1] = DELETED;
+    this.kill(b, b.count - 1);
+  }
+
+  private kill(b: Block, i: number): void {
+    if (b.offs[i] === DELETED) return;
+    b.offs[i] = DELETED;
     b.live--;
+    b.liveBytes -= b.lens[i];
   }
 
   private acct(b: Block, i: number): number {
@@ -694,11 +704,7 @@ export class FileStore extends BaseStore {
   protected _unindex(seq: number): void {
     const b = this.find(seq);
     if (!b) return;
-    const i = seq - b.base;
-    if (b.offs[i] !== DELETED) {
-      b.offs[i] = DELETED;
-      b.live--;
-    }
+    this.kill(b, seq - b.base);
   }
   protected _persistRemoval(seqs: number[], floor: number): void {
     try {
@@ -724,7 +730,11 @@ export class FileStore extends BaseStore {
           b.dirty = true;
         }
       }
-      for (const b of this.blocks.slice()) if (b !== this.wb && b.live === 0) this.removeBlock(b);
+      for (const b of this.blocks.slice()) {
+        if (b === this.wb) continue;
+        if (b.live === 0) this.removeBlock(b);
+        else if (b.size >= this.compactMin && b.liveBytes * 4 < b.size) this.compactBlock(b);
+      }
     } catch (e) {
       if (e instanceof StoreError) throw e;
       throw ioError(`delete in ${this.msgsDir}`, e);
@@ -798,6 +808,66 @@ export class FileStore extends BaseStore {
       for (let s = Math.min(from, end); s >= Math.max(to, b.base); s--) if (b.offs[s - b.base] !== DELETED) return s;
     }
     return -1;
+  }
+
+  /**
+   * Rewrites a sealed block with only its live records (plus its floor/mark records): written to a
+   * temporary file, fsynced, renamed over the block; then its delete log goes. A crash at any point
+   * leaves either the old block (with its delete log) or the new one (a stale delete log is harmless).
+   */
+  private compactBlock(b: Block): void {
+    const old = Buffer.allocUnsafe(b.size);
+    let got = 0;
+    while (got < b.size) {
+      const r = fs.readSync(b.fd, old, got, b.size - got, got);
+      if (r <= 0) throw new Error('short read');
+      got += r;
+    }
+    const parts: Buffer[] = [];
+    if (b.floorSeq > 0) parts.push(this.controlRecord(T_FLOOR, b.floorSeq, b.floorTs));
+    if (b.markSeq > 0) parts.push(this.controlRecord(T_MARK, b.markSeq, b.markTs));
+    let pos = parts.reduce((n, x) => n + x.length, 0);
+    const newOffs = new Uint32Array(b.offs.length);
+    for (let i = 0; i < b.count; i++) {
+      const o = b.offs[i];
+      if (o === DELETED) {
+        newOffs[i] = DELETED;
+        continue;
+      }
+      const at = o & OFF_MASK;
+      parts.push(old.subarray(at, at + b.lens[i]));
+      newOffs[i] = (pos | (o & HAS_HDR)) >>> 0;
+      pos += b.lens[i];
+    }
+    const body = Buffer.concat(parts, pos);
+    const tmp = `${b.path}.tmp`;
+    const fd = fs.openSync(tmp, 'w', 0o640);
+    try {
+      writeFully(fd, body, 0);
+      fs.fsyncSync(fd);
+      fs.closeSync(fd);
+      fs.renameSync(tmp, b.path);
+    } catch (e) {
+      try {
+        fs.closeSync(fd);
+      } catch {
+        /* already closed */
+      }
+      fs.rmSync(tmp, { force: true });
+      throw e;
+    }
+    fs.closeSync(b.fd);
+    b.fd = fs.openSync(b.path, 'r+');
+    if (b.dltFd >= 0) fs.closeSync(b.dltFd);
+    b.dltFd = -1;
+    b.dltSize = 0;
+    fs.rmSync(b.path.replace(/\.blk$/, '.dlt'), { force: true });
+    b.offs = newOffs;
+    b.size = pos;
+    b.crc = crc32(body);
+    b.crcOk = true;
+    b.dirty = false;
+    this.writeIdx(b);
   }
 
   private removeBlock(b: Block): void {

@@ -6,7 +6,8 @@ import { payloadFor, subjectFor } from './crash-data.js';
 
 const dir = process.argv[2];
 const blockSize = Number(process.argv[3] ?? 64 * 1024);
-const s = new FileStore(dir, { ...UNLIMITED }, { blockSize, syncIntervalMs: 0 });
+// small compaction threshold so that kills also land during block compaction
+const s = new FileStore(dir, { ...UNLIMITED }, { blockSize, syncIntervalMs: 0, compactMinBytes: 4096 });
 let out = '';
 const report = (line: string) => {
   out += line + '\n';

@@ -29,12 +29,12 @@ export function kinds(): Kind[] {
         const d = tempDir();
         dirs.push(d);
         // small blocks so that tests cross block boundaries
-        return new FileStore(d, { ...UNLIMITED, ...l }, { blockSize: 512, syncIntervalMs: 0 });
+        return new FileStore(d, { ...UNLIMITED, ...l }, { blockSize: 512, syncIntervalMs: 0, compactMinBytes: 256 });
       },
       reopen: async (s, l = {}) => {
         const fsx = s as FileStore;
         await fsx.close();
-        return new FileStore(fsx.dir, { ...UNLIMITED, ...l }, { blockSize: 512, syncIntervalMs: 0 });
+        return new FileStore(fsx.dir, { ...UNLIMITED, ...l }, { blockSize: 512, syncIntervalMs: 0, compactMinBytes: 256 });
       },
       cleanup: () => {
         for (const d of dirs.splice(0)) fs.rmSync(d, { recursive: true, force: true });
