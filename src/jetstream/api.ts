@@ -295,13 +295,13 @@ export class Api {
     if (isEmptyRequest(data)) throw Err.badRequest();
     const o = dec.obj(parseBody(data));
     const seq = dec.uint(o, 'seq');
-    dec.bool(o, 'no_erase');
+    const noErase = dec.bool(o, 'no_erase');
     const s = this.stream(name);
     if (s.cfg.sealed) throw Err.streamSealed();
     if (s.cfg.deny_delete) throw Err.streamMsgDeleteFailed('message delete not permitted');
     const st = s.store.state();
     if (seq > st.lastSeq) throw Err.streamMsgDeleteFailed('stream store EOF');
-    if (!s.store.remove(seq)) throw Err.sequenceNotFound(seq);
+    if (!s.store.remove(seq, !noErase)) throw Err.sequenceNotFound(seq);
     s.msgDeleted(seq);
     this.send(reply, 'stream_msg_delete_response', { success: true });
   }

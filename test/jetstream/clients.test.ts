@@ -108,6 +108,7 @@ async function consumerScenario(nc: NatsConnection): Promise<unknown> {
     m.term();
   }
   out.redelivered = again;
+  await sleep(150); // term is fire-and-forget: let the server see it
   let info = await c.info();
   out.info1 = { delivered: info.delivered.stream_seq, ack_floor: info.ack_floor.stream_seq, pending: info.num_pending, ack_pending: info.num_ack_pending };
   // consume() the rest with nak of one message
