@@ -44,6 +44,11 @@ export const ROWS: RowDef[] = [
   { key: 'mem_conn', scenario: 'idle connections', metric: 'RSS per connection', unit: 'KiB', better: 'lower', target: 'cost' },
   { key: 'cpu_p2p', scenario: 'server CPU, 1 → 1, 16 B', metric: 'CPU s per 1 M delivered', unit: 's', better: 'lower', target: 'cost' },
   { key: 'cpu_fanout', scenario: 'server CPU, 1 → 4, 128 B', metric: 'CPU s per 1 M delivered', unit: 's', better: 'lower', target: 'cost' },
+  { key: 'js_pub16', scenario: 'JetStream async publish, file stream, 16 B', metric: 'acknowledged', unit: 'msgs/s', better: 'higher', target: 'throughput' },
+  { key: 'js_pub1k', scenario: 'JetStream async publish, file stream, 1 KiB', metric: 'acknowledged', unit: 'msgs/s', better: 'higher', target: 'throughput' },
+  { key: 'js_sync_p50', scenario: 'JetStream sync publish, file, 16 B', metric: 'latency p50', unit: 'µs', better: 'lower', target: 'none' },
+  { key: 'js_sync_p99', scenario: 'JetStream sync publish, file, 16 B', metric: 'latency p99', unit: 'µs', better: 'lower', target: 'none' },
+  { key: 'js_consume', scenario: 'JetStream pull consume, explicit acks, 16 B', metric: 'consumed', unit: 'msgs/s', better: 'higher', target: 'throughput' },
 ];
 
 /** Values per server name, per row key, one entry per round. */

@@ -10,6 +10,8 @@
 //	loadgen reqrep    -url ... -size 128 -dur 3s
 //	loadgen handshake -url tls://127.0.0.1:4443 -ca ca.pem -conc 4 -dur 3s
 //	loadgen idle      -url ... -n 10000 -conc 100     (holds the connections until stdin closes)
+//	loadgen jspub     -url ... -size 16 -window 1000 -dur 3s   (JetStream publish; -window 0 = sync, latency)
+//	loadgen jsconsume -url ... -size 16 -n 100000 -batch 500   (pull consumer, explicit acks)
 //
 // TLS: a tls:// URL plus -ca <file> (the server certificate must name 127.0.0.1). Go's TLS
 // client always sends the status_request extension, so a stapling server staples on every
@@ -753,10 +755,137 @@ func main() {
 		runHandshake(args)
 	case "idle":
 		runIdle(args)
+	case "jspub":
+		runJsPub(args)
+	case "jsconsume":
+		runJsConsume(args)
 	case "version":
 		emit(map[string]any{"go": runtime.Version(), "nats_go": nats.Version})
 	default:
 		fmt.Fprintf(os.Stderr, "loadgen: unknown mode %q\n", os.Args[1])
 		os.Exit(2)
 	}
+}
+
+// ---- JetStream ----
+
+func jsSetup(c *common, nc *nats.Conn, stream, storage string, window int) nats.JetStreamContext {
+	opts := []nats.JSOpt{}
+	if window > 0 {
+		opts = append(opts, nats.PublishAsyncMaxPending(window))
+	}
+	js, err := nc.JetStream(opts...)
+	if err != nil {
+		fail("jetstream: %v", err)
+	}
+	st := nats.FileStorage
+	if storage == "memory" {
+		st = nats.MemoryStorage
+	}
+	_ = js.DeleteStream(stream)
+	if _, err := js.AddStream(&nats.StreamConfig{Name: stream, Subjects: []string{c.subject}, Storage: st}); err != nil {
+		fail("add stream: %v", err)
+	}
+	return js
+}
+
+func runJsPub(args []string) {
+	fs := flag.NewFlagSet("jspub", flag.ExitOnError)
+	var c common
+	c.register(fs)
+	window := fs.Int("window", 1000, "async publishes in flight (0 = synchronous publishes, latency)")
+	storage := fs.String("storage", "file", "file or memory")
+	stream := fs.String("stream", "BENCH", "stream name")
+	_ = fs.Parse(args)
+	nc, err := c.connect("loadgen-jspub")
+	if err != nil {
+		fail("connect: %v", err)
+	}
+	defer nc.Close()
+	js := jsSetup(&c, nc, *stream, *storage, *window)
+	payload := make([]byte, c.size)
+	start := time.Now()
+	deadline := start.Add(c.dur)
+	var n int64
+	if *window == 0 {
+		lat := make([]time.Duration, 0, 1<<16)
+		for time.Now().Before(deadline) {
+			t0 := time.Now()
+			if _, err := js.Publish(c.subject, payload); err != nil {
+				fail("publish: %v", err)
+			}
+			lat = append(lat, time.Since(t0))
+			n++
+		}
+		el := time.Since(start)
+		sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
+		pct := func(p float64) float64 { return float64(lat[int(float64(len(lat)-1)*p)].Microseconds()) }
+		emit(map[string]any{"mode": "jspub", "published": n, "secs": secs(el), "pub_rate": float64(n) / secs(el), "p50_us": pct(0.5), "p99_us": pct(0.99)})
+		return
+	}
+	for time.Now().Before(deadline) {
+		for i := 0; i < 100; i++ {
+			if _, err := js.PublishAsync(c.subject, payload); err != nil {
+				noteErr(err)
+				continue
+			}
+			n++
+		}
+	}
+	select {
+	case <-js.PublishAsyncComplete():
+	case <-time.After(60 * time.Second):
+		fail("async publishes not acknowledged within 60 s (%d pending)", js.PublishAsyncPending())
+	}
+	el := time.Since(start)
+	emit(map[string]any{"mode": "jspub", "published": n, "secs": secs(el), "pub_rate": float64(n) / secs(el)})
+}
+
+func runJsConsume(args []string) {
+	fs := flag.NewFlagSet("jsconsume", flag.ExitOnError)
+	var c common
+	c.register(fs)
+	count := fs.Int("n", 100000, "messages stored, then consumed")
+	batch := fs.Int("batch", 500, "fetch batch size")
+	storage := fs.String("storage", "file", "file or memory")
+	stream := fs.String("stream", "BENCHC", "stream name")
+	_ = fs.Parse(args)
+	nc, err := c.connect("loadgen-jsconsume")
+	if err != nil {
+		fail("connect: %v", err)
+	}
+	defer nc.Close()
+	js := jsSetup(&c, nc, *stream, *storage, 4000)
+	payload := make([]byte, c.size)
+	for i := 0; i < *count; i++ {
+		if _, err := js.PublishAsync(c.subject, payload); err != nil {
+			fail("publish: %v", err)
+		}
+	}
+	select {
+	case <-js.PublishAsyncComplete():
+	case <-time.After(120 * time.Second):
+		fail("prefill not acknowledged")
+	}
+	sub, err := js.PullSubscribe(c.subject, "bench", nats.AckExplicit(), nats.BindStream(*stream))
+	if err != nil {
+		fail("pull subscribe: %v", err)
+	}
+	start := time.Now()
+	got := 0
+	for got < *count {
+		msgs, err := sub.Fetch(*batch, nats.MaxWait(10*time.Second))
+		if err != nil {
+			fail("fetch after %d: %v", got, err)
+		}
+		for _, m := range msgs {
+			if err := m.Ack(); err != nil {
+				noteErr(err)
+			}
+			got++
+		}
+	}
+	_ = nc.Flush()
+	el := time.Since(start)
+	emit(map[string]any{"mode": "jsconsume", "received": got, "secs": secs(el), "sub_rate": float64(got) / secs(el)})
 }

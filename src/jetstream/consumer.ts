@@ -235,9 +235,9 @@ export class Consumer {
 
   /** Applies an update of mutable fields. */
   update(cfg: ConsumerConfig): void {
+    if (!this.isPull && cfg.deliver_subject !== this.cfg.deliver_subject) this.fcInFlight = 0;
     this.cfg = cfg;
     this.pendingCache = undefined;
-    if (!this.isPull && cfg.deliver_subject !== this.cfg.deliver_subject) this.fcInFlight = 0;
     this.kick();
   }
 
