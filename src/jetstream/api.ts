@@ -17,7 +17,7 @@ import { appendHeaders, statusHeader, EMPTY } from './headers.js';
 import { BadJson, dec, goJson, isEmptyRequest, nsToTime, parseBody } from './json.js';
 import type { InternalSub } from './port.js';
 import type { Stream } from './stream.js';
-import type { StoredMsg } from './store/types.js';
+import { StoreError, type StoredMsg } from './store/types.js';
 import { subjectMatches, subjectsCollide } from './subject.js';
 
 const T = 'io.nats.jetstream.api.v1.';
@@ -30,6 +30,8 @@ export class Api {
   private subs: InternalSub[] = [];
   /** Requests are handled in arrival order (async store work is chained). */
   private chain: Promise<void> = Promise.resolve();
+  /** The request being answered (for the API audit advisory). */
+  private current: { subject: string; data: Buffer } | undefined;
 
   constructor(private readonly js: JetStream) {}
 
@@ -51,11 +53,23 @@ export class Api {
   private send(reply: string | undefined, type: string, body: Record<string, unknown>, err?: ApiError): void {
     this.js.apiTotal++;
     if (err) this.js.apiErrors++;
-    if (reply === undefined) return;
     const o: Record<string, unknown> = { type: T + type };
     if (err) o.error = err;
     Object.assign(o, body);
-    this.js.reply(reply, goJson(o));
+    const json = goJson(o);
+    if (reply !== undefined) this.js.reply(reply, json);
+    this.audit(json);
+  }
+
+  /** `$JS.EVENT.ADVISORY.API` for every API reply (only built when someone listens). */
+  private audit(response: string): void {
+    const subject = '$JS.EVENT.ADVISORY.API';
+    const cur = this.current;
+    if (!cur || !this.js.port.hasInterest(subject)) return;
+    const fields: Record<string, unknown> = { server: this.js.port.serverName, client: { acc: '$G' }, subject: cur.subject };
+    if (cur.data.length > 0) fields.request = cur.data.toString('utf8');
+    fields.response = response;
+    this.js.advisory(subject, 'io.nats.jetstream.advisory.v1.api_audit', fields);
   }
 
   private dispatch(subject: string, reply: string | undefined, data: Buffer): void {
@@ -63,15 +77,23 @@ export class Api {
     const h = this.route(t);
     if (!h) return; // no handler: silence, as nats-server
     const run = async (): Promise<void> => {
+      this.current = { subject, data };
       try {
         await h.fn(t, subject, reply, data);
       } catch (e) {
         if (e instanceof ApiError) this.send(reply, h.type, h.errBody ?? {}, e);
         else if (e instanceof BadJson) this.send(reply, h.type, h.errBody ?? {}, Err.invalidJson());
-        else {
+        else if (e instanceof StoreError) {
+          // storage refused (disk full, unwritable store_dir, ...): an API error and a log line
+          this.js.port.log.error(`JetStream storage error on ${subject}: ${e.message}`);
+          const code = h.type === 'stream_create_response' ? Err.streamCreate(e.message) : h.type === 'consumer_create_response' ? Err.consumerCreate(e.message) : Err.streamGeneral(e.message);
+          this.send(reply, h.type, h.errBody ?? {}, code);
+        } else {
           this.js.port.log.error(`JetStream API ${subject}: ${(e as Error).stack ?? e}`);
           this.send(reply, h.type, h.errBody ?? {}, new ApiError(500, 10999, `internal error: ${(e as Error).message}`));
         }
+      } finally {
+        this.current = undefined;
       }
     };
     this.chain = this.chain.then(run, run);

@@ -4,7 +4,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { conn, KINDS, norm, req, sleep, startJs, type JsServer, type Kind } from './helpers.js';
+import { collect, conn, KINDS, norm, req, sleep, startJs, type JsServer, type Kind } from './helpers.js';
 
 function hdrs(m: { headers?: Iterable<[string, string[]]> & { code: number; description: string } }): Record<string, string> {
   const o: Record<string, string> = {};
@@ -77,6 +77,39 @@ async function scenario(nc: NatsConnection): Promise<Record<string, unknown>> {
   await ackOne('B');
   const s2 = await state();
   out.interest = [s0, s1, s2];
+  // max_deliver: redelivered once, then the MAX_DELIVERIES advisory and no third delivery
+  await api('$JS.API.STREAM.CREATE.MD', { name: 'MD', subjects: ['md.>'] });
+  await nc.request('md.x', 'v');
+  await api('$JS.API.CONSUMER.CREATE.MD.C', { stream_name: 'MD', config: { durable_name: 'C', ack_policy: 'explicit', ack_wait: 300e6, max_deliver: 2 } });
+  const adv: unknown[] = [];
+  const as = nc.subscribe('$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.MD.C', {
+    callback: (_e, m) => {
+      const j = JSON.parse(new TextDecoder().decode(m.data)) as Record<string, unknown>;
+      adv.push({ type: j.type, stream: j.stream, consumer: j.consumer, stream_seq: j.stream_seq, deliveries: j.deliveries });
+    },
+  });
+  const deliveries: string[] = [];
+  for (let i = 0; i < 3; i++) {
+    const got = await collect(nc, '$JS.API.CONSUMER.MSG.NEXT.MD.C', JSON.stringify({ batch: 1, expires: 250e6 }), 400);
+    for (const g of got) deliveries.push(typeof g === 'object' && 'status' in g ? g.status : 'msg');
+  }
+  await sleep(200);
+  as.unsubscribe();
+  const mi = (await api('$JS.API.CONSUMER.INFO.MD.C')) as { json: Record<string, unknown> };
+  out.maxDeliver = { deliveries, adv, redelivered: mi.json.num_redelivered, ackPending: mi.json.num_ack_pending, floor: (mi.json.ack_floor as { stream_seq: number }).stream_seq };
+  // the API audit advisory
+  const audits: string[] = [];
+  const au = nc.subscribe('$JS.EVENT.ADVISORY.API', {
+    callback: (_e, m) => {
+      const j = JSON.parse(new TextDecoder().decode(m.data)) as Record<string, unknown>;
+      audits.push(`${j.type} ${j.subject} ${String(j.response).slice(0, 40)}`);
+    },
+  });
+  await api('$JS.API.STREAM.INFO.NOPE');
+  await nc.flush();
+  await sleep(100);
+  au.unsubscribe();
+  out.audit = audits;
   return out;
 }
 
@@ -116,6 +149,10 @@ describe('jetstream push consumers, inactivity, interest: tsnats and nats-server
     assert.deepEqual(ts.flowControl, { msgs: 25, sawFc: true });
     assert.match(ts.e1After as string, /10014/);
     assert.deepEqual(ts.interest, [1, 1, 0]);
+    const md = ts.maxDeliver as { deliveries: string[]; adv: { deliveries: number }[] };
+    assert.deepEqual(md.deliveries, ['msg', 'msg', '408 Request Timeout']);
+    assert.equal(md.adv[0]!.deliveries, 2);
+    assert.deepEqual(ts.audit, ['io.nats.jetstream.advisory.v1.api_audit $JS.API.STREAM.INFO.NOPE {"type":"io.nats.jetstream.api.v1.stream']);
   });
 });
 
