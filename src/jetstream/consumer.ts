@@ -7,7 +7,7 @@ import { goDurationNs, goJson, nsToTime, timeToNs, clockNs } from './json.js';
 import type { InternalSub } from './port.js';
 import type { Stream } from './stream.js';
 import type { ConsumerState, ConsumerStore, StoredMsg } from './store/types.js';
-import { subjectMatches } from './subject.js';
+import { subjectIsSubset, subjectMatches } from './subject.js';
 
 interface Pending {
   dseq: number;
@@ -151,7 +151,8 @@ export class Consumer {
     if (seq > st.lastSeq + 1) seq = st.lastSeq + 1;
     if (seq < 1) seq = 1;
     this.sseq = seq;
-    this.ackFloor = { consumerSeq: 0, streamSeq: seq - 1 };
+    // nats-server reports the stored ack floor of a new consumer: 0/0 whatever the start
+    this.ackFloor = { consumerSeq: 0, streamSeq: 0 };
   }
 
   private restore(s: ConsumerState): void {
@@ -299,26 +300,37 @@ export class Consumer {
   needs(seq: number, subject: string): boolean {
     if (!this.filterMatches(subject)) return false;
     if (seq <= this.ackFloor.streamSeq) return false;
+    // consumer.go needAck: explicit needs what is undelivered or pending; none/all what is above the floor
     if (this.cfg.ack_policy === 'explicit') return seq >= this.sseq || this.pending.has(seq);
-    if (this.ackNone) return seq >= this.sseq;
     return true;
   }
 
-  /** After a purge: jump past purged messages, drop pending ones that are gone. */
-  purged(subject: string | undefined): void {
-    const store = this.stream.store;
-    const first = store.state().firstSeq;
-    if (subject === undefined || this.filter === '' || subjectMatches(subject, this.filter) || subjectMatches(this.filter, subject)) {
-      this.pendingCache = undefined;
-      for (const seq of [...this.pending.keys()]) {
-        if (seq < first || !store.load(seq)) this.dropPending(seq);
-      }
-      if (this.sseq < first) this.sseq = first;
-      if (this.ackFloor.streamSeq < first - 1) this.ackFloor.streamSeq = first - 1;
-      this.lps = this.lps.filter((s) => s >= first && store.load(s) !== undefined);
-      this.updateFloorFromPending();
-      this.persist();
+  /** consumer.go isFilteredMatch: does a purge of `subject` concern this consumer? */
+  private isFilteredMatch(subject: string): boolean {
+    const f = this.cfg.filter_subject;
+    if (f === '') return true;
+    if (!f.includes('*') && !f.includes('>')) return subject === f;
+    return subjectIsSubset(subject, f);
+  }
+
+  /**
+   * After a purge (consumer.go purge): `fseq` is the first remaining message (matching the purge
+   * filter; 0 when none), `lseq` the stream's last. Jumps forward, drops every pending message.
+   */
+  purged(subject: string | undefined, fseq: number, lseq: number): void {
+    if (subject !== undefined && !this.isFilteredMatch(subject)) return;
+    if (fseq === 0) fseq = lseq + 1;
+    if (this.sseq < fseq) this.sseq = fseq;
+    if (this.ackFloor.streamSeq < fseq) {
+      this.ackFloor = { consumerSeq: this.dseq > 0 ? this.dseq - 1 : this.ackFloor.consumerSeq, streamSeq: fseq - 1 };
     }
+    this.pending.clear();
+    this.rdq = this.rdq.filter((q) => q >= this.sseq);
+    const store = this.stream.store;
+    this.lps = this.lps.filter((q) => q >= this.sseq && store.load(q) !== undefined);
+    this.pendingCache = undefined;
+    this.persist();
+    this.kick();
   }
 
   /** A message was removed (limits, age, API delete). */

@@ -249,7 +249,11 @@ export class Stream {
   /** Purge and move consumers past it. */
   purgeInternal(opts: { subject?: string; seq?: number; keep?: number }): number {
     const n = this.store.purge(opts);
-    for (const c of this.consumers.values()) c.purged(opts.subject);
+    // stream.go purge: consumers matching the filter move to the first remaining message
+    const st = this.store.state();
+    let fseq = st.firstSeq;
+    if (opts.subject !== undefined) fseq = this.store.loadNext(opts.subject, st.firstSeq)?.seq ?? 0;
+    for (const c of this.consumers.values()) c.purged(opts.subject, fseq, st.lastSeq);
     return n;
   }
 

@@ -209,6 +209,28 @@ async function scenario(nc: NatsConnection): Promise<Step[]> {
   await r('wq ok', '$JS.API.CONSUMER.CREATE.WQ.W1', { stream_name: 'WQ', config: { durable_name: 'W1', ack_policy: 'explicit' } });
   await r('wq 2nd unfiltered', '$JS.API.CONSUMER.CREATE.WQ.W2', { stream_name: 'WQ', config: { durable_name: 'W2', ack_policy: 'explicit' } });
   await r('wq deliver new', '$JS.API.CONSUMER.CREATE.WQ.W3', { stream_name: 'WQ', config: { durable_name: 'W3', ack_policy: 'explicit', deliver_policy: 'new', filter_subject: 'wq.x' } });
+  // deliver policies, num_pending, purge effects
+  await r('create DP2', '$JS.API.STREAM.CREATE.DP2', { name: 'DP2', subjects: ['dp.>'] });
+  for (const [i, sub] of ['dp.a', 'dp.b', 'dp.a', 'dp.c', 'dp.b', 'dp.a'].entries()) await p(`DP2 ${i}`, sub, String(i));
+  const policies: [string, Record<string, unknown>][] = [
+    ['all', { deliver_policy: 'all' }],
+    ['last', { deliver_policy: 'last' }],
+    ['new', { deliver_policy: 'new' }],
+    ['seq3', { deliver_policy: 'by_start_sequence', opt_start_seq: 3 }],
+    ['seq99', { deliver_policy: 'by_start_sequence', opt_start_seq: 99 }],
+    ['lps', { deliver_policy: 'last_per_subject', filter_subject: 'dp.>' }],
+    ['lps-a', { deliver_policy: 'last_per_subject', filter_subject: 'dp.a' }],
+    ['last-b', { deliver_policy: 'last', filter_subject: 'dp.b' }],
+    ['filtered-a', { deliver_policy: 'all', filter_subject: 'dp.a' }],
+    ['old-time', { deliver_policy: 'by_start_time', opt_start_time: '2020-01-01T00:00:00Z' }],
+  ];
+  for (const [n, c] of policies) await r(`dp ${n}`, `$JS.API.CONSUMER.CREATE.DP2.${n}`, { stream_name: 'DP2', config: { name: n, ack_policy: 'explicit', ...c } });
+  t.push(['lps pull', (await collect(nc, '$JS.API.CONSUMER.MSG.NEXT.DP2.lps', JSON.stringify({ batch: 10, no_wait: true }), 150)).map(norm)]);
+  await r('purge dp.a', '$JS.API.STREAM.PURGE.DP2', { filter: 'dp.a' });
+  for (const [n] of policies) await r(`dp ${n} after purge`, `$JS.API.CONSUMER.INFO.DP2.${n}`);
+  await r('purge seq 5', '$JS.API.STREAM.PURGE.DP2', { seq: 5 });
+  await r('dp all after seq purge', '$JS.API.CONSUMER.INFO.DP2.all');
+  await r('dp consumer list', '$JS.API.CONSUMER.LIST.DP2', { offset: 8 });
   // interest
   await r('create IN', '$JS.API.STREAM.CREATE.IN', { name: 'IN', subjects: ['in.>'], retention: 'interest' });
   await p('IN no consumers', 'in.a', 'x');
