@@ -231,6 +231,59 @@ async function scenario(nc: NatsConnection): Promise<Step[]> {
   await r('purge seq 5', '$JS.API.STREAM.PURGE.DP2', { seq: 5 });
   await r('dp all after seq purge', '$JS.API.CONSUMER.INFO.DP2.all');
   await r('dp consumer list', '$JS.API.CONSUMER.LIST.DP2', { offset: 8 });
+  // acks over raw subjects
+  await r('create AK', '$JS.API.STREAM.CREATE.AK', { name: 'AK', subjects: ['ak.>'] });
+  for (let i = 1; i <= 6; i++) await p(`AK ${i}`, 'ak.x', String(i));
+  await r('AK explicit', '$JS.API.CONSUMER.CREATE.AK.E', { stream_name: 'AK', config: { durable_name: 'E', ack_policy: 'explicit', ack_wait: 5e9 } });
+  const got = await collect(nc, '$JS.API.CONSUMER.MSG.NEXT.AK.E', JSON.stringify({ batch: 6, no_wait: true }), 150);
+  const replies: string[] = [];
+  const sub = nc.subscribe('_INBOX.akreplies.*', { callback: (_e, m) => void replies.push(`${m.subject.split('.').pop()}:${m.data.length}`) });
+  const acks = ['+ACK', '-NAK', '+WPI', '+TERM', '', '-NAK {"delay":100000000}'];
+  const ackSubjects: string[] = [];
+  await nc.flush();
+  // the ack reply subjects come from a raw subscription so that the ack tokens can be used
+  const inbox2 = '_INBOX.akmsgs';
+  const msub = nc.subscribe(inbox2, { callback: (_e, m) => void ackSubjects.push(m.reply ?? '') });
+  await r('AK explicit 2', '$JS.API.CONSUMER.CREATE.AK.E2', { stream_name: 'AK', config: { durable_name: 'E2', ack_policy: 'explicit', ack_wait: 5e9 } });
+  nc.publish('$JS.API.CONSUMER.MSG.NEXT.AK.E2', JSON.stringify({ batch: 6, no_wait: true }), { reply: inbox2 });
+  await nc.flush();
+  await sleep(150);
+  for (let i = 0; i < 6 && i < ackSubjects.length; i++) nc.publish(ackSubjects[i]!, acks[i]!, { reply: `_INBOX.akreplies.${i}` });
+  await nc.flush();
+  await sleep(150);
+  t.push(['ack replies', replies.sort()]);
+  await r('AK E2 info after acks', '$JS.API.CONSUMER.INFO.AK.E2');
+  await sleep(200);
+  t.push(['AK E2 redelivered', (await collect(nc, '$JS.API.CONSUMER.MSG.NEXT.AK.E2', JSON.stringify({ batch: 6, no_wait: true }), 150)).map(norm)]);
+  await r('AK E2 info end', '$JS.API.CONSUMER.INFO.AK.E2');
+  sub.unsubscribe();
+  msub.unsubscribe();
+  t.push(['AK E first batch', got.length]);
+  // limits changes and per-subject history
+  await r('create KVL', '$JS.API.STREAM.CREATE.KVL', { name: 'KVL', subjects: ['kvl.>'], max_msgs_per_subject: 2, discard: 'new' });
+  for (let i = 1; i <= 4; i++) await p(`KVL ${i}`, 'kvl.k', String(i));
+  await r('KVL info', '$JS.API.STREAM.INFO.KVL', { subjects_filter: 'kvl.*' });
+  await r('KVL lower limit', '$JS.API.STREAM.UPDATE.KVL', { name: 'KVL', subjects: ['kvl.>'], max_msgs_per_subject: 1, discard: 'new' });
+  await r('KVL info after', '$JS.API.STREAM.INFO.KVL');
+  await r('KVL storage change', '$JS.API.STREAM.UPDATE.KVL', { name: 'KVL', subjects: ['kvl.>'], storage: 'memory' });
+  // expected last msg id success, dedupe window expiry
+  await r('create DW', '$JS.API.STREAM.CREATE.DW', { name: 'DW', subjects: ['dw.>'], duplicate_window: 200e6 });
+  await p('DW 1', 'dw.a', 'x', { 'Nats-Msg-Id': 'a1' });
+  await p('DW last id ok', 'dw.a', 'y', { 'Nats-Expected-Last-Msg-Id': 'a1', 'Nats-Msg-Id': 'a2' });
+  await p('DW dup', 'dw.a', 'x', { 'Nats-Msg-Id': 'a1' });
+  await sleep(300);
+  await p('DW after window', 'dw.a', 'x', { 'Nats-Msg-Id': 'a1' });
+  await r('DW max age < window', '$JS.API.STREAM.CREATE.DW2', { name: 'DW2', max_age: 1e9, duplicate_window: 2e9 });
+  await r('DW max age default window', '$JS.API.STREAM.CREATE.DW3', { name: 'DW3', max_age: 1e9 });
+  // max_age expiry
+  await r('create AGE', '$JS.API.STREAM.CREATE.AGE', { name: 'AGE', subjects: ['age.>'], max_age: 300e6 });
+  await p('AGE 1', 'age.a', 'x');
+  await sleep(700);
+  await r('AGE info expired', '$JS.API.STREAM.INFO.AGE');
+  // memory storage
+  await r('create MEM', '$JS.API.STREAM.CREATE.MEM', { name: 'MEM', subjects: ['mem.>'], storage: 'memory' });
+  for (let i = 1; i <= 3; i++) await p(`MEM ${i}`, 'mem.a', 'ab');
+  await r('MEM info', '$JS.API.STREAM.INFO.MEM');
   // interest
   await r('create IN', '$JS.API.STREAM.CREATE.IN', { name: 'IN', subjects: ['in.>'], retention: 'interest' });
   await p('IN no consumers', 'in.a', 'x');
