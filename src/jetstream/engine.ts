@@ -335,6 +335,35 @@ export class JetStream {
     };
   }
 
+  /** For /metrics (the server's JetStreamMetricsView shape). */
+  metrics(): {
+    memory: number;
+    storage: number;
+    apiTotal: number;
+    apiErrors: number;
+    streams: { name: string; messages: number; bytes: number; consumers: { name: string; numPending: number; numAckPending: number; numRedelivered: number; numWaiting: number }[] }[];
+  } {
+    const u = this.usage();
+    return {
+      memory: u.memory,
+      storage: u.storage,
+      apiTotal: this.apiTotal,
+      apiErrors: this.apiErrors,
+      streams: [...this.streams.values()].map((s) => {
+        const st = s.store.state();
+        return {
+          name: s.name,
+          messages: st.msgs,
+          bytes: st.bytes,
+          consumers: [...s.consumers.values()].map((c) => {
+            const i = c.info() as { num_pending: number; num_ack_pending: number; num_redelivered: number; num_waiting: number };
+            return { name: c.name, numPending: i.num_pending, numAckPending: i.num_ack_pending, numRedelivered: i.num_redelivered, numWaiting: i.num_waiting };
+          }),
+        };
+      }),
+    };
+  }
+
   jsz(params: URLSearchParams): Record<string, unknown> {
     const u = this.usage();
     let messages = 0;

@@ -133,6 +133,8 @@ export interface JetStreamHandle {
   /** /varz `jetstream`, /jsz. */
   varz(): unknown;
   jsz(params: URLSearchParams): unknown;
+  /** /metrics series (src/server/monitor/jetstream-metrics.ts). */
+  metrics(): import('./monitor/jetstream-metrics.js').JetStreamMetricsView;
   /** `$JS.API.INFO`-like summary for INFO `domain`. */
   readonly domain: string | undefined;
 }

@@ -178,6 +178,9 @@ describe('jetstream monitoring on tsnats', () => {
       assert.equal(acc.stream_detail[0]!.name, 'M');
       assert.equal(acc.stream_detail[0]!.consumer_detail.length, 1);
       assert.equal((await fetch(`${base}/healthz`)).status, 200);
+      const metrics = await (await fetch(`${base}/metrics`)).text();
+      assert.match(metrics, /tsnats_jetstream_stream_messages\{stream="M"\} 1/);
+      assert.match(metrics, /tsnats_jetstream_consumer_num_pending\{stream="M",consumer="C"\} 1/);
     } finally {
       await r.close();
     }
