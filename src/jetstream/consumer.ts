@@ -218,6 +218,7 @@ export class Consumer {
     this.fcSub?.unsubscribe();
     this.nextSub?.unsubscribe();
     clearTimeout(this.ackTimer);
+    clearTimeout(this.replayTimer);
     clearTimeout(this.hbTimer);
     clearTimeout(this.pollTimer);
     clearInterval(this.inactiveTimer);
@@ -411,6 +412,7 @@ export class Consumer {
         const next = this.nextMsg();
         if (!next) break;
         const req = this.waiting[0]!;
+        if (this.replayWait(next.msg, next.dc)) break;
         const ackReply = this.ackReply(next.msg, next.dc);
         const size = next.msg.subject.length + ackReply.length + (next.msg.hdr?.length ?? 0) + next.msg.data.length;
         if (req.maxBytes > 0 && size > req.bytesLeft) {
@@ -420,6 +422,7 @@ export class Consumer {
           continue;
         }
         this.deliver(next.msg, next.dc, req.reply, ackReply);
+        req.lastActivity = Date.now();
         req.delivered++;
         req.batch--;
         if (req.maxBytes > 0) req.bytesLeft -= size;
@@ -450,6 +453,7 @@ export class Consumer {
       if (this.cfg.flow_control && this.fcInFlight > this.fcWindow) break;
       const next = this.nextMsg();
       if (!next) break;
+      if (this.replayWait(next.msg, next.dc)) break;
       this.deliver(next.msg, next.dc, this.cfg.deliver_subject, this.ackReply(next.msg, next.dc));
       if (++n >= 10_000) {
         // yield to the event loop on big backlogs
@@ -457,6 +461,35 @@ export class Consumer {
         break;
       }
     }
+  }
+
+  private replayLast: { ts: bigint; at: number } | undefined;
+  private replayTimer: NodeJS.Timeout | undefined;
+
+  /**
+   * `replay_policy: original`: messages stored before the consumer existed go out with their
+   * original gaps (first-time deliveries only). True when the next one must wait.
+   */
+  private replayWait(m: StoredMsg, dc: number): boolean {
+    if (this.cfg.replay_policy !== 'original' || dc > 1 || m.ts >= this.created) return false;
+    const now = Date.now();
+    const last = this.replayLast;
+    if (last !== undefined) {
+      const gapMs = Number((m.ts - last.ts) / 1_000_000n);
+      const due = last.at + gapMs;
+      if (due > now) {
+        if (!this.replayTimer) {
+          this.replayTimer = setTimeout(() => {
+            this.replayTimer = undefined;
+            this.kick();
+          }, delay(due - now));
+          this.replayTimer.unref();
+        }
+        return true;
+      }
+    }
+    this.replayLast = { ts: m.ts, at: last === undefined ? now : Math.max(now, last.at) };
+    return false;
   }
 
   /** The ack reply of the next delivery of `m` (its dseq is the next one; pending counts after it). */
@@ -836,6 +869,7 @@ export class Consumer {
     }
     if (r.hbMs > 0) {
       r.hbTimer = setInterval(() => {
+        if (Date.now() - r.lastActivity < r.hbMs * 0.9) return; // deliveries count as activity
         this.sendStatus(r.reply, 100, 'Idle Heartbeat', [
           ['Nats-Last-Consumer', String(this.dseq - 1)],
           ['Nats-Last-Stream', String(this.sseq - 1)],
