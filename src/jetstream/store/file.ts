@@ -31,6 +31,7 @@ const OFF_MASK = 0x7fffffff;
 const DELETED = 0xffffffff;
 const DLT_REC = 12;
 const MAX_GAP = 1 << 22;
+const IDX_HEAD = 4 + 4 + 4 + 4 + 4 + 8 + 4 + 8 + 8 + 8 + 8 + 8 + 4;
 
 export interface FileStoreOptions {
   /** target block size in bytes (default from limits as nats-server: 8 MiB, 4 MiB with per-subject limits, max_bytes/4 clamped to [32 KiB, 8 MiB]) */
@@ -59,6 +60,8 @@ interface Block {
   dltFd: number;
   dltSize: number;
   dirty: boolean;
+  /** offset of the last record in the file (-1: none) */
+  lastRecOff: number;
   /** crc32 of the whole block file (running, while crcOk) */
   crc: number;
   crcOk: boolean;
@@ -110,6 +113,9 @@ export class FileStore extends BaseStore {
   private syncTimer: NodeJS.Timeout | undefined;
   private warn: (msg: string) => void;
   private lastHit: Block | undefined;
+  /** blocks opened through their index, not yet checked byte for byte */
+  private unverified: Block[] = [];
+  private verifying: Promise<void> | undefined;
   /** bytes dropped by recovery (torn/corrupt records) */
   readonly recoveredLostBytes: number = 0;
 
@@ -142,6 +148,61 @@ export class FileStore extends BaseStore {
     // limits may have changed while the stream was down (or a crash left evictions unwritten)
     this.enforceLimits();
     if (this.limits.maxAgeNs > 0n) this.expireAged();
+    if (this.unverified.length > 0) this.verifying = this.verifyInBackground();
+  }
+
+  /** resolves once every block opened through its index has been checked in full */
+  verified(): Promise<void> {
+    return this.verifying ?? Promise.resolve();
+  }
+
+  /**
+   * Checks, one block per event-loop turn, that each block opened through its index still has the crc32
+   * recorded in the index. A block that changed is scanned: messages whose record is damaged are
+   * removed (tombstoned) and logged; the index is rewritten.
+   */
+  private async verifyInBackground(): Promise<void> {
+    while (this.unverified.length > 0) {
+      await new Promise<void>((r) => setImmediate(r));
+      if (this.closed) return;
+      const b = this.unverified.shift()!;
+      if (!this.blocks.includes(b)) continue;
+      try {
+        this.verifyBlock(b);
+      } catch (e) {
+        this.warn(`jetstream store ${this.dir}: block ${b.n}: verification failed: ${(e as Error).message}`);
+      }
+    }
+  }
+
+  private verifyBlock(b: Block): void {
+    const buf = Buffer.allocUnsafe(b.size);
+    let got = 0;
+    while (got < b.size) {
+      const r = fs.readSync(b.fd, buf, got, b.size - got, got);
+      if (r <= 0) break;
+      got += r;
+    }
+    if (got === b.size && crc32(buf) === b.crc) return;
+    const bad: number[] = [];
+    for (let i = 0; i < b.count; i++) {
+      const o = b.offs[i];
+      if (o === DELETED) continue;
+      const at = o & OFF_MASK;
+      const len = b.lens[i];
+      const ok =
+        at + len <= got &&
+        buf.readUInt32LE(at) === len &&
+        crc32(buf.subarray(at, at + len - 4)) === buf.readUInt32LE(at + len - 4) &&
+        buf.readUInt32LE(at + 5) + buf.readUInt32LE(at + 9) * 0x100000000 === b.base + i;
+      if (!ok) bad.push(b.base + i);
+    }
+    if (bad.length > 0) {
+      this.warn(`jetstream store ${this.dir}: block ${b.n}: ${bad.length} damaged message record(s) removed: ${bad.slice(0, 10).join(', ')}${bad.length > 10 ? ', ...' : ''}`);
+      this.removeBatch(bad, false);
+    }
+    b.crcOk = false;
+    if (this.blocks.includes(b)) this.writeIdx(b);
   }
 
   // ---------- recovery ----------
@@ -159,6 +220,19 @@ export class FileStore extends BaseStore {
     for (const [k, n] of names.entries()) {
       const b = this.openBlock(n, false);
       const fileSize = fs.fstatSync(b.fd).size;
+      if (this.loadIdx(b, fileSize)) {
+        // the index matches the block's size and its last record is intact: no scan now; the
+        // whole block is verified in the background (verified())
+        if (b.count > 0 && b.base + b.count - 1 > lastMsgSeq) {
+          lastMsgSeq = b.base + b.count - 1;
+          lastMsgTs = b.lastTs;
+        }
+        this.noteControl(b);
+        this.blocks.push(b);
+        this.readDeletes(b);
+        this.unverified.push(b);
+        continue;
+      }
       if (scratch.length < fileSize) scratch = Buffer.allocUnsafe(Math.max(fileSize, 1 << 20));
       let got = 0;
       while (got < fileSize) {
@@ -167,19 +241,6 @@ export class FileStore extends BaseStore {
         got += r;
       }
       const buf = scratch.subarray(0, got);
-      const whole = crc32(buf);
-      if (this.loadIdx(b, got, whole)) {
-        // the block is byte for byte the one the index describes: no per-record scan
-        b.crc = whole;
-        if (b.count > 0 && b.base + b.count - 1 > lastMsgSeq) {
-          lastMsgSeq = b.base + b.count - 1;
-          lastMsgTs = b.lastTs;
-        }
-        this.noteControl(b);
-        this.blocks.push(b);
-        this.readDeletes(b);
-        continue;
-      }
       let off = 0;
       let bad = '';
       const valid = (at: number): boolean => {
@@ -251,6 +312,7 @@ export class FileStore extends BaseStore {
           bad = `unknown record type ${type}`;
           break;
         }
+        b.lastRecOff = off;
         off += len;
       }
       if (bad) {
@@ -365,11 +427,12 @@ export class FileStore extends BaseStore {
         lsids[i] = l;
       }
       const nameBufs = names.map((x) => Buffer.from(x));
-      const head = Buffer.alloc(4 + 4 + 4 + 4 + 8 + 4 + 8 + 8 + 8 + 8 + 8 + 4);
+      const head = Buffer.alloc(IDX_HEAD);
       let p = head.write('TSIX', 0, 'latin1');
-      p = head.writeUInt32LE(1, p);
+      p = head.writeUInt32LE(2, p);
       p = head.writeUInt32LE(b.size, p);
       p = head.writeUInt32LE(this.blockCrc(b), p);
+      p = head.writeInt32LE(b.lastRecOff, p);
       p = head.writeDoubleLE(b.base, p);
       p = head.writeUInt32LE(b.count, p);
       p = head.writeBigInt64LE(b.lastTs, p);
@@ -398,7 +461,17 @@ export class FileStore extends BaseStore {
     }
   }
 
-  private loadIdx(b: Block, fileSize: number, fileCrc: number): boolean {
+  /** the last record of a block, checked in full (length up to the end of the file, checksum) */
+  private lastRecordOk(b: Block, fileSize: number, at: number): boolean {
+    if (at < 0) return fileSize === 0;
+    const len = fileSize - at;
+    if (len < HDR || len > 64 * 1024 * 1024) return false;
+    const r = Buffer.allocUnsafe(len);
+    if (fs.readSync(b.fd, r, 0, len, at) !== len) return false;
+    return r.readUInt32LE(0) === len && crc32(r.subarray(0, len - 4)) === r.readUInt32LE(len - 4);
+  }
+
+  private loadIdx(b: Block, fileSize: number): boolean {
     let buf: Buffer;
     try {
       buf = fs.readFileSync(this.idxPath(b));
@@ -406,10 +479,13 @@ export class FileStore extends BaseStore {
       return false;
     }
     try {
-      if (buf.length < 80 || buf.toString('latin1', 0, 4) !== 'TSIX' || buf.readUInt32LE(4) !== 1) return false;
+      if (buf.length < IDX_HEAD + 4 || buf.toString('latin1', 0, 4) !== 'TSIX' || buf.readUInt32LE(4) !== 2) return false;
       if (crc32(buf.subarray(0, buf.length - 4)) !== buf.readUInt32LE(buf.length - 4)) return false;
-      if (buf.readUInt32LE(8) !== fileSize || buf.readUInt32LE(12) !== fileCrc) return false;
-      let p = 16;
+      if (buf.readUInt32LE(8) !== fileSize) return false;
+      const wholeCrc = buf.readUInt32LE(12);
+      const lastRecOff = buf.readInt32LE(16);
+      if (!this.lastRecordOk(b, fileSize, lastRecOff)) return false;
+      let p = 20;
       const base = buf.readDoubleLE(p);
       const count = buf.readUInt32LE((p += 8));
       const lastTs = buf.readBigInt64LE((p += 4));
@@ -429,7 +505,7 @@ export class FileStore extends BaseStore {
       const cap = Math.max(256, count);
       const take = (at: number) => {
         const a = new Uint32Array(cap);
-        a.set(new Uint32Array(buf.buffer.slice(buf.byteOffset + at, buf.byteOffset + at + count * 4)));
+        new Uint8Array(a.buffer).set(buf.subarray(at, at + count * 4));
         return a;
       };
       b.offs = take(p);
@@ -449,6 +525,9 @@ export class FileStore extends BaseStore {
       b.count = count;
       b.live = live;
       b.liveBytes = liveBytes;
+      b.lastRecOff = lastRecOff;
+      b.crc = wholeCrc;
+      b.crcOk = true;
       b.size = fileSize;
       b.lastTs = lastTs;
       b.floorSeq = floorSeq;
@@ -504,6 +583,7 @@ export class FileStore extends BaseStore {
       dltFd: -1,
       dltSize: 0,
       dirty: create,
+      lastRecOff: -1,
       crc: 0,
       crcOk: true,
       lastTs: 0n,
@@ -621,6 +701,7 @@ export class FileStore extends BaseStore {
       }
       throw ioError(`write ${b.path}`, e);
     }
+    b.lastRecOff = b.size;
     b.size += buf.length;
     b.dirty = true;
     if (b.crcOk) b.crc = crc32(buf, b.crc);
@@ -674,7 +755,8 @@ export class FileStore extends BaseStore {
     }
     if (buf[4] === T_ERASED) return undefined; // erased, its delete not yet indexed (crash between the two writes)
     if (crc32(buf.subarray(0, len - 4)) !== buf.readUInt32LE(len - 4) || Number(buf.readBigUInt64LE(5)) !== seq) {
-      this.warn(`jetstream store ${this.dir}: block ${b.n}: message ${seq} fails its checksum`);
+      this.warn(`jetstream store ${this.dir}: block ${b.n}: message ${seq} fails its checksum: removed`);
+      this.removeBatch([seq], false);
       throw new StoreError('corrupt', `message ${seq} is corrupt on disk`);
     }
     const slen = buf.readUInt16LE(21);
@@ -864,6 +946,7 @@ export class FileStore extends BaseStore {
     fs.rmSync(b.path.replace(/\.blk$/, '.dlt'), { force: true });
     b.offs = newOffs;
     b.size = pos;
+    b.lastRecOff = parts.length > 0 ? pos - parts[parts.length - 1].length : -1;
     b.crc = crc32(body);
     b.crcOk = true;
     b.dirty = false;

@@ -170,42 +170,53 @@ describe('file store crash safety', () => {
     await s.close();
   });
 
-  it('a damaged record between intact ones costs that record only; a damaged length truncates the block there', async () => {
-    const { dir } = prepared(0);
-    await fill(dir, 60, 4096);
-    const p = join(dir, 'msgs', '1.blk');
-    const buf = fs.readFileSync(p);
-    let off = 0;
-    for (let i = 0; i < 4; i++) off += buf.readUInt32LE(off);
-    buf[off + 35] ^= 0xff; // inside record 5 (subject/payload)
-    fs.writeFileSync(p, buf);
-    const warns: string[] = [];
-    let s = new FileStore(dir, UNLIMITED, { syncIntervalMs: 0, warn: (w) => warns.push(w) });
-    assert.equal(warns.length, 1);
-    assert.match(warns[0], /skipped/);
-    assert.equal(s.state().lastSeq, 60);
-    assert.equal(s.state().msgs, 59);
-    assert.equal(s.load(5), undefined);
-    assert.deepEqual(s.deleted(), [5]);
-    for (let m = s.loadNext('>', 0); m; m = s.loadNext('>', m.seq + 1)) assert.deepEqual(m.data, payloadFor(m.seq));
-    await s.close();
-    // now break the length field of record 3: the rest of block 1 is dropped, later blocks kept
-    const buf2 = fs.readFileSync(p);
-    let off3 = 0;
-    for (let i = 0; i < 2; i++) off3 += buf2.readUInt32LE(off3);
-    buf2.writeUInt32LE(0x7fffffff, off3);
-    fs.writeFileSync(p, buf2);
-    warns.length = 0;
-    s = new FileStore(dir, UNLIMITED, { syncIntervalMs: 0, warn: (w) => warns.push(w) });
-    assert.equal(warns.length, 1);
-    assert.match(warns[0], /torn record/);
-    assert.equal(s.state().lastSeq, 60);
-    assert.equal(s.load(2)!.seq, 2);
-    assert.equal(s.load(3), undefined);
-    assert.ok(s.load(60));
-    for (let m = s.loadNext('>', 0); m; m = s.loadNext('>', m.seq + 1)) assert.deepEqual(m.data, payloadFor(m.seq));
-    await s.close();
-  });
+  for (const withIdx of [true, false]) {
+    it(`a damaged record between intact ones costs that record only (${withIdx ? 'block index, background check' : 'scan'})`, async () => {
+      const { dir } = prepared(0);
+      await fill(dir, 60, 4096);
+      const dropIdx = () => {
+        if (!withIdx) for (const f of fs.readdirSync(join(dir, 'msgs'))) if (f.endsWith('.idx')) fs.rmSync(join(dir, 'msgs', f));
+      };
+      dropIdx();
+      const p = join(dir, 'msgs', '1.blk');
+      const buf = fs.readFileSync(p);
+      let off = 0;
+      for (let i = 0; i < 4; i++) off += buf.readUInt32LE(off);
+      buf[off + 35] ^= 0xff; // inside record 5 (subject/payload)
+      fs.writeFileSync(p, buf);
+      const warns: string[] = [];
+      let s = new FileStore(dir, UNLIMITED, { syncIntervalMs: 0, warn: (w) => warns.push(w) });
+      await s.verified();
+      assert.equal(warns.length, 1, warns.join('\n'));
+      assert.match(warns[0], withIdx ? /damaged message record\(s\) removed: 5$/ : /skipped/);
+      assert.equal(s.state().lastSeq, 60);
+      assert.equal(s.state().msgs, 59);
+      assert.equal(s.load(5), undefined);
+      assert.deepEqual(s.deleted(), [5]);
+      for (let m = s.loadNext('>', 0); m; m = s.loadNext('>', m.seq + 1)) assert.deepEqual(m.data, payloadFor(m.seq));
+      await s.close();
+      // now break the length field of record 3
+      dropIdx();
+      const buf2 = fs.readFileSync(p);
+      let off3 = 0;
+      for (let i = 0; i < 2; i++) off3 += buf2.readUInt32LE(off3);
+      buf2.writeUInt32LE(0x7fffffff, off3);
+      fs.writeFileSync(p, buf2);
+      warns.length = 0;
+      s = new FileStore(dir, UNLIMITED, { syncIntervalMs: 0, warn: (w) => warns.push(w) });
+      await s.verified();
+      assert.equal(warns.length, 1, warns.join('\n'));
+      // with the index only record 3 is lost; a scan cannot find the records after it in block 1
+      assert.match(warns[0], withIdx ? /removed: 3$/ : /torn record/);
+      assert.equal(s.state().lastSeq, 60);
+      assert.equal(s.load(2)!.seq, 2);
+      assert.equal(s.load(3), undefined);
+      if (withIdx) assert.equal(s.state().msgs, 58);
+      assert.ok(s.load(60));
+      for (let m = s.loadNext('>', 0); m; m = s.loadNext('>', m.seq + 1)) assert.deepEqual(m.data, payloadFor(m.seq));
+      await s.close();
+    });
+  }
 
   it('erase overwrites the message bytes on disk; the slot stays deleted after restart', async () => {
     const { dir } = prepared(0);
@@ -269,6 +280,7 @@ describe('file store crash safety', () => {
     };
     let s = new FileStore(dir, UNLIMITED, { syncIntervalMs: 0 });
     const want = snapshot(s);
+    await s.verified();
     s.remove(7);
     await s.close();
     // a garbled index, an index of another block, a truncated one: all ignored
@@ -276,13 +288,15 @@ describe('file store crash safety', () => {
     fs.copyFileSync(join(dir, 'msgs', '3.idx'), join(dir, 'msgs', '2.idx'));
     const i4 = fs.readFileSync(join(dir, 'msgs', '4.idx'));
     fs.writeFileSync(join(dir, 'msgs', '4.idx'), i4.subarray(0, i4.length - 9));
-    // a block changed after its index was written (a flipped payload byte in block 5): scanned, the damaged record skipped
+    // a block changed after its index was written (a flipped payload byte in block 5): the index is
+    // used at open, the background check finds and removes the damaged message
     const b5 = join(dir, 'msgs', '5.blk');
     const raw = fs.readFileSync(b5);
     raw[40] ^= 0x01;
     fs.writeFileSync(b5, raw);
     const warns: string[] = [];
     s = new FileStore(dir, UNLIMITED, { syncIntervalMs: 0, warn: (w) => warns.push(w) });
+    await s.verified();
     assert.equal(warns.length, 1, warns.join('\n'));
     const got = snapshot(s).split(',');
     const exp = want.split(',').filter((x) => !x.startsWith('7:'));
