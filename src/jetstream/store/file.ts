@@ -62,7 +62,9 @@ interface Block {
   dirty: boolean;
   /** offset of the last record in the file (-1: none) */
   lastRecOff: number;
-  /** crc32 of the whole block file (running, while crcOk) */
+  /** size of the block when opened from its index: the bytes the background check covers */
+  verifySize: number;
+  /** crc32 of the whole block file, valid while crcOk (appends and erases clear it) */
   crc: number;
   crcOk: boolean;
   /** ts of the last message record (for the block index) */
@@ -176,20 +178,27 @@ export class FileStore extends BaseStore {
   }
 
   private verifyBlock(b: Block): void {
-    const buf = Buffer.allocUnsafe(b.size);
+    // the bytes the index described (the write block may have grown since)
+    const size = b.verifySize;
+    const expect = b.crc;
+    const buf = Buffer.allocUnsafe(size);
     let got = 0;
-    while (got < b.size) {
-      const r = fs.readSync(b.fd, buf, got, b.size - got, got);
+    while (got < size) {
+      const r = fs.readSync(b.fd, buf, got, size - got, got);
       if (r <= 0) break;
       got += r;
     }
-    if (got === b.size && crc32(buf) === b.crc) return;
+    if (got === size && crc32(buf) === expect) {
+      if (size === b.size) b.crcOk = true;
+      return;
+    }
     const bad: number[] = [];
     for (let i = 0; i < b.count; i++) {
       const o = b.offs[i];
       if (o === DELETED) continue;
       const at = o & OFF_MASK;
       const len = b.lens[i];
+      if (at >= size) continue; // appended after the open: written by us, not covered by the index
       const ok =
         at + len <= got &&
         buf.readUInt32LE(at) === len &&
@@ -324,6 +333,7 @@ export class FileStore extends BaseStore {
       }
       b.size = off;
       b.crc = crc32(buf.subarray(0, off));
+      b.crcOk = true;
       this.noteControl(b);
       this.blocks.push(b);
       this.readDeletes(b);
@@ -528,6 +538,7 @@ export class FileStore extends BaseStore {
       b.lastRecOff = lastRecOff;
       b.crc = wholeCrc;
       b.crcOk = true;
+      b.verifySize = fileSize;
       b.size = fileSize;
       b.lastTs = lastTs;
       b.floorSeq = floorSeq;
@@ -584,8 +595,9 @@ export class FileStore extends BaseStore {
       dltSize: 0,
       dirty: create,
       lastRecOff: -1,
+      verifySize: 0,
       crc: 0,
-      crcOk: true,
+      crcOk: create,
       lastTs: 0n,
       floorSeq: 0,
       floorTs: 0n,
@@ -674,7 +686,8 @@ export class FileStore extends BaseStore {
     const buf = Buffer.allocUnsafe(len);
     buf.writeUInt32LE(len, 0);
     buf[4] = T_MSG;
-    buf.writeBigUInt64LE(BigInt(seq), 5);
+    buf.writeUInt32LE(seq % 0x100000000, 5);
+    buf.writeUInt32LE(Math.floor(seq / 0x100000000), 9);
     buf.writeBigInt64LE(ts, 13);
     buf.writeUInt16LE(slen, 21);
     buf.writeUInt32LE(hlen, 23);
@@ -704,7 +717,7 @@ export class FileStore extends BaseStore {
     b.lastRecOff = b.size;
     b.size += buf.length;
     b.dirty = true;
-    if (b.crcOk) b.crc = crc32(buf, b.crc);
+    b.crcOk = false;
   }
 
   private controlRecord(type: number, seq: number, ts: bigint): Buffer {

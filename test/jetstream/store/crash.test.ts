@@ -305,6 +305,27 @@ describe('file store crash safety', () => {
     await s.close();
   });
 
+  it('the background check of a write block opened from its index ignores what was appended since', async () => {
+    const { dir } = prepared(0);
+    await fill(dir, 30, 1 << 20);
+    const warns: string[] = [];
+    let s = new FileStore(dir, UNLIMITED, { syncIntervalMs: 0, warn: (w) => warns.push(w) });
+    for (let seq = 31; seq <= 40; seq++) s.store(subjectFor(seq), null, payloadFor(seq));
+    s.remove(35, true);
+    await s.verified();
+    assert.equal(warns.length, 0, warns.join('; '));
+    assert.equal(s.state().msgs, 39);
+    await s.close();
+    s = new FileStore(dir, UNLIMITED, { syncIntervalMs: 0, warn: (w) => warns.push(w) });
+    await s.verified();
+    assert.equal(warns.length, 0, warns.join('; '));
+    for (let seq = 1; seq <= 40; seq++) {
+      if (seq === 35) assert.equal(s.load(seq), undefined);
+      else assert.deepEqual(s.load(seq)!.data, payloadFor(seq));
+    }
+    await s.close();
+  });
+
   it('sparse sealed blocks are compacted on disk; contents and deletes survive a restart', async () => {
     const { dir } = prepared(0);
     const limits = { ...UNLIMITED, maxMsgsPerSubject: 1 };
