@@ -183,8 +183,16 @@ export class Api {
     if (cfg.mirror_direct && cfg.mirror === undefined) throw Err.streamInvalidConfig('stream has no mirror but does have mirror direct');
     streamDefaults(cfg, this.js.dupWindowNs);
     checkStreamConfig(cfg, this.js.dupWindowNs);
+    if (cfg.mirror) {
+      const origin = this.js.streams.get(cfg.mirror.name);
+      if (origin) {
+        if (cfg.max_msg_size > 0 && origin.cfg.max_msg_size > 0 && cfg.max_msg_size < origin.cfg.max_msg_size) throw Err.mirrorMaxMessageSize();
+        cfg.mirror_direct = origin.cfg.allow_direct;
+      }
+    }
     const s = await this.js.addStream(cfg);
-    this.send(reply, 'stream_create_response', { ...s.info(), did_create: true });
+    // the create reply has no mirror/sources info (nats-server builds it from config and state)
+    this.send(reply, 'stream_create_response', { config: streamConfigJson(s.cfg), created: nsToTime(s.created), state: s.stateJson().state, did_create: true });
   }
 
   private async streamUpdate(name: string, reply: string | undefined, data: Buffer): Promise<void> {
@@ -220,6 +228,7 @@ export class Api {
     const st = s.stateJson({ deletedDetails, subjectsFilter, offset });
     const body: Record<string, unknown> = { total: st.total, offset: st.offset, limit: st.limit, config: streamConfigJson(s.cfg), created: nsToTime(s.created), state: st.state };
     if (this.js.domain) body.domain = this.js.domain;
+    Object.assign(body, s.linksInfo());
     this.send(reply, 'stream_info_response', body);
   }
 
@@ -329,10 +338,10 @@ export class Api {
   }
 
   /** `$JS.API.DIRECT.GET.<stream>[.<subject>]` (subscribed per stream with allow_direct). */
-  directGet(s: Stream, subject: string, reply: string | undefined, _hdr: Buffer | null, data: Buffer): void {
+  directGet(s: Stream, subject: string, reply: string | undefined, _hdr: Buffer | null, data: Buffer, name = s.name): void {
     if (reply === undefined) return;
     const port = this.js.port;
-    const prefix = `$JS.API.DIRECT.GET.${s.name}`;
+    const prefix = `$JS.API.DIRECT.GET.${name}`;
     const status = (code: number, text: string): void => void port.publish(reply, undefined, statusHeader(code, text), EMPTY);
     let q: { seq: number; last: string; next: string };
     if (subject.length > prefix.length) {

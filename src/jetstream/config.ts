@@ -22,6 +22,38 @@ export interface RePublish {
   headers_only: boolean;
 }
 
+/** A mirror or source (stream.go StreamSource). */
+export interface StreamSource {
+  name: string;
+  opt_start_seq: number;
+  opt_start_time: string;
+  filter_subject: string;
+  external?: unknown;
+}
+
+function decodeSource(v: unknown): StreamSource {
+  const o = dec.obj(v);
+  const st = o.opt_start_time;
+  if (st !== undefined && st !== null && (typeof st !== 'string' || timeToNs(st) === undefined)) throw new BadJson('opt_start_time: bad time');
+  const src: StreamSource = {
+    name: dec.str(o, 'name'),
+    opt_start_seq: dec.uint(o, 'opt_start_seq'),
+    opt_start_time: typeof st === 'string' ? st : '',
+    filter_subject: dec.str(o, 'filter_subject'),
+  };
+  if (o.external !== undefined && o.external !== null) src.external = dec.obj(o.external);
+  return src;
+}
+
+export function sourceJson(x: StreamSource): Record<string, unknown> {
+  const o: Record<string, unknown> = { name: x.name };
+  if (x.opt_start_seq) o.opt_start_seq = x.opt_start_seq;
+  if (x.opt_start_time) o.opt_start_time = x.opt_start_time;
+  if (x.filter_subject) o.filter_subject = x.filter_subject;
+  if (x.external) o.external = x.external;
+  return o;
+}
+
 export interface StreamConfig {
   name: string;
   description: string;
@@ -40,8 +72,8 @@ export interface StreamConfig {
   template_owner: string;
   duplicate_window: number;
   placement?: unknown;
-  mirror?: unknown;
-  sources?: unknown[];
+  mirror?: StreamSource;
+  sources?: StreamSource[];
   republish?: RePublish;
   allow_direct: boolean;
   mirror_direct: boolean;
@@ -90,10 +122,10 @@ export function decodeStreamConfig(raw: unknown): StreamConfig {
     allow_rollup_hdrs: dec.bool(o, 'allow_rollup_hdrs'),
   };
   if (o.placement !== undefined && o.placement !== null) cfg.placement = dec.obj(o.placement);
-  if (o.mirror !== undefined && o.mirror !== null) cfg.mirror = dec.obj(o.mirror);
+  if (o.mirror !== undefined && o.mirror !== null) cfg.mirror = decodeSource(o.mirror);
   if (o.sources !== undefined && o.sources !== null) {
     if (!Array.isArray(o.sources)) throw new BadJson('sources: expected array');
-    if (o.sources.length > 0) cfg.sources = o.sources;
+    if (o.sources.length > 0) cfg.sources = o.sources.map(decodeSource);
   }
   if (o.republish !== undefined && o.republish !== null) {
     const r = dec.obj(o.republish);
@@ -147,7 +179,15 @@ export function checkStreamConfig(cfg: StreamConfig, serverDupWindowNs: number):
     if (cfg.discard !== 'new') bad('discard new per subject requires discard new policy to be set');
     if (cfg.max_msgs_per_subject <= 0) bad('discard new per subject requires max msgs per subject > 0');
   }
-  if (cfg.mirror !== undefined || cfg.sources !== undefined) throw Err.notSupported('stream mirrors and sources');
+  if (cfg.mirror !== undefined) {
+    if (cfg.subjects.length > 0) throw Err.mirrorWithSubjects();
+    if (cfg.sources !== undefined) throw Err.mirrorWithSources();
+  }
+  for (const x of [...(cfg.mirror ? [cfg.mirror] : []), ...(cfg.sources ?? [])]) {
+    if (x.external !== undefined) throw Err.notSupported('mirrors and sources from other accounts or domains (external)');
+    if (x.name === '' || badStreamName(x.name)) bad(`stream source name ${JSON.stringify(x.name)} is invalid`);
+    if (x.name === cfg.name) bad('detected cycle');
+  }
   if (cfg.template_owner !== '') throw Err.notSupported('stream templates');
   const seen = new Set<string>();
   for (const s of cfg.subjects) {
@@ -192,8 +232,8 @@ export function streamConfigJson(c: StreamConfig): Record<string, unknown> {
   if (c.template_owner) o.template_owner = c.template_owner;
   if (c.duplicate_window) o.duplicate_window = c.duplicate_window;
   if (c.placement) o.placement = c.placement;
-  if (c.mirror) o.mirror = c.mirror;
-  if (c.sources) o.sources = c.sources;
+  if (c.mirror) o.mirror = sourceJson(c.mirror);
+  if (c.sources) o.sources = c.sources.map(sourceJson);
   if (c.republish) {
     const r: Record<string, unknown> = { src: c.republish.src, dest: c.republish.dest };
     if (c.republish.headers_only) r.headers_only = true;
@@ -223,7 +263,7 @@ export function checkStreamUpdate(old: StreamConfig, next: StreamConfig): Stream
   if (next.storage !== old.storage) bad('stream configuration update can not change storage type');
   if (next.retention !== old.retention) bad('stream configuration update can not change retention policy');
   if (next.template_owner !== old.template_owner) bad('stream configuration update can not change template ownership');
-  if (JSON.stringify(next.mirror) !== JSON.stringify(old.mirror)) throw Err.streamMirrorNotUpdatable();
+  if (JSON.stringify(next.mirror && sourceJson(next.mirror)) !== JSON.stringify(old.mirror && sourceJson(old.mirror))) throw Err.streamMirrorNotUpdatable();
   if (JSON.stringify(next.republish) !== JSON.stringify(old.republish)) bad('stream configuration update can not change RePublish');
   if (old.sealed && !next.sealed) bad('stream configuration update can not unseal a sealed stream');
   if (old.deny_delete && !next.deny_delete) bad('stream configuration update can not cancel deny message deletes');

@@ -191,6 +191,9 @@ export class JetStream {
     const s = new Stream(this, cfg, store, created);
     this.streams.set(cfg.name, s);
     s.subscribe();
+    // as nats-server, mirrors and sources start after the create reply (their state fills in later)
+    if (cfg.mirror || cfg.sources) setImmediate(() => this.streams.get(cfg.name) === s && s.startLinks());
+    for (const o of this.streams.values()) if (o !== s) o.originAppeared(s);
     this.advisory(`$JS.EVENT.ADVISORY.STREAM.CREATED.${cfg.name}`, 'io.nats.jetstream.advisory.v1.stream_action', { stream: cfg.name, action: 'create' });
     return s;
   }
@@ -209,13 +212,16 @@ export class JetStream {
       for (const a of o.cfg.subjects) for (const b of cfg.subjects) if (subjectsCollide(a, b)) throw Err.streamSubjectOverlap();
     }
     this.checkReservation(cfg, s.cfg.max_bytes > 0 ? s.cfg.max_bytes : 0);
+    const linksChanged = JSON.stringify(cfg.sources) !== JSON.stringify(s.cfg.sources);
     s.update(cfg);
+    if (linksChanged) s.startLinks();
     await this.storage.writeStreamMeta(s.name, { config: streamConfigJson(cfg), created: nsToTime(s.created) });
     this.advisory(`$JS.EVENT.ADVISORY.STREAM.UPDATED.${cfg.name}`, 'io.nats.jetstream.advisory.v1.stream_action', { stream: cfg.name, action: 'modify' });
   }
 
   async deleteStream(s: Stream): Promise<void> {
     this.streams.delete(s.name);
+    for (const o of this.streams.values()) o.originGone(s);
     await s.close(true);
     await this.storage.removeStream(s.name);
     this.advisory(`$JS.EVENT.ADVISORY.STREAM.DELETED.${s.name}`, 'io.nats.jetstream.advisory.v1.stream_action', { stream: s.name, action: 'delete' });
@@ -313,6 +319,11 @@ export class JetStream {
       }
       s.subscribe();
       for (const c of s.consumers.values()) c.start();
+    }
+    // mirrors and sources resume once every stream is back
+    for (const s of this.streams.values()) {
+      s.recoverSourcePositions();
+      if (s.cfg.mirror || s.cfg.sources) s.startLinks();
     }
   }
 

@@ -97,6 +97,9 @@ export const Err = {
   consumerCreateFilterSubjectMismatch: E(400, 10131, 'Consumer create request did not match filtered subject from create subject'),
   consumerCreateDurableAndNameMismatch: E(400, 10132, 'Consumer Durable and Name have to be equal if both are provided'),
   replicasNegative: E(400, 10133, 'replicas count cannot be negative'),
+  mirrorMaxMessageSize: E(400, 10030, 'stream mirror must have max message size >= source'),
+  mirrorWithSources: E(400, 10031, 'stream mirrors can not also contain other sources'),
+  mirrorWithSubjects: E(400, 10034, 'stream mirrors can not contain subjects'),
   /** tsnats: a part of the API not implemented (yet). */
   notSupported: (what: string) => new ApiError(501, 10999, `${what} is not supported by tsnats yet`),
 };

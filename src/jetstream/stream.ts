@@ -10,11 +10,16 @@ import type { InternalSub } from './port.js';
 import { limitsFromConfig, StoreError, type MsgStore, type StoredMsg } from './store/types.js';
 import { streamConfigJson, type StreamConfig } from './config.js';
 import { subjectMatches, subjectsCollide, transformSubject } from './subject.js';
+import { SourceLink, sourceHeaders } from './sources.js';
 
 const MAX_HDR = 65535;
 
 export class Stream {
   readonly consumers = new Map<string, Consumer>();
+  /** Mirrors and sources copying from this stream. */
+  readonly followers = new Set<SourceLink>();
+  /** This stream's own mirror / sources. */
+  links: SourceLink[] = [];
   private subs: InternalSub[] = [];
   private directSubs: InternalSub[] = [];
   /** Nats-Msg-Id → {seq, ms}, insertion (= time) ordered. */
@@ -44,14 +49,94 @@ export class Stream {
     this.subs = this.cfg.subjects.map((s) => port.subscribe(s, (subj, reply, hdr, data) => this.processInbound(subj, reply, hdr, data)));
     for (const s of this.directSubs) s.unsubscribe();
     this.directSubs = [];
-    if (this.cfg.allow_direct) {
-      const h = (subj: string, reply: string | undefined, hdr: Buffer | null, data: Buffer) => this.js.api.directGet(this, subj, reply, hdr, data);
-      this.directSubs.push(port.subscribe(`$JS.API.DIRECT.GET.${this.name}`, h, '_sys_'));
-      this.directSubs.push(port.subscribe(`$JS.API.DIRECT.GET.${this.name}.>`, h, '_sys_'));
+    const direct = (name: string) => {
+      const h = (subj: string, reply: string | undefined, hdr: Buffer | null, data: Buffer) => this.js.api.directGet(this, subj, reply, hdr, data, name);
+      this.directSubs.push(port.subscribe(`$JS.API.DIRECT.GET.${name}`, h, '_sys_'));
+      this.directSubs.push(port.subscribe(`$JS.API.DIRECT.GET.${name}.>`, h, '_sys_'));
+    };
+    if (this.cfg.allow_direct) direct(this.name);
+    // a mirror of a stream with allow_direct answers direct gets for the origin too
+    if (this.cfg.mirror_direct && this.cfg.mirror) direct(this.cfg.mirror.name);
+  }
+
+  /** Creates the mirror/source links and attaches those whose origin exists. */
+  startLinks(): void {
+    for (const l of this.links) l.detach();
+    const specs = this.cfg.mirror ? [this.cfg.mirror] : (this.cfg.sources ?? []);
+    const old = new Map(this.links.map((l) => [l.name, l]));
+    this.links = specs.map((spec) => {
+      const l = new SourceLink(this, spec, this.cfg.mirror !== undefined);
+      const prev = old.get(spec.name);
+      if (prev) l.lastOriginSeq = prev.lastOriginSeq;
+      return l;
+    });
+    if (this.cfg.mirror && this.links[0]) this.links[0].lastOriginSeq = this.store.state().lastSeq;
+    for (const l of this.links) {
+      const o = this.js.streams.get(l.name);
+      if (o && o !== this) l.attach(o);
     }
   }
 
+  /** After a restart: where each source stopped, from the Nats-Stream-Source headers. */
+  recoverSourcePositions(): void {
+    if (!this.cfg.sources) return;
+    const pos = new Map<string, number>();
+    let seq = 1;
+    let m: StoredMsg | undefined;
+    while ((m = this.store.loadNext('', seq)) !== undefined) {
+      const v = getHeader(m.hdr, 'Nats-Stream-Source');
+      if (v !== undefined) {
+        const [name, n] = v.split(' ');
+        if (name !== undefined && n !== undefined) pos.set(name, Number(n));
+      }
+      seq = m.seq + 1;
+    }
+    this.links = this.cfg.sources.map((spec) => {
+      const l = new SourceLink(this, spec, false);
+      l.lastOriginSeq = pos.get(spec.name) ?? 0;
+      return l;
+    });
+  }
+
+  /** A stream was created: links waiting for it attach. */
+  originAppeared(o: Stream): void {
+    for (const l of this.links) if (l.name === o.name && l.origin === undefined) l.attach(o);
+  }
+
+  /** A stream was deleted: links from it detach (and wait for it to come back). */
+  originGone(o: Stream): void {
+    for (const l of this.links) if (l.origin === o) l.detach();
+  }
+
+  /** A mirrored message: stored under the origin's sequence. */
+  mirrorIngest(m: StoredMsg): void {
+    if (this.closed) return;
+    const st = this.store.state();
+    if (m.seq <= st.lastSeq) return;
+    if (m.seq > st.lastSeq + 1) this.store.skipTo(m.seq - 1);
+    try {
+      const r = this.store.store(m.subject, m.hdr, m.data, m.ts);
+      this.stored({ seq: r.seq, subject: m.subject, hdr: m.hdr, data: m.data, ts: r.ts });
+    } catch (e) {
+      this.js.port.log.warn(`JetStream mirror '$G > ${this.name}' could not store sequence ${m.seq}: ${(e as Error).message}`);
+      this.store.skipTo(m.seq);
+    }
+  }
+
+  /** A sourced message: published into this stream with `Nats-Stream-Source: <origin> <seq>`. */
+  sourceIngest(m: StoredMsg, origin: string): void {
+    const hdr = appendHeaders(sourceHeaders(m.hdr), [['Nats-Stream-Source', `${origin} ${m.seq}`]]);
+    this.processInbound(m.subject, undefined, hdr, m.data);
+  }
+
+  /** After a message is stored: consumers and followers. */
+  private stored(m: StoredMsg): void {
+    for (const c of this.consumers.values()) c.signal(m.subject, m.seq);
+    for (const f of this.followers) f.onOriginMsg(m);
+  }
+
   unsubscribe(): void {
+    for (const l of this.links) l.detach();
     for (const s of this.subs) s.unsubscribe();
     for (const s of this.directSubs) s.unsubscribe();
     this.subs = [];
@@ -115,7 +200,15 @@ export class Stream {
   info(opts: { deletedDetails?: boolean; subjectsFilter?: string; offset?: number } = {}): Record<string, unknown> {
     const { state } = this.stateJson(opts);
     const o: Record<string, unknown> = { config: streamConfigJson(this.cfg), created: nsToTime(this.created), state };
+    Object.assign(o, this.linksInfo());
     return o;
+  }
+
+  /** StreamInfo `mirror` / `sources`. */
+  linksInfo(): Record<string, unknown> {
+    if (this.cfg.mirror) return { mirror: this.links[0]?.info() ?? { name: this.cfg.mirror.name, lag: 0, active: -1 } };
+    if (this.cfg.sources) return { sources: this.links.map((l) => l.info()) };
+    return {};
   }
 
   // -----------------------------------------------------------------------------------------
@@ -206,8 +299,8 @@ export class Stream {
     else if (rollup === 'all') this.purgeInternal({ keep: 1 });
     if (cfg.republish) this.republish(subject, hdr, data, seq, lastOnSubject);
     this.ackOk(reply, seq);
-    for (const c of this.consumers.values()) c.signal(subject, seq);
-    void ts;
+    if (this.followers.size > 0) this.stored({ seq, subject, hdr, data, ts });
+    else for (const c of this.consumers.values()) c.signal(subject, seq);
   }
 
   private republish(subject: string, hdr: Buffer | null, data: Buffer, seq: number, last: number): void {
