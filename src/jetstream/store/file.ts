@@ -115,6 +115,8 @@ export class FileStore extends BaseStore {
   private syncTimer: NodeJS.Timeout | undefined;
   private warn: (msg: string) => void;
   private lastHit: Block | undefined;
+  /** blocks were created or removed since the last directory fsync */
+  private dirDirty = false;
   /** blocks opened through their index, not yet checked byte for byte */
   private unverified: Block[] = [];
   private verifying: Promise<void> | undefined;
@@ -364,7 +366,10 @@ export class FileStore extends BaseStore {
         }
       }
     }
-    if (this.blocks.length === 0) this.blocks.push(this.openBlock(1, true));
+    if (this.blocks.length === 0) {
+      this.blocks.push(this.openBlock(1, true));
+      this.dirDirty = true;
+    }
     this.wb = this.blocks[this.blocks.length - 1];
     // drop emptied blocks (not the write block)
     for (const b of this.blocks.slice(0, -1)) if (b.live === 0) this.removeBlock(b);
@@ -733,6 +738,7 @@ export class FileStore extends BaseStore {
   private rotate(): Block {
     this.writeIdx(this.wb);
     const b = this.openBlock(this.wb.n + 1, true);
+    this.dirDirty = true;
     this.blocks.push(b);
     this.wb = b;
     return b;
@@ -985,6 +991,7 @@ export class FileStore extends BaseStore {
     fs.rmSync(b.path, { force: true });
     fs.rmSync(b.path.replace(/\.blk$/, '.dlt'), { force: true });
     fs.rmSync(this.idxPath(b), { force: true });
+    this.dirDirty = true;
     this.blocks.splice(this.blocks.indexOf(b), 1);
     if (this.lastHit === b) this.lastHit = undefined;
   }
@@ -996,6 +1003,16 @@ export class FileStore extends BaseStore {
       fs.fsyncSync(b.fd);
       if (b.dltFd >= 0) fs.fsyncSync(b.dltFd);
       b.dirty = false;
+    }
+    if (this.dirDirty) {
+      // new and removed block files: their directory entries
+      const fd = fs.openSync(this.msgsDir, 'r');
+      try {
+        fs.fsyncSync(fd);
+      } finally {
+        fs.closeSync(fd);
+      }
+      this.dirDirty = false;
     }
   }
 
