@@ -325,6 +325,13 @@ export abstract class BaseStore implements MsgStore {
     return this.removeBatch([seq], false) === 1;
   }
 
+  /** number of stored messages with seq in [from, to] */
+  protected _countLive(from: number, to: number): number {
+    let n = 0;
+    for (let s = this._nextLive(from, to); s >= 0; s = this._nextLive(s + 1, to)) n++;
+    return n;
+  }
+
   /** overwrites the stored bytes of seq (secure delete); default: nothing on disk to erase */
   protected _erase(_seq: number): void {}
 
@@ -445,15 +452,9 @@ export abstract class BaseStore implements MsgStore {
     }
     if (all) {
       if (from <= this.first) return this.msgs;
-      // count the smaller side
-      if (from - this.first < this.last - from) {
-        let below = 0;
-        for (let s = this._nextLive(this.first, from - 1); s >= 0; s = this._nextLive(s + 1, from - 1)) below++;
-        return this.msgs - below;
-      }
-      let n = 0;
-      for (let s = this._nextLive(from, this.last); s >= 0; s = this._nextLive(s + 1, this.last)) n++;
-      return n;
+      // no gaps: plain arithmetic
+      if (this.last - this.first + 1 === this.msgs) return this.last - from + 1;
+      return this._countLive(from, this.last);
     }
     let n = 0;
     const consider = (_subj: string, ss: SubjInfo) => {

@@ -887,9 +887,25 @@ export class FileStore extends BaseStore {
     this.wb.floorSeq = floor;
     this.wb.floorTs = this.lastTs;
   }
+  /** index of the first block whose last slot is >= seq (blocks are in sequence order) */
+  private firstBlockFrom(seq: number): number {
+    const bl = this.blocks;
+    let lo = 0;
+    let hi = bl.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      const b = bl[mid];
+      if (b.count > 0 && b.base + b.count - 1 < seq) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+
   protected _nextLive(from: number, to: number): number {
     if (from > to) return -1;
-    for (const b of this.blocks) {
+    const bl = this.blocks;
+    for (let k = this.firstBlockFrom(from); k < bl.length; k++) {
+      const b = bl[k];
       if (b.count === 0 || b.live === 0) continue;
       const end = b.base + b.count - 1;
       if (end < from) continue;
@@ -899,6 +915,22 @@ export class FileStore extends BaseStore {
     }
     return -1;
   }
+  protected override _countLive(from: number, to: number): number {
+    let n = 0;
+    for (const b of this.blocks) {
+      if (b.count === 0 || b.live === 0) continue;
+      const end = b.base + b.count - 1;
+      if (end < from || b.base > to) continue;
+      if (b.base >= from && end <= to) {
+        n += b.live;
+        continue;
+      }
+      const stop = Math.min(end, to);
+      for (let s = Math.max(from, b.base); s <= stop; s++) if (b.offs[s - b.base] !== DELETED) n++;
+    }
+    return n;
+  }
+
   protected _prevLive(from: number, to: number): number {
     for (let k = this.blocks.length - 1; k >= 0; k--) {
       const b = this.blocks[k];
