@@ -395,7 +395,8 @@ async function phaseIdle(ctx: Ctx, spec: ServerSpec): Promise<boolean> {
 /**
  * JetStream phase for one server: a fresh store directory, file streams. Async publish with a
  * window of 1000 acks in flight (16 B and 1 KiB), synchronous publish latency, and a durable pull
- * consumer with explicit acks draining 100 000 stored messages.
+ * consumer with explicit acks draining 100 000 stored messages, an ordered push consumer replaying
+ * 100 000, and KV put / get rates (1000 keys, 100 B, sequential).
  */
 async function phaseJs(ctx: Ctx, spec: ServerSpec): Promise<boolean> {
   if (!want(ctx, 'js')) return false;
@@ -428,6 +429,13 @@ async function phaseJs(ctx: Ctx, spec: ServerSpec): Promise<boolean> {
     }
     r = await run('js_consume', 'jsconsume', ['-size', '16', '-n', ctx.opts.quick ? '20000' : '100000', '-subj', 'js.c', '-stream', 'CONS']);
     if (r) push(ctx, spec.name, 'js_consume', num(r, 'sub_rate'));
+    r = await run('js_ordered', 'jsordered', ['-size', '16', '-n', ctx.opts.quick ? '20000' : '100000', '-subj', 'js.o', '-stream', 'ORD']);
+    if (r) push(ctx, spec.name, 'js_ordered', num(r, 'sub_rate'));
+    r = await run('js_kv', 'jskv', ['-size', '100', '-keys', '1000', '-dur', dur]);
+    if (r) {
+      push(ctx, spec.name, 'js_kv_put', num(r, 'put_rate'));
+      push(ctx, spec.name, 'js_kv_get', num(r, 'get_rate'));
+    }
   } finally {
     await srv.stop();
     rmSync(dir, { recursive: true, force: true });
@@ -727,7 +735,7 @@ function rowKeysFor(tasks: Set<Task>): Set<string> {
     idle: ['mem_conn'],
     tls_p2p: ['tls_p2p'],
     hs: ['hs_on', 'hs_off', 'staple_cost', 'hs_on_cpu', 'hs_off_cpu', 'staple_cpu'],
-    js: ['js_pub16', 'js_pub1k', 'js_sync_p50', 'js_sync_p99', 'js_consume'],
+    js: ['js_pub16', 'js_pub1k', 'js_sync_p50', 'js_sync_p99', 'js_consume', 'js_ordered', 'js_kv_put', 'js_kv_get'],
   };
   return new Set([...tasks].flatMap((t) => m[t]));
 }

@@ -49,6 +49,9 @@ export const ROWS: RowDef[] = [
   { key: 'js_sync_p50', scenario: 'JetStream sync publish, file, 16 B', metric: 'latency p50', unit: 'µs', better: 'lower', target: 'none' },
   { key: 'js_sync_p99', scenario: 'JetStream sync publish, file, 16 B', metric: 'latency p99', unit: 'µs', better: 'lower', target: 'none' },
   { key: 'js_consume', scenario: 'JetStream pull consume, explicit acks, 16 B', metric: 'consumed', unit: 'msgs/s', better: 'higher', target: 'throughput' },
+  { key: 'js_ordered', scenario: 'JetStream ordered consumer replay, 16 B', metric: 'received', unit: 'msgs/s', better: 'higher', target: 'throughput' },
+  { key: 'js_kv_put', scenario: 'KV put, 100 B, 1000 keys (sequential)', metric: 'puts', unit: 'req/s', better: 'higher', target: 'throughput' },
+  { key: 'js_kv_get', scenario: 'KV get, 100 B, 1000 keys (sequential)', metric: 'gets', unit: 'req/s', better: 'higher', target: 'throughput' },
 ];
 
 /** Values per server name, per row key, one entry per round. */

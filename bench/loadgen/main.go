@@ -12,6 +12,8 @@
 //	loadgen idle      -url ... -n 10000 -conc 100     (holds the connections until stdin closes)
 //	loadgen jspub     -url ... -size 16 -window 1000 -dur 3s   (JetStream publish; -window 0 = sync, latency)
 //	loadgen jsconsume -url ... -size 16 -n 100000 -batch 500   (pull consumer, explicit acks)
+//	loadgen jsordered -url ... -size 16 -n 100000              (ordered push consumer replay)
+//	loadgen jskv      -url ... -size 100 -keys 1000 -dur 3s    (KV put rate, then get rate)
 //
 // TLS: a tls:// URL plus -ca <file> (the server certificate must name 127.0.0.1). Go's TLS
 // client always sends the status_request extension, so a stapling server staples on every
@@ -759,6 +761,10 @@ func main() {
 		runJsPub(args)
 	case "jsconsume":
 		runJsConsume(args)
+	case "jsordered":
+		runJsOrdered(args)
+	case "jskv":
+		runJsKv(args)
 	case "version":
 		emit(map[string]any{"go": runtime.Version(), "nats_go": nats.Version})
 	default:
@@ -888,4 +894,94 @@ func runJsConsume(args []string) {
 	_ = nc.Flush()
 	el := time.Since(start)
 	emit(map[string]any{"mode": "jsconsume", "received": got, "secs": secs(el), "sub_rate": float64(got) / secs(el)})
+}
+
+func runJsOrdered(args []string) {
+	fs := flag.NewFlagSet("jsordered", flag.ExitOnError)
+	var c common
+	c.register(fs)
+	count := fs.Int("n", 100000, "messages stored, then replayed")
+	stream := fs.String("stream", "BENCHO", "stream name")
+	_ = fs.Parse(args)
+	nc, err := c.connect("loadgen-jsordered")
+	if err != nil {
+		fail("connect: %v", err)
+	}
+	defer nc.Close()
+	js := jsSetup(&c, nc, *stream, "file", 4000)
+	payload := make([]byte, c.size)
+	for i := 0; i < *count; i++ {
+		if _, err := js.PublishAsync(c.subject, payload); err != nil {
+			fail("publish: %v", err)
+		}
+	}
+	select {
+	case <-js.PublishAsyncComplete():
+	case <-time.After(120 * time.Second):
+		fail("prefill not acknowledged")
+	}
+	done := make(chan struct{})
+	var got atomic.Int64
+	start := time.Now()
+	sub, err := js.Subscribe(c.subject, func(m *nats.Msg) {
+		if got.Add(1) == int64(*count) {
+			close(done)
+		}
+	}, nats.OrderedConsumer(), nats.BindStream(*stream))
+	if err != nil {
+		fail("ordered subscribe: %v", err)
+	}
+	select {
+	case <-done:
+	case <-time.After(120 * time.Second):
+		fail("ordered consumer got %d of %d", got.Load(), *count)
+	}
+	el := time.Since(start)
+	_ = sub.Unsubscribe()
+	emit(map[string]any{"mode": "jsordered", "received": got.Load(), "secs": secs(el), "sub_rate": float64(got.Load()) / secs(el)})
+}
+
+func runJsKv(args []string) {
+	fs := flag.NewFlagSet("jskv", flag.ExitOnError)
+	var c common
+	c.register(fs)
+	keys := fs.Int("keys", 1000, "distinct keys")
+	bucket := fs.String("bucket", "BENCHKV", "bucket name")
+	_ = fs.Parse(args)
+	nc, err := c.connect("loadgen-jskv")
+	if err != nil {
+		fail("connect: %v", err)
+	}
+	defer nc.Close()
+	js, err := nc.JetStream()
+	if err != nil {
+		fail("jetstream: %v", err)
+	}
+	_ = js.DeleteKeyValue(*bucket)
+	kv, err := js.CreateKeyValue(&nats.KeyValueConfig{Bucket: *bucket})
+	if err != nil {
+		fail("create kv: %v", err)
+	}
+	val := make([]byte, c.size)
+	start := time.Now()
+	deadline := start.Add(c.dur)
+	var puts int64
+	for time.Now().Before(deadline) {
+		if _, err := kv.Put(fmt.Sprintf("k%d", puts%int64(*keys)), val); err != nil {
+			fail("put: %v", err)
+		}
+		puts++
+	}
+	putEl := time.Since(start)
+	start = time.Now()
+	deadline = start.Add(c.dur)
+	var gets int64
+	for time.Now().Before(deadline) {
+		if _, err := kv.Get(fmt.Sprintf("k%d", gets%int64(*keys))); err != nil {
+			fail("get: %v", err)
+		}
+		gets++
+	}
+	getEl := time.Since(start)
+	emit(map[string]any{"mode": "jskv", "puts": puts, "put_rate": float64(puts) / secs(putEl), "gets": gets, "get_rate": float64(gets) / secs(getEl)})
 }
