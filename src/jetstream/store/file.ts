@@ -40,6 +40,8 @@ export interface FileStoreOptions {
   syncIntervalMs?: number;
   /** recovery warnings (torn tails, corrupt records) */
   warn?: (msg: string) => void;
+  /** fsync after every append and delete (slow; nats-server 2.9.10 has no such mode): survives power loss too */
+  syncAlways?: boolean;
   /** a sealed block at least this big (default 2 MiB, as nats-server) is rewritten without its deleted records once under 25 % live */
   compactMinBytes?: number;
 }
@@ -108,6 +110,7 @@ export class FileStore extends BaseStore {
   private wb!: Block;
   private blockSize: number;
   private compactMin: number;
+  private syncAlways: boolean;
   private floor = 0;
   private floorBlock: Block | undefined;
   private subjIds = new Map<string, number>();
@@ -130,6 +133,7 @@ export class FileStore extends BaseStore {
     this.blockSize = opts.blockSize ?? blockSizeFor(limits);
     this.warn = opts.warn ?? (() => {});
     this.compactMin = opts.compactMinBytes ?? 2 * 1024 * 1024;
+    this.syncAlways = opts.syncAlways === true;
     try {
       fs.mkdirSync(this.msgsDir, { recursive: true, mode: 0o750 });
       this.recover();
@@ -711,6 +715,7 @@ export class FileStore extends BaseStore {
   private appendRaw(b: Block, buf: Buffer): void {
     try {
       writeFully(b.fd, buf, b.size);
+      if (this.syncAlways) fs.fsyncSync(b.fd);
     } catch (e) {
       try {
         fs.ftruncateSync(b.fd, b.size);
@@ -721,7 +726,8 @@ export class FileStore extends BaseStore {
     }
     b.lastRecOff = b.size;
     b.size += buf.length;
-    b.dirty = true;
+    b.dirty = !this.syncAlways;
+    if (this.syncAlways && this.dirDirty) this.syncNow();
     b.crcOk = false;
   }
 
@@ -829,6 +835,7 @@ export class FileStore extends BaseStore {
           writeFully(b.dltFd, buf, b.dltSize);
           b.dltSize += buf.length;
           b.dirty = true;
+          if (this.syncAlways) this.syncBlock(b);
         }
       }
       for (const b of this.blocks.slice()) {
@@ -1029,6 +1036,17 @@ export class FileStore extends BaseStore {
   }
 
   // ---------- durability ----------
+  private syncBlock(b: Block): void {
+    try {
+      fs.fsyncSync(b.fd);
+      if (b.dltFd >= 0) fs.fsyncSync(b.dltFd);
+      if (this.dirDirty) this.syncNow();
+    } catch (e) {
+      throw ioError(`fsync ${b.path}`, e);
+    }
+    b.dirty = false;
+  }
+
   private syncNow(): void {
     for (const b of this.blocks) {
       if (!b.dirty) continue;

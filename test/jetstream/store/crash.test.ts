@@ -260,6 +260,20 @@ describe('file store crash safety', () => {
     await again.close();
   });
 
+  it('syncAlways fsyncs every append and delete', async () => {
+    const { dir } = prepared(0);
+    const s = new FileStore(dir, UNLIMITED, { syncIntervalMs: 0, syncAlways: true });
+    for (let seq = 1; seq <= 20; seq++) s.store('a', null, payloadFor(seq));
+    s.remove(5);
+    s.purge({ seq: 3 });
+    const blocks = (s as unknown as { blocks: Array<{ dirty: boolean }> }).blocks;
+    assert.ok(blocks.every((b) => !b.dirty));
+    await s.close();
+    const again = new FileStore(dir, UNLIMITED, { syncIntervalMs: 0 });
+    assert.deepEqual([again.state().firstSeq, again.state().msgs, again.deleted()], [3, 17, [5]]);
+    await again.close();
+  });
+
   it('an unwritable store directory is an io StoreError at open', () => {
     const d = tempDir();
     dirs.push(d);
