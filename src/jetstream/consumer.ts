@@ -160,7 +160,8 @@ export class Consumer {
     this.sseq = s.delivered.streamSeq + 1;
     this.ackFloor = { ...s.ackFloor };
     const now = Date.now();
-    for (const [seq, p] of s.pending) this.pending.set(seq, { dseq: p.consumerSeq, ts: p.ts, deadline: now + 500 + Math.random() * 1000 });
+    // kept in ascending stream order (ack() relies on it)
+    for (const [seq, p] of [...s.pending].sort((a, b) => a[0] - b[0])) this.pending.set(seq, { dseq: p.consumerSeq, ts: p.ts, deadline: now + 500 + Math.random() * 1000 });
     for (const [seq, n] of s.redelivered) this.redelivered.set(seq, n);
     const first = this.stream.store.state().firstSeq;
     if (this.sseq < first) this.sseq = first;
@@ -520,8 +521,9 @@ export class Consumer {
       this.ackFloor = { consumerSeq: dseq, streamSeq: seq };
       if (this.stream.cfg.retention !== 'limits') this.stream.checkInterestRemoval(seq, m.subject);
     } else {
-      this.pending.set(seq, { dseq, ts: tsNs, deadline: now + this.ackWaitMs(dc) });
-      this.armAckTimer();
+      const deadline = now + this.ackWaitMs(dc);
+      this.pending.set(seq, { dseq, ts: tsNs, deadline });
+      this.armAckTimer(deadline);
     }
     let hdr = m.hdr;
     let data = m.data;
@@ -610,8 +612,10 @@ export class Consumer {
   // -----------------------------------------------------------------------------------------
   // Redelivery timer
 
-  private armAckTimer(): void {
+  private armAckTimer(hint?: number): void {
     if (this.ackNone || this.pending.size === 0) return;
+    // a new delivery's deadline is never earlier than an armed timer's: nothing to do
+    if (hint !== undefined && this.ackTimer && this.ackTimerAt <= hint) return;
     let earliest = Infinity;
     for (const p of this.pending.values()) if (p.deadline < earliest) earliest = p.deadline;
     if (this.ackTimer && this.ackTimerAt <= earliest) return;
@@ -688,8 +692,11 @@ export class Consumer {
         this.ackFloor = { consumerSeq: this.dseq - 1, streamSeq: this.sseq - 1 };
       } else if (dseq === this.ackFloor.consumerSeq + 1) {
         this.ackFloor = { consumerSeq: dseq, streamSeq: sseq };
+        // pending is in delivery order (ascending stream seq): its first key is usually the answer
         let next = Infinity;
-        for (const s of this.pending.keys()) if (s > sseq && s < next) next = s;
+        const first = this.pending.keys().next().value as number;
+        if (first > sseq) next = first;
+        else for (const s of this.pending.keys()) if (s > sseq && s < next) next = s;
         if (next !== Infinity) {
           const q = this.pending.get(next)!;
           this.ackFloor = { consumerSeq: q.dseq - 1, streamSeq: next - 1 };
