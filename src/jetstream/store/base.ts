@@ -47,10 +47,7 @@ class SubjInfo {
   remove(seq: number): void {
     if (this.seqs[this.head] === seq) {
       this.head++;
-      if (this.head > 64 && this.head * 2 > this.seqs.length) {
-        this.seqs = this.seqs.slice(this.head);
-        this.head = 0;
-      }
+      this.compactHead();
       return;
     }
     const l = this.seqs.length;
@@ -59,7 +56,19 @@ class SubjInfo {
       return;
     }
     const i = this.lowerBound(seq);
-    if (this.seqs[i] === seq) this.seqs.splice(i, 1);
+    if (this.seqs[i] !== seq) return;
+    // move the shorter side: removals near the front (out-of-order acks) stay cheap
+    if (i - this.head < l - i) {
+      this.seqs.copyWithin(this.head + 1, this.head, i);
+      this.head++;
+      this.compactHead();
+    } else this.seqs.splice(i, 1);
+  }
+  private compactHead(): void {
+    if (this.head > 64 && this.head * 2 > this.seqs.length) {
+      this.seqs = this.seqs.slice(this.head);
+      this.head = 0;
+    }
   }
   /** number of sequences >= seq */
   countFrom(seq: number): number {
