@@ -849,7 +849,16 @@ export class Consumer {
     if (c.max_bytes > 0 && maxBytes > c.max_bytes) return this.sendStatus(reply, 409, `Exceeded MaxRequestMaxBytes of ${c.max_bytes}`);
     if (hb > 0 && hb * 2 > expires) return this.sendStatus(reply, 400, 'Bad Request - heartbeat value too large');
     if (batch <= 0) batch = 1;
-    if (noWait && expires === 0 && this.rdq.length === 0 && this.numPending() === 0) return this.sendStatus(reply, 404, 'No Messages');
+    if (noWait) {
+      const msgsPending = this.numPending() + this.rdq.length;
+      if (msgsPending === 0 && expires === 0) return this.sendStatus(reply, 404, 'No Messages');
+      if (msgsPending > 0) {
+        // waiting requests already claim more than what is pending (consumer.go processNextMsgReq)
+        let batchPending = 0;
+        for (const w of this.waiting) batchPending += w.batch;
+        if (msgsPending < batchPending) return this.sendStatus(reply, 408, 'Requests Pending');
+      }
+    }
     if (this.waiting.length >= c.max_waiting) return this.sendStatus(reply, 409, 'Exceeded MaxWaiting');
     const now = Date.now();
     const r: PullRequest = {

@@ -174,6 +174,15 @@ async function scenario(nc: NatsConnection): Promise<Step[]> {
   t.push(['next expires too big', (await collect(nc, '$JS.API.CONSUMER.MSG.NEXT.C.P1', JSON.stringify({ batch: 1, expires: 60e9 }), 100)).map(norm)]);
   t.push(['next hb too large', (await collect(nc, '$JS.API.CONSUMER.MSG.NEXT.C.P1', JSON.stringify({ batch: 1, expires: 1e9, idle_heartbeat: 1e9 }), 100)).map(norm)]);
   t.push(['next expires', (await collect(nc, '$JS.API.CONSUMER.MSG.NEXT.C.P1', JSON.stringify({ batch: 5, expires: 300e6 }), 500)).map(norm)]);
+  {
+    // a waiting request claims more than is pending: a no_wait request gets 408 Requests Pending
+    await r('RP consumer', '$JS.API.CONSUMER.CREATE.C.RQ', { stream_name: 'C', config: { durable_name: 'RQ', ack_policy: 'explicit', deliver_policy: 'last' } });
+    const w1 = collect(nc, '$JS.API.CONSUMER.MSG.NEXT.C.RQ', JSON.stringify({ batch: 10, expires: 400e6 }), 500);
+    await sleep(100);
+    await p('C extra', 'c.odd', 'x1');
+    t.push(['requests pending', (await collect(nc, '$JS.API.CONSUMER.MSG.NEXT.C.RQ', JSON.stringify({ batch: 5, no_wait: true }), 100)).map(norm)]);
+    t.push(['first waiter', (await w1).map(norm)]);
+  }
   t.push(['next hb', (await collect(nc, '$JS.API.CONSUMER.MSG.NEXT.C.P1', JSON.stringify({ batch: 1, expires: 700e6, idle_heartbeat: 300e6 }), 900)).map(norm)]);
   await r('P1 info', '$JS.API.CONSUMER.INFO.C.P1');
   // max bytes
