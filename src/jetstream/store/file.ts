@@ -164,6 +164,15 @@ export class FileStore extends BaseStore {
     return this.verifying ?? Promise.resolve();
   }
 
+  /** runs the pending byte-for-byte checks now, synchronously (tools, tests) */
+  verifyNow(): void {
+    this.checkOpen();
+    while (this.unverified.length > 0) {
+      const b = this.unverified.shift()!;
+      if (this.blocks.includes(b)) this.verifyBlock(b);
+    }
+  }
+
   /**
    * Checks, one block per event-loop turn, that each block opened through its index still has the crc32
    * recorded in the index. A block that changed is scanned: messages whose record is damaged are
