@@ -9,6 +9,9 @@ import { conn, KINDS, norm, req, sleep, startJs, type JsServer, type Kind } from
 function strip(v: unknown): unknown {
   const x = norm(v) as Record<string, unknown>;
   const j = JSON.parse(JSON.stringify(x), (k, val) => (k === 'active' ? 'n' : val));
+  // nats-server lists sources in Go map order (random): compare them sorted by name
+  const info = (j as { json?: { sources?: { name: string }[] } }).json;
+  if (info?.sources) info.sources.sort((a, b) => (a.name < b.name ? -1 : 1));
   return j;
 }
 
