@@ -525,7 +525,14 @@ export abstract class BaseStore implements MsgStore {
     if (ms > 2_000_000_000) ms = 2_000_000_000;
     this.ageTimer = setTimeout(() => {
       this.ageTimer = undefined;
-      if (!this.closed) this.expireAged();
+      if (this.closed) return;
+      try {
+        this.expireAged();
+      } catch (e) {
+        // a failing disk must not take the process down from a timer: report and retry in a second
+        this.reportError(e);
+        if (!this.ageTimer && !this.closed) this.armAge(1_000_000_000n);
+      }
     }, ms);
     this.ageTimer.unref();
   }
@@ -548,6 +555,9 @@ export abstract class BaseStore implements MsgStore {
     if (victims.length > 0) this.removeBatch(victims, true);
     if (this.msgs > 0 && !this.ageTimer) this.armAge(next > 0n ? next : maxAge);
   }
+
+  /** errors raised outside any call (timers); FileStore logs them through its warn callback */
+  protected reportError(_e: unknown): void {}
 
   protected stopTimers(): void {
     if (this.ageTimer) clearTimeout(this.ageTimer);

@@ -154,9 +154,17 @@ export class FileStore extends BaseStore {
       this.syncTimer.unref();
     }
     // limits may have changed while the stream was down (or a crash left evictions unwritten)
-    this.enforceLimits();
-    if (this.limits.maxAgeNs > 0n) this.expireAged();
+    try {
+      this.enforceLimits();
+      if (this.limits.maxAgeNs > 0n) this.expireAged();
+    } catch (e) {
+      this.reportError(e);
+    }
     if (this.unverified.length > 0) this.verifying = this.verifyInBackground();
+  }
+
+  protected override reportError(e: unknown): void {
+    this.warn(`jetstream store ${this.dir}: ${(e as Error).message}`);
   }
 
   /** resolves once every block opened through its index has been checked in full */
