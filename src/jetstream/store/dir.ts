@@ -211,7 +211,7 @@ export class FileConsumerStore implements ConsumerStore {
   }
 
   update(s: ConsumerState): void {
-    if (this.closed) throw new StoreError('store_closed');
+    if (this.closed) return; // a late update (consumer being deleted) is dropped, never thrown
     this.cur = s;
     this.dirty = true;
     if (this.coalesceMs <= 0) {

@@ -98,8 +98,8 @@ export class MemoryConsumerStore implements ConsumerStore {
   private s: ConsumerState | undefined;
   private closed = false;
   update(s: ConsumerState): void {
-    if (this.closed) throw new StoreError('store_closed');
-    this.s = cloneConsumerState(s);
+    if (this.closed) return; // a late update (consumer being deleted) is dropped, never thrown
+    this.s = s; // a reference (the engine keeps updating it); state() returns a copy
   }
   state(): ConsumerState | undefined {
     return this.s ? cloneConsumerState(this.s) : undefined;

@@ -183,7 +183,7 @@ export interface ConsumerState {
 }
 
 export interface ConsumerStore {
-  /** Records the state. FileConsumerStore coalesces writes (≤ 10/s, like nats-server) and writes on close. */
+  /** Records the state. FileConsumerStore coalesces writes (≤ 10/s, like nats-server) and writes on close. Ignored after close(). */
   update(s: ConsumerState): void;
   state(): ConsumerState | undefined;
   /** writes any coalesced state now */
