@@ -94,7 +94,7 @@ export async function conn(url: string): Promise<NatsConnection> {
 }
 
 /** A raw reply: JSON body, or a status, or TIMEOUT (silence). */
-export type Reply = { json: Record<string, unknown> } | { status: string; headers: Record<string, string> } | 'TIMEOUT' | { raw: string };
+export type Reply = { json: Record<string, unknown> } | { status: string; headers: Record<string, string> } | 'TIMEOUT' | { raw: string; headers?: Record<string, string> };
 
 export function describeMsg(m: Msg): Reply {
   if (m.headers && m.data.length === 0 && m.headers.code > 0) {
@@ -106,6 +106,12 @@ export function describeMsg(m: Msg): Reply {
   try {
     return { json: JSON.parse(s) };
   } catch {
+    if (m.headers) {
+      // a message with headers (direct get): keep them, in order, without the timestamp
+      const headers: Record<string, string> = {};
+      for (const [k, v] of m.headers) headers[k] = k === 'Nats-Time-Stamp' ? 'time' : v.join(',');
+      return { raw: s, headers } as Reply;
+    }
     return { raw: s };
   }
 }
