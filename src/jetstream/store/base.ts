@@ -118,7 +118,7 @@ export abstract class BaseStore implements MsgStore {
   protected abstract _ts(seq: number): bigint;
   /** drops seq from the index (no persistence yet) */
   protected abstract _unindex(seq: number): void;
-  /** makes removals durable: `seqs` removed individually; every seq <= floor (if > 0) is gone too. */
+  /** makes removals durable (before they are dropped from memory): `seqs` removed individually; every seq <= floor (if > 0) is gone too. */
   protected abstract _persistRemoval(seqs: number[], floor: number): void;
   /** makes a jump of the last sequence durable (skip / compact past the end) */
   protected abstract _persistSkip(last: number, lastTs: bigint): void;
@@ -177,25 +177,38 @@ export abstract class BaseStore implements MsgStore {
     return { subject, floor };
   }
 
-  /** removes a batch and persists once */
+  /**
+   * Removes a batch: first made durable (one floor and/or tombstones), then dropped from memory, so a
+   * failed write (StoreError 'io') leaves the store exactly as it was.
+   */
   protected removeBatch(seqs: Iterable<number>, notify: boolean): number {
-    const removed: number[] = [];
-    const notes: Array<[number, string]> = [];
-    let floor = 0;
-    for (const seq of seqs) {
-      const r = this.unlinkMsg(seq);
-      if (!r) continue;
-      removed.push(seq);
-      if (r.floor > floor) floor = r.floor;
-      if (notify) notes.push([seq, r.subject]);
+    const present: number[] = [];
+    const seen = new Set<number>();
+    for (const s of seqs) if (!seen.has(s) && this._has(s)) {
+      seen.add(s);
+      present.push(s);
     }
-    if (removed.length === 0) return 0;
-    // a floor covers the removed seqs below it
-    const individual = floor > 0 ? removed.filter((s) => s > floor) : removed;
-    this._persistRemoval(individual, floor);
+    if (present.length === 0) return 0;
+    // the floor after the batch: everything below the first message that stays
+    let floor = 0;
+    if (seen.has(this.first)) {
+      let n = this.first;
+      while (n >= 0 && seen.has(n)) n = this._nextLive(n + 1, this.last);
+      floor = (n < 0 ? this.last + 1 : n) - 1;
+    }
+    this._persistRemoval(floor > 0 ? present.filter((s) => s > floor) : present, floor);
+    const notes: Array<[number, string]> = [];
+    for (const seq of present) {
+      const r = this.unlinkMsg(seq);
+      if (r && notify) notes.push([seq, r.subject]);
+    }
+    this._afterRemoval();
     if (notify && this.onRemove) for (const [s, subj] of notes) this.onRemove(s, subj);
-    return removed.length;
+    return present.length;
   }
+
+  /** housekeeping once removals are in memory (FileStore: drop emptied blocks, compact sparse ones) */
+  protected _afterRemoval(): void {}
 
   // ---- MsgStore ----
   store(subject: string, hdr: Buffer | null, data: Buffer, ts?: bigint): { seq: number; ts: bigint } {
@@ -381,6 +394,7 @@ export abstract class BaseStore implements MsgStore {
   private purgeAll(): number {
     const n = this.msgs;
     if (n === 0 && (this.last === 0 || this.first === this.last + 1)) return 0;
+    this._persistRemoval([], this.last);
     const victims: number[] = [];
     for (let s = this._nextLive(this.first, this.last); s >= 0; s = this._nextLive(s + 1, this.last)) victims.push(s);
     for (const s of victims) this._unindex(s);
@@ -390,9 +404,10 @@ export abstract class BaseStore implements MsgStore {
     this.first = this.last + 1;
     this.firstTs = 0n;
     this.firstTsStale = false;
-    this._persistRemoval([], this.last);
+    this._afterRemoval();
     return n;
   }
+
 
   compact(seq: number): number {
     this.checkOpen();

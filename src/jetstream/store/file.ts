@@ -831,6 +831,17 @@ export class FileStore extends BaseStore {
     this.kill(b, seq - b.base);
   }
   protected _persistRemoval(seqs: number[], floor: number): void {
+    // on failure everything written here is taken back, so the caller can leave its state unchanged
+    const wb = this.wb;
+    const undo = {
+      wbSize: wb.size,
+      wbLastRecOff: wb.lastRecOff,
+      floor: this.floor,
+      floorBlock: this.floorBlock,
+      wbFloorSeq: wb.floorSeq,
+      wbFloorTs: wb.floorTs,
+      dlt: [] as Array<[Block, number]>,
+    };
     try {
       if (floor > this.floor) this.writeFloor(floor);
       if (seqs.length > 0) {
@@ -849,22 +860,49 @@ export class FileStore extends BaseStore {
             buf.writeUInt32LE(crc32(buf.subarray(k * DLT_REC, k * DLT_REC + 8)), k * DLT_REC + 8);
           });
           if (b.dltFd < 0) b.dltFd = fs.openSync(b.path.replace(/\.blk$/, '.dlt'), 'a+', 0o640);
+          undo.dlt.push([b, b.dltSize]);
           writeFully(b.dltFd, buf, b.dltSize);
           b.dltSize += buf.length;
           b.dirty = true;
           if (this.syncAlways) this.syncBlock(b);
         }
       }
+    } catch (e) {
+      try {
+        for (const [b, size] of undo.dlt) {
+          fs.ftruncateSync(b.dltFd, size);
+          b.dltSize = size;
+        }
+        if (wb.size !== undo.wbSize) {
+          fs.ftruncateSync(wb.fd, undo.wbSize);
+          wb.size = undo.wbSize;
+          wb.lastRecOff = undo.wbLastRecOff;
+        }
+        this.floor = undo.floor;
+        this.floorBlock = undo.floorBlock;
+        wb.floorSeq = undo.wbFloorSeq;
+        wb.floorTs = undo.wbFloorTs;
+      } catch {
+        this.warn(`jetstream store ${this.dir}: could not take back a failed delete: it may apply after a restart`);
+      }
+      if (e instanceof StoreError) throw e;
+      throw ioError(`delete in ${this.msgsDir}`, e);
+    }
+  }
+  protected override _afterRemoval(): void {
+    // the removals are durable already: a failure here (unlink, compaction) only delays reclaiming
+    // disk space (a block with nothing live is dropped at the next open)
+    try {
       for (const b of this.blocks.slice()) {
         if (b === this.wb) continue;
         if (b.live === 0) this.removeBlock(b);
         else if (b.size >= this.compactMin && b.liveBytes * 4 < b.size) this.compactBlock(b);
       }
     } catch (e) {
-      if (e instanceof StoreError) throw e;
-      throw ioError(`delete in ${this.msgsDir}`, e);
+      this.warn(`jetstream store ${this.dir}: reclaiming blocks failed: ${(e as Error).message}`);
     }
   }
+
   /** block holding seq's slot, deleted or not */
   private findAny(seq: number): Block | undefined {
     for (let k = this.blocks.length - 1; k >= 0; k--) {

@@ -260,6 +260,34 @@ describe('file store crash safety', () => {
     await again.close();
   });
 
+  it('a failed delete (disk full) is an io StoreError and changes nothing, in memory or after a restart', async () => {
+    const { dir } = prepared(0);
+    const s = new FileStore(dir, UNLIMITED, { syncIntervalMs: 0 });
+    for (let seq = 1; seq <= 10; seq++) s.store('a', null, payloadFor(seq));
+    assert.equal(s.remove(5), true); // creates the delete log
+    const priv = s as unknown as { wb: { fd: number; dltFd: number } };
+    const full = fs.openSync('/dev/full', 'w');
+    const realDlt = priv.wb.dltFd;
+    priv.wb.dltFd = full;
+    const isIo = (e: unknown) => e instanceof StoreError && e.code === 'io';
+    assert.throws(() => s.remove(7), isIo);
+    priv.wb.dltFd = realDlt;
+    const realFd = priv.wb.fd;
+    priv.wb.fd = full;
+    assert.throws(() => s.remove(1), isIo); // the floor record cannot be written
+    assert.throws(() => s.purge(), isIo);
+    priv.wb.fd = realFd;
+    fs.closeSync(full);
+    assert.deepEqual([s.state().msgs, s.state().firstSeq, s.deleted()], [9, 1, [5]]);
+    assert.ok(s.load(7) && s.load(1));
+    await s.close();
+    const again = new FileStore(dir, UNLIMITED, { syncIntervalMs: 0 });
+    assert.deepEqual([again.state().msgs, again.state().firstSeq, again.deleted()], [9, 1, [5]]);
+    assert.equal(again.remove(7), true);
+    assert.equal(again.purge(), 8);
+    await again.close();
+  });
+
   it('syncAlways fsyncs every append and delete', async () => {
     const { dir } = prepared(0);
     const s = new FileStore(dir, UNLIMITED, { syncIntervalMs: 0, syncAlways: true });
