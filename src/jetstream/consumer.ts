@@ -3,7 +3,7 @@
 
 import { consumerConfigJson, type ConsumerConfig } from './config.js';
 import { appendHeaders, statusHeader, EMPTY } from './headers.js';
-import { goDurationNs, goJson, nsToTime, timeToNs, clockNs } from './json.js';
+import { goDurationNs, goJson, nsToTime, timeToNs } from './json.js';
 import type { InternalSub } from './port.js';
 import type { Stream } from './stream.js';
 import type { ConsumerState, ConsumerStore, StoredMsg } from './store/types.js';
@@ -11,7 +11,8 @@ import { subjectIsSubset, subjectMatches } from './subject.js';
 
 interface Pending {
   dseq: number;
-  ts: bigint;
+  /** delivery time, ms since the epoch (ns only when persisted) */
+  ts: number;
   /** redelivery deadline (ms since epoch) */
   deadline: number;
 }
@@ -64,8 +65,9 @@ export class Consumer {
   private closed = false;
   private lastActive = Date.now();
   private lastDeliveredAt = 0;
-  private deliveredActive: bigint | undefined;
-  private ackActive: bigint | undefined;
+  /** ms since the epoch */
+  private deliveredActive: number | undefined;
+  private ackActive: number | undefined;
   // flow control
   private fcWindow = 2 * 1024 * 1024;
   private fcInFlight = 0;
@@ -161,7 +163,7 @@ export class Consumer {
     this.ackFloor = { ...s.ackFloor };
     const now = Date.now();
     // kept in ascending stream order (ack() relies on it)
-    for (const [seq, p] of [...s.pending].sort((a, b) => a[0] - b[0])) this.pending.set(seq, { dseq: p.consumerSeq, ts: p.ts, deadline: now + 500 + Math.random() * 1000 });
+    for (const [seq, p] of [...s.pending].sort((a, b) => a[0] - b[0])) this.pending.set(seq, { dseq: p.consumerSeq, ts: Number(p.ts / 1_000_000n), deadline: now + 500 + Math.random() * 1000 });
     for (const [seq, n] of s.redelivered) this.redelivered.set(seq, n);
     const first = this.stream.store.state().firstSeq;
     if (this.sseq < first) this.sseq = first;
@@ -179,7 +181,7 @@ export class Consumer {
       },
       get pending() {
         const m = new Map<number, { consumerSeq: number; ts: bigint }>();
-        for (const [seq, p] of self.pending) m.set(seq, { consumerSeq: p.dseq, ts: p.ts });
+        for (const [seq, p] of self.pending) m.set(seq, { consumerSeq: p.dseq, ts: BigInt(p.ts) * 1_000_000n });
         return m;
       },
       get redelivered() {
@@ -267,9 +269,9 @@ export class Consumer {
 
   info(): Record<string, unknown> {
     const delivered: Record<string, unknown> = { consumer_seq: this.dseq - 1, stream_seq: this.sseq - 1 };
-    if (this.deliveredActive !== undefined) delivered.last_active = nsToTime(this.deliveredActive);
+    if (this.deliveredActive !== undefined) delivered.last_active = nsToTime(BigInt(this.deliveredActive) * 1_000_000n);
     const ack: Record<string, unknown> = { consumer_seq: this.ackFloor.consumerSeq, stream_seq: this.ackFloor.streamSeq };
-    if (this.ackActive !== undefined) ack.last_active = nsToTime(this.ackActive);
+    if (this.ackActive !== undefined) ack.last_active = nsToTime(BigInt(this.ackActive) * 1_000_000n);
     let numRedelivered = 0;
     for (const n of this.redelivered.values()) if (n > 1) numRedelivered++;
     const o: Record<string, unknown> = {
@@ -513,16 +515,16 @@ export class Consumer {
       this.redelivered.set(seq, dc);
     }
     const now = Date.now();
-    const tsNs = clockNs();
-    this.deliveredActive = tsNs;
+    this.deliveredActive = now;
     this.lastDeliveredAt = now;
     this.lastActive = now;
     if (this.ackNone) {
-      this.ackFloor = { consumerSeq: dseq, streamSeq: seq };
+      this.ackFloor.consumerSeq = dseq;
+      this.ackFloor.streamSeq = seq;
       if (this.stream.cfg.retention !== 'limits') this.stream.checkInterestRemoval(seq, m.subject);
     } else {
       const deadline = now + this.ackWaitMs(dc);
-      this.pending.set(seq, { dseq, ts: tsNs, deadline });
+      this.pending.set(seq, { dseq, ts: now, deadline });
       this.armAckTimer(deadline);
     }
     let hdr = m.hdr;
@@ -678,7 +680,7 @@ export class Consumer {
 
   private ack(sseq: number, dseq: number): void {
     if (this.ackNone) return;
-    this.ackActive = clockNs();
+    this.ackActive = Date.now();
     const removed: number[] = [];
     if (this.cfg.ack_policy === 'explicit') {
       // consumer.go processAckMsg (AckExplicit)
