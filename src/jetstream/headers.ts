@@ -7,9 +7,9 @@ const CRLF = '\r\n';
  * The value of `key` in a raw header block: first occurrence preceded by CRLF and followed by
  * `:`, leading spaces skipped; undefined when absent or empty.
  */
-export function getHeader(hdr: Buffer | null, key: string): string | undefined {
+export function getHeader(hdr: Buffer | string | null, key: string): string | undefined {
   if (hdr === null || hdr.length === 0) return undefined;
-  const s = hdr.toString('latin1');
+  const s = typeof hdr === 'string' ? hdr : hdr.toString('latin1');
   const needle = CRLF + key + ':';
   const i = s.indexOf(needle);
   if (i < 0) return undefined;
@@ -29,9 +29,8 @@ export function headerInt(v: string | undefined): number | undefined {
 
 /** Removes every `key:` line (e.g. Nats-Request-Info). */
 export function removeHeader(hdr: Buffer | null, key: string): Buffer | null {
-  if (hdr === null) return null;
+  if (hdr === null || !hdr.includes(CRLF + key + ':', 0, 'latin1')) return hdr;
   const s = hdr.toString('latin1');
-  if (!s.includes(CRLF + key + ':')) return hdr;
   const lines = s.split(CRLF);
   const kept = lines.filter((l, i) => i === 0 || !l.startsWith(key + ':'));
   return Buffer.from(kept.join(CRLF), 'latin1');

@@ -243,28 +243,29 @@ export class Stream {
     const nowMs = Date.now();
     if (hdr !== null) {
       if (hdr.length > MAX_HDR) return this.ackError(reply, Err.headerTooLarge());
-      const es = getHeader(hdr, 'Nats-Expected-Stream');
+      const hs = hdr.toString('latin1'); // one conversion for every lookup below
+      const es = getHeader(hs, 'Nats-Expected-Stream');
       if (es !== undefined && es !== this.name) return this.ackError(reply, Err.streamNotMatch());
-      msgId = getHeader(hdr, 'Nats-Msg-Id');
+      msgId = getHeader(hs, 'Nats-Msg-Id');
       if (msgId !== undefined) {
         this.pruneDedupe(nowMs);
         const d = this.dedupe.get(msgId);
         if (d !== undefined) return this.ackOk(reply, d.seq, true);
       }
-      const elss = headerInt(getHeader(hdr, 'Nats-Expected-Last-Subject-Sequence'));
+      const elss = headerInt(getHeader(hs, 'Nats-Expected-Last-Subject-Sequence'));
       if (elss !== undefined) {
         const last = this.store.loadLast(subject);
         const ls = last ? last.seq : 0;
         if (elss !== ls) return this.ackError(reply, Err.streamWrongLastSequence(ls));
       }
-      const els = headerInt(getHeader(hdr, 'Nats-Expected-Last-Sequence'));
+      const els = headerInt(getHeader(hs, 'Nats-Expected-Last-Sequence'));
       if (els !== undefined) {
         const ls = this.store.state().lastSeq;
         if (els !== ls) return this.ackError(reply, Err.streamWrongLastSequence(ls));
       }
-      const elm = getHeader(hdr, 'Nats-Expected-Last-Msg-Id');
+      const elm = getHeader(hs, 'Nats-Expected-Last-Msg-Id');
       if (elm !== undefined && elm !== this.lastMsgId) return this.ackError(reply, Err.streamWrongLastMsgId(this.lastMsgId));
-      const r = getHeader(hdr, 'Nats-Rollup');
+      const r = getHeader(hs, 'Nats-Rollup');
       if (r !== undefined) {
         if (!cfg.allow_rollup_hdrs || cfg.deny_purge) return this.ackError(reply, Err.streamRollupFailed());
         rollup = r.toLowerCase();
