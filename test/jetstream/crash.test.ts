@@ -14,8 +14,10 @@ async function startChild(dir: string) {
   return spawnProc(process.execPath, [BIN, '-a', '127.0.0.1', '-p', '-1', '-js', '-sd', dir]);
 }
 
-describe('jetstream: kill -9 loses nothing acknowledged', { timeout: 120_000 }, () => {
-  it('acked messages, deletes, definitions and the ack floor survive SIGKILL (3 rounds)', async () => {
+const ROUNDS = Number(process.env.JS_CRASH_ROUNDS ?? 3);
+
+describe('jetstream: kill -9 loses nothing acknowledged', { timeout: 60_000 + ROUNDS * 30_000 }, () => {
+  it(`acked messages, deletes, definitions and the ack floor survive SIGKILL (${ROUNDS} rounds; JS_CRASH_ROUNDS=n for more)`, async () => {
     const dir = mkdtempSync(join(tmpdir(), 'js-crash-'));
     try {
       let proc = await startChild(dir);
@@ -26,7 +28,7 @@ describe('jetstream: kill -9 loses nothing acknowledged', { timeout: 120_000 }, 
       const acked = new Set<number>();
       const deleted: number[] = [];
       let floor = 0;
-      for (let round = 0; round < 3; round++) {
+      for (let round = 0; round < ROUNDS; round++) {
         const js = jetstream(nc);
         // some acked publishes, consume and ack a part, delete one message
         for (let i = 0; i < 50; i++) acked.add((await js.publish('k.a', `r${round}-${i}`, { msgID: `r${round}-${i}` })).seq);
@@ -43,7 +45,7 @@ describe('jetstream: kill -9 loses nothing acknowledged', { timeout: 120_000 }, 
         const settled = Promise.allSettled(inflight).then((rs) => {
           for (const r of rs) if (r.status === 'fulfilled') acked.add(r.value.seq);
         });
-        await sleep(5 + round * 7);
+        await sleep(5 + (round % 5) * 7);
         proc.child.kill('SIGKILL');
         await settled;
         await proc.kill();
