@@ -241,8 +241,15 @@ export class Consumer {
   /** Applies an update of mutable fields. */
   update(cfg: ConsumerConfig): void {
     if (!this.isPull && cfg.deliver_subject !== this.cfg.deliver_subject) this.fcInFlight = 0;
+    const threshold = cfg.inactive_threshold !== this.cfg.inactive_threshold;
     this.cfg = cfg;
     this.pendingCache = undefined;
+    if (threshold) {
+      clearInterval(this.inactiveTimer);
+      this.inactiveTimer = undefined;
+      this.lastActive = Date.now();
+      if (cfg.inactive_threshold > 0) this.startInactivityCheck();
+    }
     this.kick();
   }
 
