@@ -4,7 +4,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager, type JsMsg } from '@nats-io/jetstream';
-import { Kvm } from '@nats-io/kv';
+import { Kvm, KvWatchInclude } from '@nats-io/kv';
 import { Objm } from '@nats-io/obj';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { conn, KINDS, sleep, startJs, type JsServer, type Kind } from './helpers.js';
@@ -56,6 +56,24 @@ async function kvScenario(nc: NatsConnection): Promise<unknown> {
   await Promise.race([done, sleep(3000)]);
   w.stop();
   out.watch = seen;
+  // watch variants: whole history, then updates only
+  const collectWatch = async (opts: Parameters<typeof kv.watch>[0], trigger: () => Promise<unknown>, want: number) => {
+    const it = await kv.watch(opts);
+    const got: string[] = [];
+    const d = (async () => {
+      for await (const e of it) {
+        got.push(`${e.key}:${e.operation}:${e.revision}`);
+        if (got.length >= want) break;
+      }
+    })();
+    await sleep(100);
+    await trigger();
+    await Promise.race([d, sleep(3000)]);
+    it.stop();
+    return got;
+  };
+  out.watchHistory = await collectWatch({ key: 'a.b', include: KvWatchInclude.AllHistory }, async () => undefined, 2);
+  out.watchUpdates = await collectWatch({ key: '>', include: KvWatchInclude.UpdatesOnly }, () => kv.put('u', 'new'), 1);
   const st = await kv.status();
   out.status = { values: st.values, history: st.history, bucket: st.bucket };
   const names: string[] = [];
@@ -81,6 +99,20 @@ async function objScenario(nc: NatsConnection): Promise<unknown> {
   out.missing = await os.getBlob('small');
   await os.link('alias', (await os.info('big.bin'))!);
   out.link = (await os.info('alias'))?.options?.link;
+  // object watch: the current entries, then a new one
+  const w = await os.watch();
+  const seen: string[] = [];
+  const d = (async () => {
+    for await (const e of w) {
+      seen.push(e === null ? 'initial-done' : `${e.name}:${e.deleted ? 'deleted' : e.size}`);
+      if (seen.includes('later:5')) break;
+    }
+  })();
+  await sleep(100);
+  await os.putBlob({ name: 'later' }, Buffer.from('12345'));
+  await Promise.race([d, sleep(3000)]);
+  w.stop();
+  out.watch = seen.sort();
   const st = await os.status();
   out.status = { bucket: st.bucket, size: st.size > 0 };
   return out;
@@ -185,8 +217,11 @@ describe('official clients: tsnats and nats-server 2.9.10 give the same results'
     assert.equal(kv.get, 'two');
     assert.equal(kv.getRev, 'one');
     assert.deepEqual(kv.keys, ['a.b', 'new']);
+    assert.equal((kv.watchHistory as string[]).length, 2);
+    assert.match((kv.watchUpdates as string[])[0]!, /^u:PUT:\d+$/);
     const obj = results.get('tsnats')!.obj as Record<string, unknown>;
     assert.equal(obj.roundTrip, true);
     assert.deepEqual(obj.afterDelete, ['big.bin']);
+    assert.ok((obj.watch as string[]).includes('later:5'), String(obj.watch));
   });
 });
