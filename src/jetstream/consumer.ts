@@ -422,6 +422,12 @@ export class Consumer {
         const next = this.nextMsg();
         if (!next) break;
         const req = this.waiting[0]!;
+        // a request whose inbox lost its subscriber is dropped silently (consumer.go processWaiting)
+        if (!this.stream.js.port.hasInterest(req.reply)) {
+          this.waiting.shift();
+          this.clearRequest(req);
+          continue;
+        }
         if (this.replayWait(next.msg, next.dc)) break;
         const ackReply = this.ackReply(next.msg, next.dc);
         const size = next.msg.subject.length + ackReply.length + (next.msg.hdr?.length ?? 0) + next.msg.data.length;

@@ -293,6 +293,14 @@ async function scenario(nc: NatsConnection): Promise<Step[]> {
   await r('create MEM', '$JS.API.STREAM.CREATE.MEM', { name: 'MEM', subjects: ['mem.>'], storage: 'memory' });
   for (let i = 1; i <= 3; i++) await p(`MEM ${i}`, 'mem.a', 'ab');
   await r('MEM info', '$JS.API.STREAM.INFO.MEM');
+  // a pull request whose inbox has no subscriber is dropped: nothing is delivered into the void
+  await r('create DI', '$JS.API.STREAM.CREATE.DI', { name: 'DI', subjects: ['di.>'] });
+  await r('DI consumer', '$JS.API.CONSUMER.CREATE.DI.C', { stream_name: 'DI', config: { durable_name: 'C', ack_policy: 'explicit' } });
+  nc.publish('$JS.API.CONSUMER.MSG.NEXT.DI.C', JSON.stringify({ batch: 5, expires: 5e9 }), { reply: '_INBOX.nobody.listens' });
+  await nc.flush();
+  await p('DI 1', 'di.x', 'x');
+  await sleep(100);
+  await r('DI info', '$JS.API.CONSUMER.INFO.DI.C');
   // interest
   await r('create IN', '$JS.API.STREAM.CREATE.IN', { name: 'IN', subjects: ['in.>'], retention: 'interest' });
   await p('IN no consumers', 'in.a', 'x');
