@@ -35,6 +35,20 @@ describe('jetstream: enabling', () => {
     }
   });
 
+  it('nats.js sees a 2.9 server: 2.10-only consumer features are refused by the client itself', async () => {
+    const r = await startServer({ jetstream: true });
+    try {
+      const nc = await conn(r.url);
+      const { jetstreamManager } = await import('@nats-io/jetstream');
+      const jsm = await jetstreamManager(nc);
+      await jsm.streams.add({ name: 'V', subjects: ['v.>'] });
+      await assert.rejects(jsm.consumers.add('V', { name: 'X', filter_subjects: ['v.a', 'v.b'] }), /requires server 2\.10\.0/);
+      await nc.close();
+    } finally {
+      await r.close();
+    }
+  });
+
   it('without JetStream: no jetstream in INFO and $JS.API requests get no responders', async () => {
     const r = await startServer({});
     try {
