@@ -162,9 +162,14 @@ export class Consumer {
     this.sseq = s.delivered.streamSeq + 1;
     this.ackFloor = { ...s.ackFloor };
     const now = Date.now();
-    // kept in ascending stream order (ack() relies on it)
-    for (const [seq, p] of [...s.pending].sort((a, b) => a[0] - b[0])) this.pending.set(seq, { dseq: p.consumerSeq, ts: Number(p.ts / 1_000_000n), deadline: now + 500 + Math.random() * 1000 });
     for (const [seq, n] of s.redelivered) this.redelivered.set(seq, n);
+    // kept in ascending stream order (ack() relies on it). A restored delivery is due when its ack
+    // wait (from the original delivery) ends, checked no sooner than 0.5-1.5 s after start.
+    for (const [seq, p] of [...s.pending].sort((a, b) => a[0] - b[0])) {
+      const ts = Number(p.ts / 1_000_000n);
+      const due = this.cfg.ack_policy === 'none' ? Infinity : ts + this.ackWaitMs(this.redelivered.get(seq) ?? 1);
+      this.pending.set(seq, { dseq: p.consumerSeq, ts, deadline: Math.max(due, now + 500 + Math.random() * 1000) });
+    }
     const first = this.stream.store.state().firstSeq;
     if (this.sseq < first) this.sseq = first;
   }
