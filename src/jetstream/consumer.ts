@@ -684,7 +684,7 @@ export class Consumer {
     const body = data.toString('latin1');
     this.lastActive = Date.now();
     let sendReply = true;
-    if (body === '' || body === '+ACK' || body === '+OK') this.ack(sseq, dseq);
+    if (body === '' || body === '+ACK' || body === '+OK') this.ack(sseq, dseq, dc);
     else if (body.startsWith('-NAK')) this.nak(sseq, body.slice(4).trim());
     else if (body === '+WPI') this.progress(sseq);
     else if (body === '+TERM') this.term(sseq, dseq, dc);
@@ -696,13 +696,28 @@ export class Consumer {
     if (sendReply && reply !== undefined) this.stream.js.port.publish(reply, undefined, null, EMPTY);
   }
 
-  private ack(sseq: number, dseq: number): void {
+  /** `$JS.EVENT.METRIC.CONSUMER.ACK.<s>.<c>` for a `sample_freq` share of acks (consumer.go sampleAck). */
+  private sampleAck(sseq: number, p: Pending, dc: number): void {
+    const pct = Number(this.cfg.sample_freq.trim().replace(/%$/, ''));
+    if (!(pct > 0) || Math.random() * 100 >= pct) return;
+    this.stream.js.advisory(`$JS.EVENT.METRIC.CONSUMER.ACK.${this.stream.name}.${this.name}`, 'io.nats.jetstream.metric.v1.consumer_ack', {
+      stream: this.stream.name,
+      consumer: this.name,
+      consumer_seq: p.dseq,
+      stream_seq: sseq,
+      ack_time: (Date.now() - p.ts) * 1e6,
+      deliveries: dc,
+    });
+  }
+
+  private ack(sseq: number, dseq: number, dcOf = 1): void {
     if (this.ackNone) return;
     this.ackActive = Date.now();
     const removed: number[] = [];
     if (this.cfg.ack_policy === 'explicit') {
       // consumer.go processAckMsg (AckExplicit)
       const p = this.pending.get(sseq);
+      if (p && this.cfg.sample_freq !== '') this.sampleAck(sseq, p, dcOf);
       if (p) {
         this.pending.delete(sseq);
         dseq = p.dseq;

@@ -97,6 +97,21 @@ async function scenario(nc: NatsConnection): Promise<Record<string, unknown>> {
   as.unsubscribe();
   const mi = (await api('$JS.API.CONSUMER.INFO.MD.C')) as { json: Record<string, unknown> };
   out.maxDeliver = { deliveries, adv, redelivered: mi.json.num_redelivered, ackPending: mi.json.num_ack_pending, floor: (mi.json.ack_floor as { stream_seq: number }).stream_seq };
+  // ack sampling: sample_freq 100% publishes a consumer_ack metric per ack
+  await api('$JS.API.CONSUMER.CREATE.MD.S', { stream_name: 'MD', config: { durable_name: 'S', ack_policy: 'explicit', sample_freq: '100%' } });
+  const metrics: unknown[] = [];
+  const ms = nc.subscribe('$JS.EVENT.METRIC.CONSUMER.ACK.MD.S', {
+    callback: (_e, m) => {
+      const j = JSON.parse(new TextDecoder().decode(m.data)) as Record<string, unknown>;
+      metrics.push({ type: j.type, stream: j.stream, consumer: j.consumer, consumer_seq: j.consumer_seq, stream_seq: j.stream_seq, deliveries: j.deliveries, ack_time: typeof j.ack_time });
+    },
+  });
+  const sm = await nc.request('$JS.API.CONSUMER.MSG.NEXT.MD.S', '', { timeout: 1000, noMux: true });
+  await nc.request(sm.reply!, '+ACK', { timeout: 1000 });
+  await nc.flush();
+  await sleep(100);
+  ms.unsubscribe();
+  out.ackMetric = metrics;
   // the API audit advisory
   const audits: string[] = [];
   const au = nc.subscribe('$JS.EVENT.ADVISORY.API', {
@@ -152,6 +167,7 @@ describe('jetstream push consumers, inactivity, interest: tsnats and nats-server
     const md = ts.maxDeliver as { deliveries: string[]; adv: { deliveries: number }[] };
     assert.deepEqual(md.deliveries, ['msg', 'msg', '408 Request Timeout']);
     assert.equal(md.adv[0]!.deliveries, 2);
+    assert.equal((ts.ackMetric as unknown[]).length, 1);
     assert.deepEqual(ts.audit, ['io.nats.jetstream.advisory.v1.api_audit $JS.API.STREAM.INFO.NOPE {"type":"io.nats.jetstream.api.v1.stream']);
   });
 });
