@@ -227,6 +227,7 @@ export class Consumer {
     this.nextSub?.unsubscribe();
     clearTimeout(this.ackTimer);
     clearTimeout(this.replayTimer);
+    clearTimeout(this.rateTimer);
     clearTimeout(this.hbTimer);
     clearTimeout(this.pollTimer);
     clearInterval(this.inactiveTimer);
@@ -475,6 +476,7 @@ export class Consumer {
       const next = this.nextMsg();
       if (!next) break;
       if (this.replayWait(next.msg, next.dc)) break;
+      if (this.cfg.rate_limit_bps > 0 && this.rateWait(next.msg)) break;
       this.deliver(next.msg, next.dc, this.cfg.deliver_subject, this.ackReply(next.msg, next.dc));
       if (++n >= 10_000) {
         // yield to the event loop on big backlogs
@@ -482,6 +484,36 @@ export class Consumer {
         break;
       }
     }
+  }
+
+  /** rate_limit_bps: a token bucket of bytes (one second of burst). */
+  private rateTokens = 0;
+  private rateAt = 0;
+  private rateTimer: NodeJS.Timeout | undefined;
+
+  private rateWait(m: StoredMsg): boolean {
+    const bytesPerSec = this.cfg.rate_limit_bps / 8;
+    const now = Date.now();
+    if (this.rateAt === 0) {
+      this.rateAt = now;
+      this.rateTokens = bytesPerSec;
+    }
+    this.rateTokens = Math.min(bytesPerSec, this.rateTokens + ((now - this.rateAt) / 1000) * bytesPerSec);
+    this.rateAt = now;
+    const size = m.subject.length + (m.hdr?.length ?? 0) + m.data.length;
+    if (this.rateTokens >= Math.min(size, bytesPerSec)) {
+      this.rateTokens -= size;
+      return false;
+    }
+    if (!this.rateTimer) {
+      const waitMs = ((Math.min(size, bytesPerSec) - this.rateTokens) / bytesPerSec) * 1000;
+      this.rateTimer = setTimeout(() => {
+        this.rateTimer = undefined;
+        this.kick();
+      }, delay(waitMs));
+      this.rateTimer.unref();
+    }
+    return true;
   }
 
   private replayLast: { ts: bigint; at: number } | undefined;
