@@ -11,7 +11,7 @@ import {
   streamDefaults,
   type StreamConfig,
 } from './config.js';
-import type { JetStream } from './engine.js';
+import type { JetStream, JsAccount } from './engine.js';
 import { ApiError, Err } from './errors.js';
 import { appendHeaders, statusHeader, EMPTY } from './headers.js';
 import { BadJson, dec, goJson, isEmptyRequest, nsToTime, parseBody } from './json.js';
@@ -31,7 +31,7 @@ export class Api {
   /** Requests are handled in arrival order (async store work is chained). */
   private chain: Promise<void> = Promise.resolve();
   /** The request being answered (for the API audit advisory). */
-  private current: { subject: string; data: Buffer } | undefined;
+  private current: { subject: string; data: Buffer; account: string } | undefined;
 
   constructor(private readonly js: JetStream) {}
 
@@ -53,6 +53,11 @@ export class Api {
   private send(reply: string | undefined, type: string, body: Record<string, unknown>, err?: ApiError): void {
     this.js.apiTotal++;
     if (err) this.js.apiErrors++;
+    const acc = this.js.accounts.get(this.current?.account ?? '$G');
+    if (acc) {
+      acc.apiTotal++;
+      if (err) acc.apiErrors++;
+    }
     const o: Record<string, unknown> = { type: T + type };
     if (err) o.error = err;
     Object.assign(o, body);
@@ -77,7 +82,8 @@ export class Api {
     const h = this.route(t);
     if (!h) return; // no handler: silence, as nats-server
     const run = async (): Promise<void> => {
-      this.current = { subject, data };
+      // every request is the global account's today (the port would name the requester's account)
+      this.current = { subject, data, account: '$G' };
       try {
         await h.fn(t, subject, reply, data);
       } catch (e) {
@@ -102,7 +108,7 @@ export class Api {
   private route(t: string[]): { fn: Handler; type: string; errBody?: Record<string, unknown> } | undefined {
     const n = t.length;
     const a = t[2];
-    if (a === 'INFO' && n === 3) return { fn: (_t, _s, r) => this.send(r, 'account_info_response', this.js.accountInfo()), type: 'account_info_response' };
+    if (a === 'INFO' && n === 3) return { fn: (_t, _s, r) => this.send(r, 'account_info_response', this.js.accountInfo(this.acc())), type: 'account_info_response' };
     if (a === 'STREAM') {
       const op = t[3];
       if (op === 'NAMES' && n === 4) return { fn: (_t, _s, r, d) => this.streamNames(r, d), type: 'stream_names_response', errBody: { total: 0, offset: 0, limit: 0, streams: null } };
@@ -158,8 +164,13 @@ export class Api {
     return undefined;
   }
 
+  /** The requester's account. */
+  private acc(): JsAccount {
+    return this.js.account(this.current?.account);
+  }
+
   private stream(name: string): Stream {
-    const s = this.js.streams.get(name);
+    const s = this.acc().streams.get(name);
     if (!s) throw Err.streamNotFound();
     return s;
   }
@@ -184,13 +195,13 @@ export class Api {
     streamDefaults(cfg, this.js.dupWindowNs);
     checkStreamConfig(cfg, this.js.dupWindowNs);
     if (cfg.mirror) {
-      const origin = this.js.streams.get(cfg.mirror.name);
+      const origin = this.acc().streams.get(cfg.mirror.name);
       if (origin) {
         if (cfg.max_msg_size > 0 && origin.cfg.max_msg_size > 0 && cfg.max_msg_size < origin.cfg.max_msg_size) throw Err.mirrorMaxMessageSize();
         cfg.mirror_direct = origin.cfg.allow_direct;
       }
     }
-    const s = await this.js.addStream(cfg);
+    const s = await this.js.addStream(this.acc(), cfg);
     // the create reply has no mirror/sources info (nats-server builds it from config and state)
     this.send(reply, 'stream_create_response', { config: streamConfigJson(s.cfg), created: nsToTime(s.created), state: s.stateJson().state, did_create: true });
   }
@@ -268,7 +279,7 @@ export class Api {
   }
 
   private matchingStreams(subject: string): Stream[] {
-    const all = [...this.js.streams.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    const all = [...this.acc().streams.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     if (subject === '') return all;
     return all.filter((s) => s.cfg.subjects.some((x) => subjectsCollide(x, subject)));
   }

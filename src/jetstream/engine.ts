@@ -31,6 +31,21 @@ import { limitsFromConfig } from './store/types.js';
 
 export const ACCOUNT = '$G';
 
+/**
+ * One account's JetStream: its streams, its place on disk and its API counters. Only the global
+ * account `$G` exists today; everything account-specific hangs off this object so that accounts
+ * can be added without a rewrite (the port would then say which account a request comes from).
+ */
+export class JsAccount {
+  readonly streams = new Map<string, Stream>();
+  apiTotal = 0;
+  apiErrors = 0;
+  constructor(
+    readonly name: string,
+    readonly storage: Storage,
+  ) {}
+}
+
 export interface JetStreamOptions {
   storeDir?: string;
   maxMemory?: number;
@@ -42,7 +57,7 @@ export interface JetStreamOptions {
 }
 
 export class JetStream {
-  readonly streams = new Map<string, Stream>();
+  readonly accounts = new Map<string, JsAccount>();
   readonly api: Api;
   readonly domain: string | undefined;
   readonly storeDir: string;
@@ -50,9 +65,9 @@ export class JetStream {
   readonly maxStore: number;
   readonly limits: ServerJsLimits;
   readonly dupWindowNs: number;
+  /** Server-wide API counters (all accounts). */
   apiTotal = 0;
   apiErrors = 0;
-  private storage!: Storage;
   private stopped = false;
 
   constructor(
@@ -91,8 +106,9 @@ export class JetStream {
     } catch (e) {
       throw new Error(`Could not create storage directory - ${(e as Error).message}`);
     }
-    this.storage = await openStorage(join(this.storeDir, ACCOUNT), (m) => log.warn(m));
-    await this.recover();
+    const acc = new JsAccount(ACCOUNT, await openStorage(join(this.storeDir, ACCOUNT), (m) => log.warn(m)));
+    this.accounts.set(ACCOUNT, acc);
+    await this.recover(acc);
     this.api.start();
   }
 
@@ -100,8 +116,22 @@ export class JetStream {
     if (this.stopped) return;
     this.stopped = true;
     this.api.stop();
-    for (const s of this.streams.values()) await s.close(false);
-    this.streams.clear();
+    for (const acc of this.accounts.values()) {
+      for (const s of acc.streams.values()) await s.close(false);
+      acc.streams.clear();
+    }
+  }
+
+  /** An account's JetStream (only `$G` exists today). */
+  account(name: string = ACCOUNT): JsAccount {
+    const a = this.accounts.get(name);
+    if (!a) throw Err.notEnabledForAccount();
+    return a;
+  }
+
+  /** Every stream of every account. */
+  *allStreams(): IterableIterator<Stream> {
+    for (const a of this.accounts.values()) yield* a.streams.values();
   }
 
   // -----------------------------------------------------------------------------------------
@@ -128,7 +158,7 @@ export class JetStream {
     let reservedMemory = 0;
     let reservedStorage = 0;
     let consumers = 0;
-    for (const s of this.streams.values()) {
+    for (const s of this.allStreams()) {
       const b = s.store.state().bytes;
       consumers += s.consumers.size;
       if (s.cfg.storage === 'memory') {
@@ -148,13 +178,20 @@ export class JetStream {
     return kind === 'memory' ? u.memory >= this.maxMemory : u.storage >= this.maxStore;
   }
 
-  accountInfo(): Record<string, unknown> {
-    const u = this.usage();
+  accountInfo(acc: JsAccount): Record<string, unknown> {
+    let memory = 0;
+    let storage = 0;
+    let consumers = 0;
+    for (const s of acc.streams.values()) {
+      if (s.cfg.storage === 'memory') memory += s.store.state().bytes;
+      else storage += s.store.state().bytes;
+      consumers += s.consumers.size;
+    }
     const o: Record<string, unknown> = {
-      memory: u.memory,
-      storage: u.storage,
-      streams: this.streams.size,
-      consumers: u.consumers,
+      memory,
+      storage,
+      streams: acc.streams.size,
+      consumers,
       limits: {
         max_memory: -1,
         max_storage: -1,
@@ -167,7 +204,7 @@ export class JetStream {
       },
     };
     if (this.domain) o.domain = this.domain;
-    o.api = { total: this.apiTotal, errors: this.apiErrors };
+    o.api = { total: acc.apiTotal, errors: acc.apiErrors };
     return o;
   }
 
@@ -175,25 +212,25 @@ export class JetStream {
   // Streams
 
   /** Creates (or returns the identical existing) stream. */
-  async addStream(cfg: StreamConfig): Promise<Stream> {
-    const existing = this.streams.get(cfg.name);
+  async addStream(acc: JsAccount, cfg: StreamConfig): Promise<Stream> {
+    const existing = acc.streams.get(cfg.name);
     if (existing) {
       if (sameStreamConfig(existing.cfg, cfg)) return existing;
       throw Err.streamNameExist();
     }
     if (cfg.num_replicas > 1) throw Err.replicasNotSupported();
-    for (const s of this.streams.values()) {
+    for (const s of acc.streams.values()) {
       for (const a of s.cfg.subjects) for (const b of cfg.subjects) if (subjectsCollide(a, b)) throw Err.streamSubjectOverlap();
     }
     this.checkReservation(cfg, 0);
     const created = clockNs();
-    const store = await this.storage.createStream(cfg.name, cfg.storage, limitsFromConfig(cfg), { config: streamConfigJson(cfg), created: nsToTime(created) });
-    const s = new Stream(this, cfg, store, created);
-    this.streams.set(cfg.name, s);
+    const store = await acc.storage.createStream(cfg.name, cfg.storage, limitsFromConfig(cfg), { config: streamConfigJson(cfg), created: nsToTime(created) });
+    const s = new Stream(this, acc, cfg, store, created);
+    acc.streams.set(cfg.name, s);
     s.subscribe();
     // as nats-server, mirrors and sources start after the create reply (their state fills in later)
-    if (cfg.mirror || cfg.sources) setImmediate(() => this.streams.get(cfg.name) === s && s.startLinks());
-    for (const o of this.streams.values()) if (o !== s) o.originAppeared(s);
+    if (cfg.mirror || cfg.sources) setImmediate(() => acc.streams.get(cfg.name) === s && s.startLinks());
+    for (const o of acc.streams.values()) if (o !== s) o.originAppeared(s);
     this.advisory(`$JS.EVENT.ADVISORY.STREAM.CREATED.${cfg.name}`, 'io.nats.jetstream.advisory.v1.stream_action', { stream: cfg.name, action: 'create' });
     return s;
   }
@@ -207,7 +244,7 @@ export class JetStream {
   }
 
   async updateStream(s: Stream, cfg: StreamConfig): Promise<void> {
-    for (const o of this.streams.values()) {
+    for (const o of s.acc.streams.values()) {
       if (o === s) continue;
       for (const a of o.cfg.subjects) for (const b of cfg.subjects) if (subjectsCollide(a, b)) throw Err.streamSubjectOverlap();
     }
@@ -215,15 +252,15 @@ export class JetStream {
     const linksChanged = JSON.stringify(cfg.sources) !== JSON.stringify(s.cfg.sources);
     s.update(cfg);
     if (linksChanged) s.startLinks();
-    await this.storage.writeStreamMeta(s.name, { config: streamConfigJson(cfg), created: nsToTime(s.created) });
+    await s.acc.storage.writeStreamMeta(s.name, { config: streamConfigJson(cfg), created: nsToTime(s.created) });
     this.advisory(`$JS.EVENT.ADVISORY.STREAM.UPDATED.${cfg.name}`, 'io.nats.jetstream.advisory.v1.stream_action', { stream: cfg.name, action: 'modify' });
   }
 
   async deleteStream(s: Stream): Promise<void> {
-    this.streams.delete(s.name);
-    for (const o of this.streams.values()) o.originGone(s);
+    s.acc.streams.delete(s.name);
+    for (const o of s.acc.streams.values()) o.originGone(s);
     await s.close(true);
-    await this.storage.removeStream(s.name);
+    await s.acc.storage.removeStream(s.name);
     this.advisory(`$JS.EVENT.ADVISORY.STREAM.DELETED.${s.name}`, 'io.nats.jetstream.advisory.v1.stream_action', { stream: s.name, action: 'delete' });
   }
 
@@ -246,7 +283,7 @@ export class JetStream {
       checkConsumerUpdate(existing.cfg, cfg);
       if (existing.cfg.deliver_subject !== cfg.deliver_subject && existing.pushBound) throw Err.consumerNameExists();
       existing.update(cfg);
-      if (existing.isDurable || existing.cstore) await this.storage.writeConsumerMeta(s.name, name, { name, config: consumerConfigJson(cfg), created: nsToTime(existing.created) });
+      if (existing.isDurable || existing.cstore) await s.acc.storage.writeConsumerMeta(s.name, name, { name, config: consumerConfigJson(cfg), created: nsToTime(existing.created) });
       return existing;
     }
     if (s.cfg.max_consumers > 0 && s.consumers.size >= s.cfg.max_consumers) throw Err.maxConsumers();
@@ -265,7 +302,7 @@ export class JetStream {
     const cname = name !== '' ? name : randomName();
     const created = clockNs();
     const persist = s.cfg.storage === 'file' && !cfg.mem_storage;
-    const cstore = persist ? await this.storage.createConsumer(s.name, cname, { name: cname, config: consumerConfigJson(cfg), created: nsToTime(created) }) : undefined;
+    const cstore = persist ? await s.acc.storage.createConsumer(s.name, cname, { name: cname, config: consumerConfigJson(cfg), created: nsToTime(created) }) : undefined;
     const c = new Consumer(s, cname, cfg, created, cstore);
     s.consumers.set(cname, c);
     c.start();
@@ -278,7 +315,7 @@ export class JetStream {
     if (!c) return false;
     s.consumers.delete(name);
     await c.close('delete');
-    await this.storage.removeConsumer(s.name, name);
+    await s.acc.storage.removeConsumer(s.name, name);
     this.advisory(`$JS.EVENT.ADVISORY.CONSUMER.DELETED.${s.name}.${name}`, 'io.nats.jetstream.advisory.v1.consumer_action', { stream: s.name, consumer: name, action: 'delete' });
     // interest retention: messages only this consumer held go
     if (s.cfg.retention === 'interest') {
@@ -291,23 +328,23 @@ export class JetStream {
   // -----------------------------------------------------------------------------------------
   // Recovery
 
-  private async recover(): Promise<void> {
+  private async recover(acc: JsAccount): Promise<void> {
     const log = this.port.log;
-    for (const r of await this.storage.recoverStreams()) {
+    for (const r of await acc.storage.recoverStreams()) {
       let cfg: StreamConfig;
       try {
         cfg = decodeStreamConfig(r.meta.config);
       } catch (e) {
-        log.warn(`  Error recovering stream '${ACCOUNT} > ${r.name}': ${(e as Error).message}`);
+        log.warn(`  Error recovering stream '${acc.name} > ${r.name}': ${(e as Error).message}`);
         continue;
       }
-      log.notice(`  Starting restore for stream '${ACCOUNT} > ${cfg.name}'`);
+      log.notice(`  Starting restore for stream '${acc.name} > ${cfg.name}'`);
       const created = timeToNs(r.meta.created) ?? clockNs();
-      const s = new Stream(this, cfg, r.store, created);
-      this.streams.set(cfg.name, s);
+      const s = new Stream(this, acc, cfg, r.store, created);
+      acc.streams.set(cfg.name, s);
       s.recoverDedupe();
-      log.notice(`  Restored ${r.store.state().msgs} messages for stream '${ACCOUNT} > ${cfg.name}'`);
-      if (r.consumers.length > 0) log.notice(`  Recovering ${r.consumers.length} consumers for stream - '${ACCOUNT} > ${cfg.name}'`);
+      log.notice(`  Restored ${r.store.state().msgs} messages for stream '${acc.name} > ${cfg.name}'`);
+      if (r.consumers.length > 0) log.notice(`  Recovering ${r.consumers.length} consumers for stream - '${acc.name} > ${cfg.name}'`);
       for (const rc of r.consumers) {
         try {
           const ccfg = decodeConsumerConfig(rc.meta.config);
@@ -321,7 +358,7 @@ export class JetStream {
       for (const c of s.consumers.values()) c.start();
     }
     // mirrors and sources resume once every stream is back
-    for (const s of this.streams.values()) {
+    for (const s of acc.streams.values()) {
       s.recoverSourcePositions();
       if (s.cfg.mirror || s.cfg.sources) s.startLinks();
     }
@@ -360,7 +397,7 @@ export class JetStream {
       storage: u.storage,
       apiTotal: this.apiTotal,
       apiErrors: this.apiErrors,
-      streams: [...this.streams.values()].map((s) => {
+      streams: [...this.allStreams()].map((s) => {
         const st = s.store.state();
         return {
           name: s.name,
@@ -379,7 +416,9 @@ export class JetStream {
     const u = this.usage();
     let messages = 0;
     let bytes = 0;
-    for (const s of this.streams.values()) {
+    let streams = 0;
+    for (const s of this.allStreams()) {
+      streams++;
       const st = s.store.state();
       messages += st.msgs;
       bytes += st.bytes;
@@ -395,16 +434,27 @@ export class JetStream {
       accounts: 1,
       ha_assets: 0,
       api: { total: this.apiTotal, errors: this.apiErrors },
-      streams: this.streams.size,
+      streams,
       consumers: u.consumers,
       messages,
       bytes,
     };
     const wantStreams = truthy(params.get('streams')) || truthy(params.get('consumers'));
     if (truthy(params.get('accounts')) || wantStreams) {
-      const acc: Record<string, unknown> = { name: ACCOUNT, id: ACCOUNT, memory: u.memory, storage: u.storage, reserved_memory: u.reservedMemory, reserved_storage: u.reservedStorage, accounts: 1, ha_assets: 0, api: { total: this.apiTotal, errors: this.apiErrors } };
+      o.account_details = [...this.accounts.values()].map((a) => this.accountDetail(a, params, wantStreams));
+    }
+    return o;
+  }
+
+  private accountDetail(a: JsAccount, params: URLSearchParams, wantStreams: boolean): Record<string, unknown> {
+    const info = this.accountInfo(a);
+    let rm = 0;
+    let rs = 0;
+    for (const s of a.streams.values()) if (s.cfg.max_bytes > 0) s.cfg.storage === 'memory' ? (rm += s.cfg.max_bytes) : (rs += s.cfg.max_bytes);
+    const acc: Record<string, unknown> = { name: a.name, id: a.name, memory: info.memory, storage: info.storage, reserved_memory: rm, reserved_storage: rs, accounts: 1, ha_assets: 0, api: info.api };
+    {
       if (wantStreams) {
-        acc.stream_detail = [...this.streams.values()].map((s) => {
+        acc.stream_detail = [...a.streams.values()].map((s) => {
           const d: Record<string, unknown> = { name: s.name, created: nsToTime(s.created) };
           if (truthy(params.get('config'))) d.config = streamConfigJson(s.cfg);
           d.state = s.stateJson().state;
@@ -412,9 +462,8 @@ export class JetStream {
           return d;
         });
       }
-      o.account_details = [acc];
     }
-    return o;
+    return acc;
   }
 }
 

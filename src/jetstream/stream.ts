@@ -2,7 +2,7 @@
 // 2.9.10 stream.go processJetStreamMsg) and its consumers.
 
 import type { Consumer } from './consumer.js';
-import type { JetStream } from './engine.js';
+import type { JetStream, JsAccount } from './engine.js';
 import { ApiError, Err } from './errors.js';
 import { getHeader, headerInt, removeHeader, appendHeaders } from './headers.js';
 import { goJson, nsToTime, clockNs } from './json.js';
@@ -30,6 +30,7 @@ export class Stream {
 
   constructor(
     readonly js: JetStream,
+    readonly acc: JsAccount,
     public cfg: StreamConfig,
     readonly store: MsgStore,
     readonly created: bigint,
@@ -72,7 +73,7 @@ export class Stream {
     });
     if (this.cfg.mirror && this.links[0]) this.links[0].lastOriginSeq = this.store.state().lastSeq;
     for (const l of this.links) {
-      const o = this.js.streams.get(l.name);
+      const o = this.acc.streams.get(l.name);
       if (o && o !== this) l.attach(o);
     }
   }
@@ -118,7 +119,7 @@ export class Stream {
       const r = this.store.store(m.subject, m.hdr, m.data, m.ts);
       this.stored({ seq: r.seq, subject: m.subject, hdr: m.hdr, data: m.data, ts: r.ts });
     } catch (e) {
-      this.js.port.log.warn(`JetStream mirror '$G > ${this.name}' could not store sequence ${m.seq}: ${(e as Error).message}`);
+      this.js.port.log.warn(`JetStream mirror '${this.acc.name} > ${this.name}' could not store sequence ${m.seq}: ${(e as Error).message}`);
       this.store.skipTo(m.seq);
     }
   }
@@ -289,7 +290,7 @@ export class Stream {
       ({ seq, ts } = this.store.store(subject, hdr, data, clockNs()));
     } catch (e) {
       if (e instanceof StoreError) {
-        if (e.code === 'io') this.js.port.log.error(`JetStream failed to store a msg on stream '$G > ${this.name}': ${e.message}`);
+        if (e.code === 'io') this.js.port.log.error(`JetStream failed to store a msg on stream '${this.acc.name} > ${this.name}': ${e.message}`);
         return this.ackError(reply, e.code === 'max_msg_size' ? Err.streamMessageExceedsMaximum() : Err.streamStoreFailed(e.message));
       }
       throw e;
