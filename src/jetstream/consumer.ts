@@ -713,6 +713,8 @@ export class Consumer {
     const dc = Number(t[t.length - 5]);
     const sseq = Number(t[t.length - 4]);
     const dseq = Number(t[t.length - 3]);
+    // a forged ack subject with non-numeric tokens is ignored (it must not corrupt the floor)
+    if (!Number.isSafeInteger(dc) || !Number.isSafeInteger(sseq) || !Number.isSafeInteger(dseq) || sseq < 1 || dseq < 1) return;
     const body = data.toString('latin1');
     this.lastActive = Date.now();
     let sendReply = true;
