@@ -46,6 +46,12 @@ describe('jetstream: hostile API input', { timeout: 120_000 }, () => {
       }
       await nc.flush();
       await sleep(200);
+      const ci = await req(nc, '$JS.API.CONSUMER.INFO.H.P');
+      if (typeof ci === 'object' && 'json' in ci && !ci.json.error) {
+        const f = ci.json.ack_floor as { stream_seq: unknown; consumer_seq: unknown };
+        assert.equal(typeof f.stream_seq, 'number', JSON.stringify(ci.json));
+        assert.equal(typeof f.consumer_seq, 'number');
+      }
       const info = await req(nc, '$JS.API.INFO');
       assert.ok(typeof info === 'object' && 'json' in info && info.json.type === 'io.nats.jetstream.api.v1.account_info_response');
       await req(nc, '$JS.API.STREAM.CREATE.Z', { name: 'Z', subjects: ['z.>'] });
