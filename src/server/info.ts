@@ -95,10 +95,14 @@ export class InfoTemplate {
   readonly fields: InfoFields;
   private readonly prefix: string;
 
+  /** `,"domain":...`: in nats-server's order it follows the per-connection client fields. */
+  private readonly tail: string;
+
   constructor(fields: InfoFields) {
     this.fields = fields;
-    const json = JSON.stringify(fields);
-    this.prefix = json.slice(0, -1);
+    const { domain, ...head } = fields;
+    this.prefix = JSON.stringify(head).slice(0, -1);
+    this.tail = domain ? `,"domain":${JSON.stringify(domain)}` : '';
   }
 
   /** `INFO {...,"client_id":N,"client_ip":"..."[,"ldm":true]} \r\n` for one connection. */
@@ -106,6 +110,7 @@ export class InfoTemplate {
     let json = this.prefix;
     if (clientId > 0) json += `,"client_id":${clientId}`;
     if (clientIp) json += `,"client_ip":${JSON.stringify(clientIp)}`;
+    json += this.tail;
     if (ldm) json += `,"ldm":true`;
     return encodeInfo(json + '}');
   }
