@@ -23,7 +23,7 @@ import { capture, freePort, log, machineCpuSeconds, repoRoot, selfAndChildrenCpu
 /** Set on Ctrl-C / SIGTERM: nothing new is started after that. */
 let stopping = false;
 
-const TASKS = ['pub16', 'pub1k', 'p2p', 'fanout', 'nn', 'queue', 'req', 'idle', 'tls_p2p', 'hs', 'ws_p2p', 'ws_fanout', 'route', 'startup'] as const;
+const TASKS = ['pub16', 'pub1k', 'p2p', 'fanout', 'nn', 'queue', 'req', 'idle', 'tls_p2p', 'hs', 'ws_p2p', 'ws_fanout', 'route', 'startup', 'js'] as const;
 type Task = (typeof TASKS)[number];
 
 interface Options {
@@ -451,6 +451,57 @@ async function phaseWs(ctx: Ctx, spec: ServerSpec): Promise<boolean> {
 }
 
 /**
+ * JetStream phase for one server: a fresh store directory, file streams. Async publish with a
+ * window of 1000 acks in flight (16 B and 1 KiB), synchronous publish latency, and a durable pull
+ * consumer with explicit acks draining 100 000 stored messages, an ordered push consumer replaying
+ * 100 000, and KV put / get rates (1000 keys, 100 B, sequential).
+ */
+async function phaseJs(ctx: Ctx, spec: ServerSpec): Promise<boolean> {
+  if (!want(ctx, 'js')) return false;
+  const dir = join(ctx.workDir, `js-${spec.name}-${ctx.round}`);
+  const srv = await start(ctx, spec, 'jetstream', { conf: `jetstream { store_dir: ${JSON.stringify(dir)} }\n` });
+  if (!srv) return true;
+  const url = `nats://127.0.0.1:${srv.port}`;
+  const dur = `${ctx.opts.duration}s`;
+  const run = async (key: string, mode: string, args: string[]): Promise<Json | undefined> => {
+    if (!srv.alive()) {
+      note(ctx, spec.name, key, `server is not running: ${srv.tail(3)}`);
+      return undefined;
+    }
+    try {
+      return await runLoadgen(ctx.loadgen, mode, ['-url', url, ...args], { prefix: ctx.clientPin, timeoutMs: loadgenTimeout(ctx, 120) });
+    } catch (e) {
+      note(ctx, spec.name, key, (e as Error).message);
+      return undefined;
+    }
+  };
+  try {
+    let r = await run('js_pub16', 'jspub', ['-size', '16', '-window', '1000', '-dur', dur, '-subj', 'js.p16', '-stream', 'P16']);
+    if (r) push(ctx, spec.name, 'js_pub16', num(r, 'pub_rate'));
+    r = await run('js_pub1k', 'jspub', ['-size', '1024', '-window', '1000', '-dur', dur, '-subj', 'js.p1k', '-stream', 'P1K']);
+    if (r) push(ctx, spec.name, 'js_pub1k', num(r, 'pub_rate'));
+    r = await run('js_sync', 'jspub', ['-size', '16', '-window', '0', '-dur', dur, '-subj', 'js.sync', '-stream', 'SYNC']);
+    if (r) {
+      push(ctx, spec.name, 'js_sync_p50', num(r, 'p50_us'));
+      push(ctx, spec.name, 'js_sync_p99', num(r, 'p99_us'));
+    }
+    r = await run('js_consume', 'jsconsume', ['-size', '16', '-n', ctx.opts.quick ? '20000' : '100000', '-subj', 'js.c', '-stream', 'CONS']);
+    if (r) push(ctx, spec.name, 'js_consume', num(r, 'sub_rate'));
+    r = await run('js_ordered', 'jsordered', ['-size', '16', '-n', ctx.opts.quick ? '20000' : '100000', '-subj', 'js.o', '-stream', 'ORD']);
+    if (r) push(ctx, spec.name, 'js_ordered', num(r, 'sub_rate'));
+    r = await run('js_kv', 'jskv', ['-size', '100', '-keys', '1000', '-dur', dur]);
+    if (r) {
+      push(ctx, spec.name, 'js_kv_put', num(r, 'put_rate'));
+      push(ctx, spec.name, 'js_kv_get', num(r, 'get_rate'));
+    }
+  } finally {
+    await srv.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+  return true;
+}
+
+/**
  * TLS phase for one server: two instances with the same Must-Staple certificate, one stapling
  * (`ocsp { mode: always }`) and one not (`ocsp: false`). The 1 → 1 TLS throughput runs on the
  * stapling one; the connect rate alternates short slices between the two (on, off, off, on, ...)
@@ -719,6 +770,7 @@ async function main(): Promise<number> {
       ['websocket', phaseWs],
       ['route', phaseRoute],
       ['start-up', phaseStartup],
+      ['jetstream', phaseJs],
     ];
     for (const [label, phase] of phases) {
       for (const s of order) {
@@ -801,6 +853,7 @@ function rowKeysFor(tasks: Set<Task>): Set<string> {
     hs: ['hs_on', 'hs_off', 'staple_cost', 'hs_on_cpu', 'hs_off_cpu', 'staple_cpu'],
     route: ['route16', 'route128'],
     startup: ['startup', 'startup_over_node', 'startup_embed', 'startup_embed_over_node', 'startup3', 'startup3_busy'],
+    js: ['js_pub16', 'js_pub1k', 'js_sync_p50', 'js_sync_p99', 'js_consume', 'js_ordered', 'js_kv_put', 'js_kv_get'],
   };
   return new Set([...tasks].flatMap((t) => m[t]));
 }

@@ -1,5 +1,8 @@
 // tsnats: a NATS-compatible message server. Embedding API (see docs/embedding.md).
 
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { defaultOptions, loadConfigFile } from './config/index.js';
 import type { ServerOptions } from './config/types.js';
 import { defaultServerHooks } from './server/hooks.js';
@@ -65,6 +68,12 @@ export async function startServer(arg: Partial<ServerOptions> | StartOptions = {
     base = { ...defaultOptions(), host: '127.0.0.1', port: 0 };
   }
   const options: ServerOptions = { ...base, ...(so.options ?? {}) } as ServerOptions;
+  // JetStream without a store directory: a temporary one, removed on close.
+  let tempStoreDir: string | undefined;
+  if (options.jetstream && !options.storeDir) {
+    tempStoreDir = mkdtempSync(join(tmpdir(), 'tsnats-js-'));
+    options.storeDir = tempStoreDir;
+  }
   const logOpts: LoggerOptions =
     so.log === true
       ? {}
@@ -85,6 +94,7 @@ export async function startServer(arg: Partial<ServerOptions> | StartOptions = {
     await server.start();
   } catch (e) {
     await server.shutdown(1).catch(() => undefined);
+    if (tempStoreDir) rmSync(tempStoreDir, { recursive: true, force: true });
     throw e;
   }
   const host = options.host === '0.0.0.0' || options.host === '::' ? '127.0.0.1' : options.host;
@@ -94,6 +104,9 @@ export async function startServer(arg: Partial<ServerOptions> | StartOptions = {
     url,
     port: server.port,
     server,
-    close: () => server.shutdown(0),
+    close: async () => {
+      await server.shutdown(0);
+      if (tempStoreDir) rmSync(tempStoreDir, { recursive: true, force: true });
+    },
   };
 }

@@ -59,6 +59,14 @@ export const ROWS: RowDef[] = [
   { key: 'startup_embed_over_node', scenario: 'embedded start-up above `node -e 0`', metric: 'embedded start-up − node boot', unit: 'ms', better: 'lower', target: 'startup' },
   { key: 'startup3', scenario: 'start-up, 3 servers started together', metric: 'slowest exec → accept', unit: 'ms', better: 'lower', target: 'none' },
   { key: 'startup3_busy', scenario: '3 servers together under 2 busy CPUs (repeated)', metric: 'runs where a server did not accept within 500 ms', unit: '%', better: 'lower', target: 'zero' },
+  { key: 'js_pub16', scenario: 'JetStream async publish, file stream, 16 B', metric: 'acknowledged', unit: 'msgs/s', better: 'higher', target: 'throughput' },
+  { key: 'js_pub1k', scenario: 'JetStream async publish, file stream, 1 KiB', metric: 'acknowledged', unit: 'msgs/s', better: 'higher', target: 'throughput' },
+  { key: 'js_sync_p50', scenario: 'JetStream sync publish, file, 16 B', metric: 'latency p50', unit: 'µs', better: 'lower', target: 'none' },
+  { key: 'js_sync_p99', scenario: 'JetStream sync publish, file, 16 B', metric: 'latency p99', unit: 'µs', better: 'lower', target: 'none' },
+  { key: 'js_consume', scenario: 'JetStream pull consume, explicit acks, 16 B', metric: 'consumed', unit: 'msgs/s', better: 'higher', target: 'throughput' },
+  { key: 'js_ordered', scenario: 'JetStream ordered consumer replay, 16 B', metric: 'received', unit: 'msgs/s', better: 'higher', target: 'throughput' },
+  { key: 'js_kv_put', scenario: 'KV put, 100 B, 1000 keys (sequential)', metric: 'puts', unit: 'req/s', better: 'higher', target: 'throughput' },
+  { key: 'js_kv_get', scenario: 'KV get, 100 B, 1000 keys (sequential)', metric: 'gets', unit: 'req/s', better: 'higher', target: 'throughput' },
 ];
 
 /** Values per server name, per row key, one entry per round. */

@@ -10,6 +10,10 @@
 //	loadgen reqrep    -url ... -size 128 -dur 3s
 //	loadgen handshake -url tls://127.0.0.1:4443 -ca ca.pem -conc 4 -dur 3s
 //	loadgen idle      -url ... -n 10000 -conc 100     (holds the connections until stdin closes)
+//	loadgen jspub     -url ... -size 16 -window 1000 -dur 3s   (JetStream publish; -window 0 = sync, latency)
+//	loadgen jsconsume -url ... -size 16 -n 100000 -batch 500   (pull consumer, explicit acks)
+//	loadgen jsordered -url ... -size 16 -n 100000              (ordered push consumer replay)
+//	loadgen jskv      -url ... -size 100 -keys 1000 -dur 3s    (KV put rate, then get rate)
 //
 // TLS: a tls:// URL plus -ca <file> (the server certificate must name 127.0.0.1). Go's TLS
 // client always sends the status_request extension, so a stapling server staples on every
@@ -781,10 +785,231 @@ func main() {
 		runHandshake(args)
 	case "idle":
 		runIdle(args)
+	case "jspub":
+		runJsPub(args)
+	case "jsconsume":
+		runJsConsume(args)
+	case "jsordered":
+		runJsOrdered(args)
+	case "jskv":
+		runJsKv(args)
 	case "version":
 		emit(map[string]any{"go": runtime.Version(), "nats_go": nats.Version})
 	default:
 		fmt.Fprintf(os.Stderr, "loadgen: unknown mode %q\n", os.Args[1])
 		os.Exit(2)
 	}
+}
+
+// ---- JetStream ----
+
+func jsSetup(c *common, nc *nats.Conn, stream, storage string, window int) nats.JetStreamContext {
+	opts := []nats.JSOpt{}
+	if window > 0 {
+		opts = append(opts, nats.PublishAsyncMaxPending(window))
+	}
+	js, err := nc.JetStream(opts...)
+	if err != nil {
+		fail("jetstream: %v", err)
+	}
+	st := nats.FileStorage
+	if storage == "memory" {
+		st = nats.MemoryStorage
+	}
+	_ = js.DeleteStream(stream)
+	if _, err := js.AddStream(&nats.StreamConfig{Name: stream, Subjects: []string{c.subject}, Storage: st}); err != nil {
+		fail("add stream: %v", err)
+	}
+	return js
+}
+
+func runJsPub(args []string) {
+	fs := flag.NewFlagSet("jspub", flag.ExitOnError)
+	var c common
+	c.register(fs)
+	window := fs.Int("window", 1000, "async publishes in flight (0 = synchronous publishes, latency)")
+	storage := fs.String("storage", "file", "file or memory")
+	stream := fs.String("stream", "BENCH", "stream name")
+	_ = fs.Parse(args)
+	nc, err := c.connect("loadgen-jspub")
+	if err != nil {
+		fail("connect: %v", err)
+	}
+	defer nc.Close()
+	js := jsSetup(&c, nc, *stream, *storage, *window)
+	payload := make([]byte, c.size)
+	start := time.Now()
+	deadline := start.Add(c.dur)
+	var n int64
+	if *window == 0 {
+		lat := make([]time.Duration, 0, 1<<16)
+		for time.Now().Before(deadline) {
+			t0 := time.Now()
+			if _, err := js.Publish(c.subject, payload); err != nil {
+				fail("publish: %v", err)
+			}
+			lat = append(lat, time.Since(t0))
+			n++
+		}
+		el := time.Since(start)
+		sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
+		pct := func(p float64) float64 { return float64(lat[int(float64(len(lat)-1)*p)].Microseconds()) }
+		emit(map[string]any{"mode": "jspub", "published": n, "secs": secs(el), "pub_rate": float64(n) / secs(el), "p50_us": pct(0.5), "p99_us": pct(0.99)})
+		return
+	}
+	for time.Now().Before(deadline) {
+		for i := 0; i < 100; i++ {
+			if _, err := js.PublishAsync(c.subject, payload); err != nil {
+				noteErr(err)
+				continue
+			}
+			n++
+		}
+	}
+	select {
+	case <-js.PublishAsyncComplete():
+	case <-time.After(60 * time.Second):
+		fail("async publishes not acknowledged within 60 s (%d pending)", js.PublishAsyncPending())
+	}
+	el := time.Since(start)
+	emit(map[string]any{"mode": "jspub", "published": n, "secs": secs(el), "pub_rate": float64(n) / secs(el)})
+}
+
+func runJsConsume(args []string) {
+	fs := flag.NewFlagSet("jsconsume", flag.ExitOnError)
+	var c common
+	c.register(fs)
+	count := fs.Int("n", 100000, "messages stored, then consumed")
+	batch := fs.Int("batch", 500, "fetch batch size")
+	storage := fs.String("storage", "file", "file or memory")
+	stream := fs.String("stream", "BENCHC", "stream name")
+	_ = fs.Parse(args)
+	nc, err := c.connect("loadgen-jsconsume")
+	if err != nil {
+		fail("connect: %v", err)
+	}
+	defer nc.Close()
+	js := jsSetup(&c, nc, *stream, *storage, 4000)
+	payload := make([]byte, c.size)
+	for i := 0; i < *count; i++ {
+		if _, err := js.PublishAsync(c.subject, payload); err != nil {
+			fail("publish: %v", err)
+		}
+	}
+	select {
+	case <-js.PublishAsyncComplete():
+	case <-time.After(120 * time.Second):
+		fail("prefill not acknowledged")
+	}
+	sub, err := js.PullSubscribe(c.subject, "bench", nats.AckExplicit(), nats.BindStream(*stream))
+	if err != nil {
+		fail("pull subscribe: %v", err)
+	}
+	start := time.Now()
+	got := 0
+	for got < *count {
+		msgs, err := sub.Fetch(*batch, nats.MaxWait(10*time.Second))
+		if err != nil {
+			fail("fetch after %d: %v", got, err)
+		}
+		for _, m := range msgs {
+			if err := m.Ack(); err != nil {
+				noteErr(err)
+			}
+			got++
+		}
+	}
+	_ = nc.Flush()
+	el := time.Since(start)
+	emit(map[string]any{"mode": "jsconsume", "received": got, "secs": secs(el), "sub_rate": float64(got) / secs(el)})
+}
+
+func runJsOrdered(args []string) {
+	fs := flag.NewFlagSet("jsordered", flag.ExitOnError)
+	var c common
+	c.register(fs)
+	count := fs.Int("n", 100000, "messages stored, then replayed")
+	stream := fs.String("stream", "BENCHO", "stream name")
+	_ = fs.Parse(args)
+	nc, err := c.connect("loadgen-jsordered")
+	if err != nil {
+		fail("connect: %v", err)
+	}
+	defer nc.Close()
+	js := jsSetup(&c, nc, *stream, "file", 4000)
+	payload := make([]byte, c.size)
+	for i := 0; i < *count; i++ {
+		if _, err := js.PublishAsync(c.subject, payload); err != nil {
+			fail("publish: %v", err)
+		}
+	}
+	select {
+	case <-js.PublishAsyncComplete():
+	case <-time.After(120 * time.Second):
+		fail("prefill not acknowledged")
+	}
+	done := make(chan struct{})
+	var got atomic.Int64
+	start := time.Now()
+	sub, err := js.Subscribe(c.subject, func(m *nats.Msg) {
+		if got.Add(1) == int64(*count) {
+			close(done)
+		}
+	}, nats.OrderedConsumer(), nats.BindStream(*stream))
+	if err != nil {
+		fail("ordered subscribe: %v", err)
+	}
+	select {
+	case <-done:
+	case <-time.After(120 * time.Second):
+		fail("ordered consumer got %d of %d", got.Load(), *count)
+	}
+	el := time.Since(start)
+	_ = sub.Unsubscribe()
+	emit(map[string]any{"mode": "jsordered", "received": got.Load(), "secs": secs(el), "sub_rate": float64(got.Load()) / secs(el)})
+}
+
+func runJsKv(args []string) {
+	fs := flag.NewFlagSet("jskv", flag.ExitOnError)
+	var c common
+	c.register(fs)
+	keys := fs.Int("keys", 1000, "distinct keys")
+	bucket := fs.String("bucket", "BENCHKV", "bucket name")
+	_ = fs.Parse(args)
+	nc, err := c.connect("loadgen-jskv")
+	if err != nil {
+		fail("connect: %v", err)
+	}
+	defer nc.Close()
+	js, err := nc.JetStream()
+	if err != nil {
+		fail("jetstream: %v", err)
+	}
+	_ = js.DeleteKeyValue(*bucket)
+	kv, err := js.CreateKeyValue(&nats.KeyValueConfig{Bucket: *bucket})
+	if err != nil {
+		fail("create kv: %v", err)
+	}
+	val := make([]byte, c.size)
+	start := time.Now()
+	deadline := start.Add(c.dur)
+	var puts int64
+	for time.Now().Before(deadline) {
+		if _, err := kv.Put(fmt.Sprintf("k%d", puts%int64(*keys)), val); err != nil {
+			fail("put: %v", err)
+		}
+		puts++
+	}
+	putEl := time.Since(start)
+	start = time.Now()
+	deadline = start.Add(c.dur)
+	var gets int64
+	for time.Now().Before(deadline) {
+		if _, err := kv.Get(fmt.Sprintf("k%d", gets%int64(*keys))); err != nil {
+			fail("get: %v", err)
+		}
+		gets++
+	}
+	getEl := time.Since(start)
+	emit(map[string]any{"mode": "jskv", "puts": puts, "put_rate": float64(puts) / secs(putEl), "gets": gets, "get_rate": float64(gets) / secs(getEl)})
 }

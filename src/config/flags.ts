@@ -161,7 +161,6 @@ const FLAGS: FlagDef[] = [
     type: 'bool',
     apply: (r, v) => {
       r.overrides.jetstream = Boolean(v);
-      if (v) r.warnings.push(`JetStream is not supported by tsnats: only --store_dir is used`);
     },
   },
   { names: ['user'], type: 'string', apply: (r, v) => void (authOf(r).user = String(v)) },
@@ -412,7 +411,8 @@ Logging Options:
     -DVV                             Debug and verbose trace (same as -DV in ${exe})
 
 Storage Options:
-    -sd, --store_dir <dir>           Set the storage directory (OCSP staple cache in <dir>/ocsp)
+    -js, --jetstream                 Enable JetStream functionality
+    -sd, --store_dir <dir>           Set the storage directory
 
 Cluster Options:
         --routes <rurl-1, rurl-2>    Routes to solicit and connect

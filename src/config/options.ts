@@ -2,6 +2,7 @@
 // 2.9.10's `processConfigFileLine` semantics (keys, aliases, types, defaults and
 // error texts), with the differences documented in docs/configuration.md.
 
+import { parseJetStream } from './jetstream.js';
 import { createHash } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -193,38 +194,6 @@ export const UNSUPPORTED_OPTIONS: ReadonlySet<string> = new Set([
   'feature_flags',
   'trace_headers',
   'no_fast_producer_stall',
-]);
-
-/** `jetstream {}` keys nats-server accepts; tsnats only uses store_dir. */
-const JETSTREAM_KEYS: ReadonlySet<string> = new Set([
-  'store',
-  'store_dir',
-  'storedir',
-  'enable',
-  'enabled',
-  'max_memory_store',
-  'max_mem_store',
-  'max_mem',
-  'max_file_store',
-  'max_file',
-  'domain',
-  'key',
-  'ek',
-  'encryption_key',
-  'prev_key',
-  'prev_ek',
-  'prev_encryption_key',
-  'cipher',
-  'extension_hint',
-  'limits',
-  'unique_tag',
-  'max_outstanding_catchup',
-  'sync_interval',
-  'strict',
-  'max_buffered_msgs',
-  'max_buffered_size',
-  'request_queue_limit',
-  'tpm',
 ]);
 
 /** `tls {}` keys nats-server knows that tsnats does not implement (yet). */
@@ -1268,43 +1237,26 @@ class Builder {
   // ---- jetstream / ocsp ----------------------------------------------------
 
   private jetstream(e: MapEntry): void {
-    const v = e.value;
-    let enabled: boolean;
-    if (v.kind === 'bool') enabled = v.value;
-    else if (v.kind === 'string') {
-      const s = v.value.toLowerCase();
-      if (s === 'enabled' || s === 'enable') enabled = true;
-      else if (s === 'disabled' || s === 'disable') enabled = false;
-      else {
-        this.err(e.keyPos, `Expected 'enabled' or 'disabled' for string value, got '${v.value}'`);
-        return;
-      }
-    } else if (v.kind === 'map') {
-      enabled = true;
-      for (const f of v.entries) {
-        const k = f.key.toLowerCase();
-        if (k === 'store' || k === 'store_dir' || k === 'storedir') {
-          const s = this.str(f);
-          if (s === undefined || s === '') continue;
-          if (this.storeDirFrom === 'top') {
-            this.err(f.keyPos, `Duplicate 'store_dir' configuration`);
-            continue;
-          }
-          this.o.storeDir = s;
+    const r = parseJetStream(
+      {
+        err: (p, m) => this.err(p, m),
+        warn: (p, m) => this.warn(p, m),
+        str: (f) => this.str(f),
+        int: (f) => this.int(f),
+        bool: (f) => this.bool(f),
+        duration: (f, n) => this.duration(f, n),
+        goType: (v) => goType(v),
+        storeDirInBlock: (f, dir) => {
+          if (this.storeDirFrom === 'top') return this.err(f.keyPos, `Duplicate 'store_dir' configuration`);
+          this.o.storeDir = dir;
           this.storeDirFrom = 'jetstream';
-        } else if (k === 'enable' || k === 'enabled') {
-          const b = this.bool(f);
-          if (b !== undefined) enabled = b;
-        } else if (!JETSTREAM_KEYS.has(k) && !f.usedAsVariable) {
-          this.err(f.keyPos, `unknown field ${JSON.stringify(f.key)}`);
-        }
-      }
-    } else {
-      this.err(e.keyPos, `Expected map, bool or string to define JetStream, got ${goType(v)}`);
-      return;
-    }
-    this.o.jetstream = enabled;
-    if (enabled) this.warn(e.keyPos, `JetStream is not supported by tsnats: only its 'store_dir' is used`);
+        },
+      },
+      e,
+    );
+    if (!r) return;
+    this.o.jetstream = r.enabled;
+    this.o.jetstreamConfig = r.config;
   }
 
   private ocsp(e: MapEntry): void {

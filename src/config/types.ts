@@ -150,6 +150,8 @@ export interface ServerOptions {
   /** Top-level `store_dir`, or `jetstream { store_dir }`. */
   storeDir?: string;
   jetstream: boolean;
+  /** `jetstream { max_memory_store, max_file_store, domain, limits }` (see src/config/jetstream.ts). */
+  jetstreamConfig?: import('./jetstream.js').JetStreamConfig;
   /** Undefined when the file has no `ocsp` key (behaves as auto). */
   ocsp?: OcspOptions;
   /** Undefined when the file has no `ocsp_cache` key (local cache with defaults when needed). */

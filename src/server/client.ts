@@ -126,6 +126,8 @@ export interface SubscriptionTarget {
     start: number,
     end: number,
     payload: Buffer | null,
+    /** The subject written in MSG when it differs from the matched one (JetStream deliveries). */
+    msgSubject?: string,
   ): boolean;
 }
 
@@ -1121,8 +1123,10 @@ export class Client implements ProtocolHandler, SubscriptionTarget {
     start: number,
     end: number,
     payload: Buffer | null,
+    msgSubject?: string,
   ): boolean {
     if (this.state === State.Closed || sub.closed) return false;
+    if (msgSubject !== undefined) subject = msgSubject;
     if (sub.denyFilter && !this.permissions!.subscribe!.deliverable(subject)) return false;
     if (reply !== undefined && this.permits !== null) this.permits.grant(reply, Date.now());
     sub.delivered++;
@@ -1139,7 +1143,7 @@ export class Client implements ProtocolHandler, SubscriptionTarget {
     const line = deliveryLineLength(subject, sub.sid, reply, hdr, size);
     const copy = size <= COPY_MAX;
     const buf = this.reserve(copy ? line + size + 2 : line);
-    let k = this.writeMsgLine(buf, this.chunkOff, sub, subject, reply, hdr, size);
+    let k = this.writeMsgLine(buf, this.chunkOff, sub, subject, reply, hdr, size, msgSubject !== undefined);
     const body = payload === null || from === start ? payload : payload.subarray(from - start);
     if (copy) {
       if (body === null) for (let i = from; i < end; i++) buf[k++] = data[i]!;
@@ -1175,8 +1179,8 @@ export class Client implements ProtocolHandler, SubscriptionTarget {
   }
 
   /** Writes `MSG <subject> <sid> [reply] <size>\r\n` (or the HMSG form when `hdr >= 0`) at `k`; returns the new offset. */
-  private writeMsgLine(buf: Buffer, k: number, sub: Subscription, subject: string, reply: string | undefined, hdr: number, size: number): number {
-    const head = sub.head;
+  private writeMsgLine(buf: Buffer, k: number, sub: Subscription, subject: string, reply: string | undefined, hdr: number, size: number, own = false): number {
+    const head = own ? null : sub.head;
     if (head === null) {
       return k + writeDeliveryLine(buf, k, subject, sub.sid, reply, hdr, size);
     }

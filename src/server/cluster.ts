@@ -17,7 +17,7 @@ import { GLOBAL_ACCOUNT, Route, RouteClosed, RouteSub, hostPortOf, type RouteInf
 import { hostsFor, type Server } from './server.js';
 import type { MatchResult } from './subjects.js';
 import { TlsConfig, clientCertificateError } from './tls.js';
-import { NATS_VERSION, RUNTIME } from './info.js';
+import { NATS_VERSION, RUNTIME, type ClusterInfoParts } from './info.js';
 import type { RouteStapling } from './cluster-ocsp.js';
 
 const DIAL_TIMEOUT_MS = 1000;
@@ -271,18 +271,12 @@ export class Cluster {
     return [hostPortOf(h, srv.port)];
   }
 
-  /**
-   * The `,"cluster":...,"connect_urls":[...]` part of the client INFO. In lame duck mode the list
-   * has only the other servers' URLs (clients move there).
-   */
-  clientInfoTail(ldm = false): string {
-    let s = `,"cluster":${JSON.stringify(this.name)}`;
-    if (!this.opts.noAdvertise && (this.advertised || this.peerUrls.size > 0)) {
-      const own = new Set(this.ownClientUrls());
-      const urls = ldm ? this.clientConnectUrls().filter((u) => !own.has(u)) : this.clientConnectUrls();
-      if (urls.length > 0) s += `,"connect_urls":${JSON.stringify(urls)}`;
-    }
-    return s;
+  /** The `cluster` and `connect_urls` parts of the client INFO (`domain` goes between them). */
+  clientInfoParts(): ClusterInfoParts {
+    const part = (urls: string[]): string => (urls.length > 0 ? `,"connect_urls":${JSON.stringify(urls)}` : '');
+    const all = this.clientConnectUrls();
+    const own = new Set(this.ownClientUrls());
+    return { cluster: `,"cluster":${JSON.stringify(this.name)}`, urls: part(all), ldmUrls: part(all.filter((u) => !own.has(u))) };
   }
 
   /** connect_urls as clients see them (for /varz). */

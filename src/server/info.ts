@@ -6,10 +6,11 @@ import { encodeInfo } from '../protocol/encode.js';
 
 /**
  * The NATS server version tsnats reports in INFO and /varz. Clients parse it as semver and gate
- * features on it (nats.js refuses a non-semver value), so it is a nats-server version whose core
- * protocol tsnats implements, not tsnats' own version.
+ * features on it (nats.js refuses a non-semver value), so it is the nats-server version whose
+ * protocol and JetStream API tsnats implements (2.9.10: clients enable exactly the features up to
+ * 2.9.4, none of the 2.10 ones such as multi-filter consumers or metadata), not tsnats' own version.
  */
-export const NATS_VERSION = '2.10.0';
+export const NATS_VERSION = '2.9.10';
 /** Protocol level: 1 = echo control and async INFO. */
 export const PROTO = 1;
 /** The `go` field: the runtime tsnats runs on (nats-server reports its Go version here). */
@@ -42,6 +43,8 @@ export interface InfoFields {
   tls_verify?: boolean;
   tls_available?: boolean;
   max_payload: number;
+  jetstream?: boolean;
+  domain?: string;
   client_id?: number;
   client_ip?: string;
   ldm?: boolean;
@@ -59,6 +62,8 @@ export function baseInfo(f: {
   tlsVerify: boolean;
   tlsAvailable: boolean;
   maxPayload: number;
+  jetstream?: boolean;
+  domain?: string;
 }): InfoFields {
   // Declaration order of nats-server's Info struct; the optional flags sit between headers and
   // max_payload, so max_payload is added last.
@@ -77,6 +82,8 @@ export function baseInfo(f: {
   if (f.tlsVerify) ordered.tls_verify = true;
   if (f.tlsAvailable) ordered.tls_available = true;
   ordered.max_payload = f.maxPayload;
+  if (f.jetstream) ordered.jetstream = true;
+  if (f.jetstream && f.domain) ordered.domain = f.domain;
   return ordered;
 }
 
@@ -84,21 +91,30 @@ export function baseInfo(f: {
  * Pre-serialised INFO: the JSON of the server-wide fields without its closing brace, so the
  * per-connection frame is one string concatenation.
  */
+/** The cluster's parts of the client INFO (src/server/cluster.ts), each `,"key":value` or empty. */
+export interface ClusterInfoParts {
+  cluster: string;
+  urls: string;
+  /** connect_urls in lame duck mode: only the other servers (clients move there). */
+  ldmUrls: string;
+}
+
 export class InfoTemplate {
   readonly fields: InfoFields;
   private readonly prefix: string;
 
-  /** Appended after client_id/client_ip (`cluster`, `connect_urls` when clustered). */
+  /** After client_id/client_ip/nonce: `cluster`, `domain`, `connect_urls` in nats-server's order. */
   private readonly tail: string;
   /** The same in lame duck mode (connect_urls lists only the other servers). */
   private readonly ldmTail: string;
 
-  constructor(fields: InfoFields, tail = '', ldmTail = tail) {
+  constructor(fields: InfoFields, cluster?: ClusterInfoParts) {
     this.fields = fields;
-    this.tail = tail;
-    this.ldmTail = ldmTail;
-    const json = JSON.stringify(fields);
-    this.prefix = json.slice(0, -1);
+    const { domain, ...head } = fields;
+    this.prefix = JSON.stringify(head).slice(0, -1);
+    const d = domain ? `,"domain":${JSON.stringify(domain)}` : '';
+    this.tail = (cluster?.cluster ?? '') + d + (cluster?.urls ?? '');
+    this.ldmTail = (cluster?.cluster ?? '') + d + (cluster?.ldmUrls ?? '');
   }
 
   /** `INFO {...,"client_id":N,"client_ip":"..."[,"nonce":"..."][,"ldm":true]} \r\n` for one connection. */

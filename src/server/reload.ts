@@ -47,6 +47,7 @@ const RULES: Rule[] = [
   { key: 'maxPayload', field: 'MaxPayload', text: (v) => `max_payload = ${v}` },
   { key: 'maxPending', field: 'MaxPending', text: (v) => `max_pending = ${v}` },
   { key: 'jetstream', field: 'JetStream', refuse: true },
+  { key: 'jetstreamConfig', field: 'JetStream', refuse: true, show: (v) => JSON.stringify(v ?? {}) },
   { key: 'storeDir', field: 'StoreDir', refuse: true },
   { key: 'pidFile', field: 'PidFile', text: (v) => `pid_file = ${v ?? ''}` },
   { key: 'portsFileDir', field: 'PortsFileDir', text: (v) => `ports_file_dir = ${v ?? ''}` },

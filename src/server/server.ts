@@ -17,6 +17,7 @@ import { SubjectIndex } from './subjects.js';
 import { TlsConfig, TlsManager } from './tls.js';
 import { OcspRegistry } from './ocsp-registry.js';
 import type { OcspPeerGate } from './ocsp-peer-hook.js';
+import type { JetStreamHandle } from './internal.js';
 import { ERR_MAX_CONNECTIONS } from '../protocol/errors.js';
 import { goDuration } from './monitor/format.js';
 import type { Cluster } from './cluster.js';
@@ -111,6 +112,8 @@ export class Server {
   websocket: WebsocketListener | undefined;
   /** The route manager when `cluster {}` is configured (src/server/cluster.ts, loaded lazily). */
   cluster: Cluster | null = null;
+  /** The JetStream engine while enabled (set by the jetstream hook, src/server/internal.ts). */
+  jetstream: JetStreamHandle | undefined;
 
   // statistics
   inMsgs = 0;
@@ -276,9 +279,10 @@ export class Server {
         tlsVerify: tlsOn && (o.tls!.verify || o.tls!.verifyAndMap),
         tlsAvailable: tlsOn && o.allowNonTls && !hf,
         maxPayload: o.maxPayload,
+        jetstream: this.jetstream !== undefined,
+        domain: this.jetstream?.domain,
       }),
-      this.cluster?.clientInfoTail() ?? '',
-      this.cluster?.clientInfoTail(true) ?? '',
+      this.cluster?.clientInfoParts(),
     );
   }
 

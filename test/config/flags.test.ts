@@ -114,11 +114,13 @@ describe('flags: syntax', () => {
     assert.match(r.warnings[0]!, /--tlscert, --tlskey ignored/);
   });
 
-  it('warns that -js only keeps the store directory', () => {
+  it('-js enables JetStream, -sd sets the store directory', () => {
     const r = parseFlags(['-js', '-sd', '/d']);
     assert.deepEqual(r.errors, []);
     assert.equal(r.overrides.storeDir, '/d');
-    assert.match(r.warnings[0]!, /JetStream is not supported/);
+    assert.equal(r.overrides.jetstream, true);
+    assert.deepEqual(r.warnings, []);
+    assert.equal(parseFlags(['--jetstream']).overrides.jetstream, true);
   });
 });
 

@@ -390,14 +390,20 @@ describe('options: store_dir and jetstream', () => {
     assert.equal(opts('storedir: "/data2"').storeDir, '/data2');
   });
 
-  it('uses only store_dir from jetstream, with a warning', () => {
-    const r = load('jetstream {\n  store_dir: /js\n  max_mem: 1G\n  max_file: 10G\n}');
+  it('reads the jetstream block: store_dir, limits (sizes with suffixes), domain', () => {
+    const r = load('jetstream {\n  store_dir: /js\n  max_mem: 1G\n  max_file: 10G\n  domain: hub\n}');
     assert.equal(r.options.storeDir, '/js');
     assert.equal(r.options.jetstream, true);
-    assert.deepEqual(r.warnings, ["o.conf:1:1: JetStream is not supported by tsnats: only its 'store_dir' is used"]);
+    assert.deepEqual(r.warnings, []);
+    assert.deepEqual(r.options.jetstreamConfig, { maxMemory: 1e9, maxStore: 1e10, domain: 'hub' }); // the lexer's 1G (as nats-server's)
+    assert.equal(opts('jetstream { max_memory_store: "512M" }').jetstreamConfig?.maxMemory, 512 * 1024 ** 2);
+    assert.equal(opts('jetstream { max_file_store: 1000 }').jetstreamConfig?.maxStore, 1000);
+    fails('jetstream { max_file: "10X" }', /sizes defined as strings must end in K, M, G, T/);
+    assert.equal(opts('jetstream { limits { max_request_batch: 50 } }').jetstreamConfig?.maxRequestBatch, 50);
     assert.equal(opts('jetstream { store: /a }').storeDir, '/a');
     assert.equal(opts('jetstream { storedir: /b }').storeDir, '/b');
-    assert.equal(load('jetstream: enabled').warnings.length, 1);
+    assert.equal(load('jetstream: enabled').warnings.length, 0);
+    assert.equal(load('jetstream: enabled').options.jetstream, true);
     assert.equal(load('jetstream: true').options.jetstream, true);
     const off = load('jetstream: disabled\n');
     assert.deepEqual([off.options.jetstream, off.warnings], [false, []]);

@@ -18,14 +18,16 @@ const EMBED = resolve('dist/test/startup/embed-probe.js');
 const BIN = resolve('bin/tsnats');
 
 /** What every server loads (dist/src paths), besides Node builtins. */
-// Every server parses every configuration block (the parsers of cluster {}, websocket {}, ocsp_peer
-// are small and package-free) and may check nkeys; the features themselves load on demand.
+// Every server parses every configuration block (the parsers of cluster {}, websocket {},
+// jetstream {}, ocsp_peer are small and package-free), may check nkeys and has the small JetStream
+// port (src/server/internal.ts); the features themselves load on demand.
 const CORE = [
   'src/cli.js',
   'src/config/cluster.js',
   'src/config/errors.js',
   'src/config/flags.js',
   'src/config/index.js',
+  'src/config/jetstream.js',
   'src/config/lexer.js',
   'src/config/ocsp-peer.js',
   'src/config/options.js',
@@ -38,6 +40,7 @@ const CORE = [
   'src/server/client.js',
   'src/server/hooks.js',
   'src/server/info.js',
+  'src/server/internal.js',
   'src/server/listen.js',
   'src/server/logger.js',
   'src/server/monitor/errors.js',

@@ -190,6 +190,10 @@ export class Monitor {
     if (!this.server.isRunning) {
       return { status: 503, body: JSON.stringify({ status: 'unavailable', error: 'server is not ready' }) , contentType: 'application/json' };
     }
+    // nats-server 2.9.10: JetStream configured but not running → unavailable
+    if (this.server.options.jetstream && this.server.jetstream === undefined) {
+      return { status: 503, body: JSON.stringify({ status: 'unavailable', error: 'JetStream not enabled' }), contentType: 'application/json' };
+    }
     return { body: JSON.stringify({ status: 'ok' }), contentType: 'application/json' };
   }
 

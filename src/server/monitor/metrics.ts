@@ -8,6 +8,7 @@
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { OcspAttempt, Stapler, StaplerCounters } from '../../ocsp/index.js';
 import { TSNATS_VERSION } from '../info.js';
+import { registerJetStreamMetrics } from './jetstream-metrics.js';
 import type { Server } from '../server.js';
 import { groupEntries, STAPLE_STATUSES, viewOf, type OcspCertView, type StaplerGroup } from './ocspz.js';
 
@@ -126,6 +127,7 @@ export class ServerMetrics {
     counter('tsnats_in_bytes_total', 'Payload bytes received from clients.', () => server.inBytes);
     counter('tsnats_out_bytes_total', 'Payload bytes delivered to clients.', () => server.outBytes);
     counter('tsnats_slow_consumers_total', 'Slow consumer events (clients that could not keep up with the messages sent to them).', () => server.slowConsumers);
+    registerJetStreamMetrics(this.registry, server);
 
     // ---- OCSP, per certificate and listener ---------------------------------------------------
     const perCert = (
