@@ -211,6 +211,11 @@ export class Server {
     if (o.configFile) log.notice(`Using configuration file: ${o.configFile}`);
     for (const w of this.configWarnings) log.warn(w);
 
+    // nats-server runs JetStream clustered (a Raft meta group) when both are on; tsnats has only
+    // the single-server engine, so it refuses rather than serve a JetStream no peer can see.
+    if (o.jetstream && o.cluster && o.cluster.port !== 0) {
+      throw new Error('JetStream in a cluster (clustered JetStream) is not supported by tsnats yet: enable one of `jetstream` and `cluster`');
+    }
     if (o.tls) this.tls = new TlsManager(o.tls);
     await this.monitor.prepare();
     for (const h of this.hooks) if (h.start) await h.start(this.hookContext());
