@@ -14,7 +14,7 @@ import type { RouteMsg } from '../protocol/route-parser.js';
 import type { Client, Subscription } from './client.js';
 import type { Logger } from './logger.js';
 import { GLOBAL_ACCOUNT, Route, RouteClosed, RouteSub, hostPortOf, type RouteInfo } from './route.js';
-import { hostsFor, type Server } from './server.js';
+import { hostPort, hostsFor, type Server } from './server.js';
 import type { MatchResult } from './subjects.js';
 import { TlsConfig, clientCertificateError } from './tls.js';
 import { NATS_VERSION, RUNTIME, type ClusterInfoParts } from './info.js';
@@ -151,6 +151,12 @@ export class Cluster {
     for (const s of this.server.index.all()) if (!(s instanceof RouteSub)) this.onLocalSub(s, true);
     log.notice(`Listening for route connections on ${hostPortOf(o.host, this.listenPort)}`);
     for (const r of o.routes) this.addDialer(r, true);
+  }
+
+  /** The route listener's URLs for the ports file (`cluster`), as nats-server lists them. */
+  urls(): string[] {
+    const scheme = this.tlsConfig ? 'tls' : 'nats';
+    return hostsFor(this.listenHost).map((h) => `${scheme}://${hostPort(h, this.listenPort)}`);
   }
 
   stop(): void {

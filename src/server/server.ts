@@ -407,6 +407,7 @@ export class Server {
     const info: PortsInfo = { nats: this.clientUrls() };
     const m = this.monitor.urls();
     if (m.length > 0) info.monitoring = m;
+    if (this.cluster) info.cluster = this.cluster.urls();
     if (this.websocket) info.websocket = this.websocket.urls();
     return info;
   }
