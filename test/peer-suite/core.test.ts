@@ -179,6 +179,28 @@ for (const flavor of flavors()) {
       await nb.flush();
     });
 
+    test('reload (SIGHUP) tightening permissions: the denied subscription is removed and reported to the client', async () => {
+      const allowAll = { users: [{ user: 'u', password: 'p' }] };
+      const s = await server({ authorization: allowAll });
+      const nc = await client({ servers: s.url, user: 'u', pass: 'p' });
+      const pub = await client({ servers: s.url, user: 'u', pass: 'p' });
+      const errors: string[] = [];
+      let got = 0;
+      nc.subscribe('perm.x', { callback: (e) => (e ? void errors.push(e.message) : void got++) });
+      await nc.flush();
+      pub.publish('perm.x');
+      await pub.flush();
+      await nc.flush();
+      await s.reload({ authorization: { users: [{ user: 'u', password: 'p', permissions: { subscribe: { deny: ['perm.>'] } } }] } });
+      for (const end = Date.now() + 5000; errors.length === 0 && Date.now() < end; ) await new Promise((r) => setTimeout(r, 20));
+      assert.match(errors[0] ?? '', /permissions violation for subscription to "perm\.x"/i);
+      pub.publish('perm.x');
+      await pub.flush();
+      await new Promise((r) => setTimeout(r, 100));
+      assert.equal(got, 1, 'nothing delivered after the reload removed the subscription');
+      assert.equal(nc.isClosed(), false, 'the connection stays open');
+    });
+
     test('auth errors: bad password, missing token, and the server keeps serving', async () => {
       const s = await server({ authorization: { token: 's3cret' } });
       await assert.rejects(connect({ servers: s.url, token: 'wrong', reconnect: false }), /authorization violation/i);
