@@ -102,6 +102,8 @@ export interface StartOptions {
   /** Reuse this directory (restarts keep the config and store there). */
   dir?: string;
   timeoutMs?: number;
+  /** No configuration file: flags only (nats.go-style `-a -p -m --ports_file_dir`). */
+  flagsOnly?: boolean;
   /** Whether stop() removes the directory (default: when the launcher created it). */
   ownDir?: boolean;
 }
@@ -202,7 +204,8 @@ export class NatsServer {
     const configFile = join(dir, 'server.conf');
     writeFileSync(configFile, toConf(full));
     const args = opts.args ?? [];
-    const child = spawn(binaryFor(flavor), ['-c', configFile, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const argv = opts.flagsOnly ? [...args, '--ports_file_dir', dir] : ['-c', configFile, ...args];
+    const child = spawn(binaryFor(flavor), argv, { stdio: ['ignore', 'pipe', 'pipe'] });
     const logs: string[] = [];
     const collect = (b: Buffer) => logs.push(...b.toString('utf8').split('\n').filter((l) => l));
     child.stdout!.on('data', collect);
