@@ -13,7 +13,7 @@ import { buildLoadgen, killAllChildren, killAllChildrenSync, runLoadgen, startId
 import { markdownTable, outcomes, writeSection, fmt, type Samples } from './lib/report.js';
 import { startServer, withNofile, type RunningServer, type ServerSpec, type StartOpts } from './lib/servers.js';
 import { setupTls, type TlsSetup } from './lib/tls.js';
-import { capture, log, machineCpuSeconds, repoRoot, selfAndChildrenCpuSeconds, sleep } from './lib/util.js';
+import { capture, freePort, log, machineCpuSeconds, repoRoot, selfAndChildrenCpuSeconds, sleep } from './lib/util.js';
 
 // ---------------------------------------------------------------------------------------------
 // Options
@@ -22,7 +22,7 @@ import { capture, log, machineCpuSeconds, repoRoot, selfAndChildrenCpuSeconds, s
 /** Set on Ctrl-C / SIGTERM: nothing new is started after that. */
 let stopping = false;
 
-const TASKS = ['pub16', 'pub1k', 'p2p', 'fanout', 'nn', 'queue', 'req', 'idle', 'tls_p2p', 'hs'] as const;
+const TASKS = ['pub16', 'pub1k', 'p2p', 'fanout', 'nn', 'queue', 'req', 'idle', 'tls_p2p', 'hs', 'ws_p2p', 'ws_fanout'] as const;
 type Task = (typeof TASKS)[number];
 
 interface Options {
@@ -393,6 +393,35 @@ async function phaseIdle(ctx: Ctx, spec: ServerSpec): Promise<boolean> {
 }
 
 /**
+ * Websocket phase: one instance with a plain `websocket {}` listener; the Go generator (nats.go)
+ * publishes and subscribes over ws:// (masked frames in, one binary frame per flush out).
+ */
+async function phaseWs(ctx: Ctx, spec: ServerSpec): Promise<boolean> {
+  if (!want(ctx, 'ws_p2p') && !want(ctx, 'ws_fanout')) return false;
+  const wsPort = await freePort();
+  const srv = await start(ctx, spec, 'websocket', { conf: `websocket {\n  listen: "127.0.0.1:${wsPort}"\n  no_tls: true\n}\n` });
+  if (!srv) return true;
+  const url = `ws://127.0.0.1:${wsPort}`;
+  try {
+    await warmUp(ctx, srv, 'pubsub', url);
+    if (want(ctx, 'ws_p2p')) {
+      const r = await pubsub(ctx, srv, 'ws_p2p', ['-size', '16', '-pubs', '1', '-subs', '1'], url);
+      if (r) {
+        push(ctx, spec.name, 'ws_p2p', num(r, 'sub_rate'));
+        push(ctx, spec.name, 'cpu_ws_p2p', cpuPerMillion(r));
+      }
+    }
+    if (want(ctx, 'ws_fanout')) {
+      const r = await pubsub(ctx, srv, 'ws_fanout', ['-size', '128', '-pubs', '1', '-subs', '4'], url);
+      if (r) push(ctx, spec.name, 'ws_fanout', num(r, 'sub_rate'));
+    }
+  } finally {
+    await srv.stop();
+  }
+  return true;
+}
+
+/**
  * TLS phase for one server: two instances with the same Must-Staple certificate, one stapling
  * (`ocsp { mode: always }`) and one not (`ocsp: false`). The 1 → 1 TLS throughput runs on the
  * stapling one; the connect rate alternates short slices between the two (on, off, off, on, ...)
@@ -605,6 +634,7 @@ async function main(): Promise<number> {
       ['plain', phasePlain],
       ['idle connections', phaseIdle],
       ['tls', phaseTls],
+      ['websocket', phaseWs],
     ];
     for (const [label, phase] of phases) {
       for (const s of order) {
@@ -682,6 +712,8 @@ function rowKeysFor(tasks: Set<Task>): Set<string> {
     req: ['req_p50', 'req_p99', 'req_rate'],
     idle: ['mem_conn'],
     tls_p2p: ['tls_p2p'],
+    ws_p2p: ['ws_p2p', 'cpu_ws_p2p'],
+    ws_fanout: ['ws_fanout'],
     hs: ['hs_on', 'hs_off', 'staple_cost', 'hs_on_cpu', 'hs_off_cpu', 'staple_cpu'],
   };
   return new Set([...tasks].flatMap((t) => m[t]));

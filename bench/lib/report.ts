@@ -35,6 +35,8 @@ export const ROWS: RowDef[] = [
   { key: 'req_p99', scenario: 'request/reply, 1 responder, 128 B', metric: 'latency p99', unit: 'µs', better: 'lower', target: 'none' },
   { key: 'req_rate', scenario: 'request/reply, 1 responder, 128 B', metric: 'sequential requests', unit: 'req/s', better: 'higher', target: 'none' },
   { key: 'tls_p2p', scenario: 'TLS 1 pub → 1 sub, 16 B', metric: 'delivered', unit: 'msgs/s', better: 'higher', target: 'tls' },
+  { key: 'ws_p2p', scenario: 'websocket 1 pub → 1 sub, 16 B', metric: 'delivered', unit: 'msgs/s', better: 'higher', target: 'throughput' },
+  { key: 'ws_fanout', scenario: 'websocket 1 pub → 4 subs (fan-out), 128 B', metric: 'delivered, all subs', unit: 'msgs/s', better: 'higher', target: 'throughput' },
   { key: 'hs_on', scenario: 'TLS connects, stapling on (Must-Staple)', metric: 'full connects', unit: 'conn/s', better: 'higher', target: 'tls' },
   { key: 'hs_off', scenario: 'TLS connects, stapling off', metric: 'full connects', unit: 'conn/s', better: 'higher', target: 'tls' },
   { key: 'staple_cost', scenario: 'stapling cost (1 − on ÷ off)', metric: 'connect rate lost', unit: '%', better: 'lower', target: 'stapling' },
@@ -43,6 +45,7 @@ export const ROWS: RowDef[] = [
   { key: 'staple_cpu', scenario: 'stapling cost in server CPU', metric: 'extra CPU per connect', unit: '%', better: 'lower', target: 'none' },
   { key: 'mem_conn', scenario: 'idle connections', metric: 'RSS per connection', unit: 'KiB', better: 'lower', target: 'cost' },
   { key: 'cpu_p2p', scenario: 'server CPU, 1 → 1, 16 B', metric: 'CPU s per 1 M delivered', unit: 's', better: 'lower', target: 'cost' },
+  { key: 'cpu_ws_p2p', scenario: 'server CPU, websocket 1 → 1, 16 B', metric: 'CPU s per 1 M delivered', unit: 's', better: 'lower', target: 'cost' },
   { key: 'cpu_fanout', scenario: 'server CPU, 1 → 4, 128 B', metric: 'CPU s per 1 M delivered', unit: 's', better: 'lower', target: 'cost' },
 ];
 

@@ -42,16 +42,18 @@ import (
 )
 
 type common struct {
-	url     string
-	caFile  string
-	size    int
-	dur     time.Duration
-	subject string
+	url      string
+	caFile   string
+	size     int
+	dur      time.Duration
+	subject  string
+	compress bool
 }
 
 func (c *common) register(fs *flag.FlagSet) {
-	fs.StringVar(&c.url, "url", nats.DefaultURL, "server URL (nats:// or tls://)")
-	fs.StringVar(&c.caFile, "ca", "", "CA certificate file for tls:// URLs")
+	fs.StringVar(&c.url, "url", nats.DefaultURL, "server URL (nats://, tls://, ws:// or wss://)")
+	fs.StringVar(&c.caFile, "ca", "", "CA certificate file for tls:// and wss:// URLs")
+	fs.BoolVar(&c.compress, "wscompress", false, "websocket: ask for permessage-deflate")
 	fs.IntVar(&c.size, "size", 16, "payload size in bytes")
 	fs.DurationVar(&c.dur, "dur", 3*time.Second, "how long to publish / request / connect")
 	fs.StringVar(&c.subject, "subj", "bench.s", "subject")
@@ -111,12 +113,15 @@ func (c *common) connect(name string, extra ...nats.Option) (*nats.Conn, error) 
 		nats.ErrorHandler(func(_ *nats.Conn, _ *nats.Subscription, err error) { noteErr(err) }),
 		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) { noteErr(err) }),
 	}
-	if strings.HasPrefix(c.url, "tls://") {
+	if strings.HasPrefix(c.url, "tls://") || strings.HasPrefix(c.url, "wss://") {
 		cfg, err := c.tlsConfig()
 		if err != nil {
 			return nil, err
 		}
 		opts = append(opts, nats.Secure(cfg))
+	}
+	if c.compress {
+		opts = append(opts, nats.Compression(true))
 	}
 	opts = append(opts, extra...)
 	return nats.Connect(c.url, opts...)

@@ -8,6 +8,7 @@ import { resolve } from 'node:path';
 import { isValidPublicUserKey } from '../server/nkey.js';
 import { ConfigError, formatPosition, type Position } from './errors.js';
 import { parseConfig, type ConfigNode, type MapEntry, type MapNode, type ParseOptions } from './parser.js';
+import { parseWebsocket, validateWebsocket } from './websocket.js';
 import type {
   AuthorizationOptions,
   OcspMode,
@@ -148,8 +149,6 @@ export const UNSUPPORTED_OPTIONS: ReadonlySet<string> = new Set([
   'gateway',
   'leafnodes',
   'leaf',
-  'websocket',
-  'ws',
   'mqtt',
   'accounts',
   'operator',
@@ -647,6 +646,11 @@ class Builder {
       case 'ocsp':
         this.ocsp(e);
         return;
+      case 'websocket':
+      case 'ws':
+        o.websocket = parseWebsocket(this, e);
+        this.mark('websocket', e.keyPos);
+        return;
       case 'debug':
       case 'trace':
       case 'logtime':
@@ -712,6 +716,7 @@ class Builder {
   /** Checks that need the whole file. */
   private finish(): void {
     const o = this.o;
+    validateWebsocket(this, o, this.at('websocket'));
     const httpAt = this.at('http');
     const httpsAt = this.at('https');
     if (httpAt && httpsAt) {
@@ -1004,7 +1009,7 @@ class Builder {
 
   // ---- tls -----------------------------------------------------------------
 
-  private tls(e: MapEntry): TlsOptions | undefined {
+  tls(e: MapEntry): TlsOptions | undefined {
     if (e.value.kind !== 'map') return this.typeErr(e, 'a map');
     const P = 'error parsing tls config, ';
     const t: TlsOptions = {

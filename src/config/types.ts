@@ -1,6 +1,8 @@
 // The typed, validated server options that a config file and command-line flags produce.
 // Durations are milliseconds, sizes are bytes. Defaults come from nats-server's const.go.
 
+import type { WebsocketOptions } from './websocket.js';
+
 export type OcspMode = 'auto' | 'must' | 'always' | 'never';
 
 /** The top-level `ocsp` option. Absent, `true` and `{}` all mean mode `auto`. */
@@ -112,4 +114,6 @@ export interface ServerOptions {
   lameDuckDurationMs: number; // 2 min
   lameDuckGracePeriodMs: number; // 10 s
   maxClosedClients: number; // 10000
+  /** `websocket {}` (src/config/websocket.ts); absent without the block. */
+  websocket?: WebsocketOptions;
 }

@@ -54,7 +54,7 @@ import {
   goQuote,
   type WireError,
 } from '../protocol/errors.js';
-import type { AuthResult, Credentials } from './auth.js';
+import type { Authenticator, AuthResult, Credentials } from './auth.js';
 import { newNonce } from './nkey.js';
 import { type CompiledPermissions, ResponsePermits } from './permissions.js';
 import { isLiteral, isValidLiteralSubject, isValidQueueName, matchLiteral, type MatchResult } from './subjects.js';
@@ -296,8 +296,23 @@ export interface ConnSnapshot {
   tlsVersion: string;
   tlsCipher: string;
   tlsFirst: boolean;
+  /** /connz `type` when not "nats" (websocket). */
+  type?: string;
   user: string;
   subs: Array<{ subject: string; queue?: string; sid: string; msgs: number; max: number }>;
+}
+
+/**
+ * A transport under the client protocol (websocket, src/server/websocket): the Client runs on its
+ * socket-like object unchanged; the transport supplies what differs (auth, INFO, log and /connz kind).
+ */
+export interface ClientTransport {
+  /** /connz `type` (nats-server: "websocket"). */
+  readonly type: string;
+  /** Log prefix tag (nats-server: "wid"). */
+  readonly logTag: string;
+  auth(): Authenticator;
+  info(cid: number, ip: string, ldm: boolean, nonce?: string): Buffer;
 }
 
 export class Client implements ProtocolHandler, SubscriptionTarget {
@@ -405,7 +420,12 @@ export class Client implements ProtocolHandler, SubscriptionTarget {
   private state: State = State.Handshake;
   private readonly logPrefix: string;
 
-  constructor(server: Server, raw: Socket, cid: number) {
+  constructor(
+    server: Server,
+    raw: Socket,
+    cid: number,
+    readonly transport?: ClientTransport,
+  ) {
     this.server = server;
     this.raw = raw;
     this.socket = raw;
@@ -417,7 +437,7 @@ export class Client implements ProtocolHandler, SubscriptionTarget {
     const o = server.options;
     this.parser = new ProtocolParser(this, { maxControlLine: o.maxControlLine, maxPayload: o.maxPayload });
     this.parser.headers = false;
-    this.logPrefix = `${this.ip}:${this.port} - cid:${cid} - `;
+    this.logPrefix = `${this.ip}:${this.port} - ${transport?.logTag ?? 'cid'}:${cid} - `;
   }
 
   // -------------------------------------------------------------------------------------------
@@ -472,7 +492,8 @@ export class Client implements ProtocolHandler, SubscriptionTarget {
     this.debug('Client connection created');
 
     const srv = this.server;
-    const tls = srv.tls;
+    // A transport (websocket) did its own TLS, if any.
+    const tls = this.transport ? undefined : srv.tls;
     const o = srv.options;
     if (!tls) {
       this.openPlain(true);
@@ -556,7 +577,7 @@ export class Client implements ProtocolHandler, SubscriptionTarget {
   /** Common to plaintext and TLS: auth timer, ping timer, `expectConnect`. */
   private afterOpen(): void {
     const srv = this.server;
-    const auth = srv.auth;
+    const auth = this.authn;
     if (auth.required) {
       this.parser.expectConnect = true;
       this.authTimer = setTimeout(() => this.authTimeout(), auth.timeoutMs);
@@ -655,8 +676,13 @@ export class Client implements ProtocolHandler, SubscriptionTarget {
 
   /** INFO for this connection (with the connection's id and IP, and its nkey nonce). */
   private sendInfo(ldm = false): void {
-    if (!ldm && this.nonce === undefined && this.server.auth.nonceRequired) this.nonce = newNonce();
-    this.enqueue(this.server.infoFrame(this.cid, this.ip, ldm, ldm ? undefined : this.nonce));
+    if (!ldm && this.nonce === undefined && this.authn.nonceRequired) this.nonce = newNonce();
+    const nonce = ldm ? undefined : this.nonce;
+    this.enqueue(this.transport ? this.transport.info(this.cid, this.ip, ldm, nonce) : this.server.infoFrame(this.cid, this.ip, ldm, nonce));
+  }
+
+  private get authn(): Authenticator {
+    return this.transport ? this.transport.auth() : this.server.auth;
   }
 
   /** Async INFO with `ldm:true` (lame duck mode), to protocol-1 clients that completed a PING. */
@@ -726,7 +752,7 @@ export class Client implements ProtocolHandler, SubscriptionTarget {
     this.headers = o.headers && !srv.options.noHeaderSupport;
     this.parser.headers = this.headers;
 
-    const auth = srv.auth;
+    const auth = this.authn;
     if (!auth.enabled) {
       this.finishConnect({ ok: true, permissions: null });
       return;
@@ -1437,7 +1463,7 @@ export class Client implements ProtocolHandler, SubscriptionTarget {
   /** Re-checks the connection's credentials after an auth reload; closes it if they no longer pass. */
   reauthorize(): void {
     if (this.isClosed || !this.connectReceived) return;
-    const auth = this.server.auth;
+    const auth = this.authn;
     // nats-server closes (Client Closed, no -ERR) a client whose nkey or listed user is gone.
     if (!auth.stillConfigured(this.credentials(), this.user)) {
       this.close(ClosedReason.ClientClosed);
@@ -1549,6 +1575,7 @@ export class Client implements ProtocolHandler, SubscriptionTarget {
       tlsVersion: this.tlsVersion,
       tlsCipher: this.tlsCipher,
       tlsFirst: this.tlsFirst,
+      type: this.transport?.type,
       user: this.user,
       subs: withSubs ? this.subsList() : [],
     };

@@ -5,7 +5,7 @@
 import type { Stapler } from '../ocsp/index.js';
 
 /** Where a stapled certificate is served. */
-export type OcspListenerKind = 'client' | 'https';
+export type OcspListenerKind = 'client' | 'https' | 'websocket';
 
 export interface StaplerEntry {
   listener: OcspListenerKind;
@@ -14,10 +14,13 @@ export interface StaplerEntry {
 
 export class OcspRegistry {
   private entries: readonly StaplerEntry[] = [];
+  /** One set per owner (the main stapling hook, the websocket listener's). */
+  private readonly groups = new Map<string, readonly StaplerEntry[]>();
 
-  /** Replaces the whole set (start-up, reload). */
-  set(entries: readonly StaplerEntry[]): void {
-    this.entries = Object.freeze([...entries]);
+  /** Replaces the whole set of one owner (start-up, reload). */
+  set(entries: readonly StaplerEntry[], group = 'tls'): void {
+    this.groups.set(group, [...entries]);
+    this.entries = Object.freeze([...this.groups.values()].flat());
   }
 
   list(): readonly StaplerEntry[] {

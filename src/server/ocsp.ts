@@ -82,6 +82,11 @@ export interface OcspStaplingHookOptions {
       'fetchTimeoutMs' | 'maxResponseBytes' | 'clockSkewMs' | 'maxAgeWithoutNextUpdateMs' | 'minRefreshMs' | 'maxRefreshMs' | 'retryBaseMs' | 'retryMaxMs'
     >
   >;
+  /**
+   * A listener with its own `tls {}` (websocket): every server of `ctx.tls` is this kind, and the
+   * staplers are published in the registry under this name (beside the main hook's).
+   */
+  listener?: OcspListenerKind;
 }
 
 function describeCert(c: LoadedCert): string {
@@ -152,14 +157,15 @@ export function ocspStaplingHook(_options?: ServerOptions, hookOptions: OcspStap
     const entries: StaplerEntry[] = [];
     const t = ctx.tls;
     if (t) {
-      const kinds: OcspListenerKind[] = t.servers().map((s) => (s === t.clientServer ? 'client' : 'https'));
+      const kinds: OcspListenerKind[] = t.servers().map((s) => hookOptions.listener ?? (s === t.clientServer ? 'client' : 'https'));
       for (const kind of kinds) for (const sl of slots) if (sl.stapler) entries.push({ listener: kind, stapler: sl.stapler });
     }
-    ctx.server.ocsp.set(entries);
+    ctx.server.ocsp.set(entries, hookOptions.listener);
   }
 
   function logEnabled(ctx: HookContext): void {
-    if (slots.some((s) => s.stapler?.enabled)) ctx.server.logger.notice('OCSP Stapling enabled for Client connections');
+    const what = hookOptions.listener === 'websocket' ? 'Websocket' : 'Client';
+    if (slots.some((s) => s.stapler?.enabled)) ctx.server.logger.notice(`OCSP Stapling enabled for ${what} connections`);
   }
 
   function retire(list: Stapler[], graceMs: number): void {
@@ -311,7 +317,7 @@ export function ocspStaplingHook(_options?: ServerOptions, hookOptions: OcspStap
       for (const st of retiring) st.close();
       retiring.clear();
       slots = [];
-      ctx.server.ocsp.set([]);
+      ctx.server.ocsp.set([], hookOptions.listener);
     },
   };
 }

@@ -7,7 +7,8 @@ import { createServer as createServerKeys } from '@nats-io/nkeys';
 import type { ServerOptions } from '../config/types.js';
 import { Authenticator } from './auth.js';
 import { newNonce } from './nkey.js';
-import { Client, ClosedReason, type ConnSnapshot, type Subscription } from './client.js';
+import { Client, ClosedReason, type ClientTransport, type ConnSnapshot, type Subscription } from './client.js';
+import type { WebsocketListener } from './websocket/listener.js';
 import { baseInfo, InfoTemplate, TSNATS_VERSION, RUNTIME } from './info.js';
 import { Logger, type LogSink } from './logger.js';
 import { Monitor } from './monitor/http.js';
@@ -101,6 +102,8 @@ export class Server {
   readonly monitor: Monitor;
   /** Staplers in service (filled by the stapling hook, read by monitoring and metrics). */
   readonly ocsp = new OcspRegistry();
+  /** The `websocket {}` listener (loaded only when configured). */
+  websocket: WebsocketListener | undefined;
 
   // statistics
   inMsgs = 0;
@@ -204,6 +207,11 @@ export class Server {
 
     await this.monitor.start();
     await this.listen();
+    if (o.websocket && o.websocket.port !== 0) {
+      const { WebsocketListener } = await import('./websocket/listener.js');
+      this.websocket = new WebsocketListener(this);
+      await this.websocket.start();
+    }
     this.rebuildInfo();
     if (o.pidFile) {
       writePidFile(o.pidFile);
@@ -218,7 +226,7 @@ export class Server {
     const o = this.options;
     // TCP keepalive as Go sets it on accepted connections (15 s); an initial delay of 0 would be
     // rejected by the kernel (EINVAL) on every accept.
-    const srv = createNetServer({ noDelay: true, keepAlive: true, keepAliveInitialDelay: 15_000 }, (s) => this.accept(s));
+    const srv = createNetServer({ noDelay: true, keepAlive: true, keepAliveInitialDelay: 15_000 }, (s) => this.acceptConnection(s));
     const port = o.port === -1 || o.port === 0 ? 0 : o.port;
     await new Promise<void>((resolve, reject) => {
       srv.once('error', reject);
@@ -273,19 +281,25 @@ export class Server {
   // -------------------------------------------------------------------------------------------
   // Connections
 
-  private accept(sock: Socket): void {
+  /**
+   * A new client connection: plain TCP from the client port, or a socket-like transport
+   * (websocket) with `init` run on the Client before it starts.
+   */
+  acceptConnection(sock: Socket, transport?: ClientTransport, init?: (c: Client) => void): void {
     if (this.shuttingDown || this.ldm) {
       sock.destroy();
       return;
     }
     const cid = ++this.nextCid;
-    const c = new Client(this, sock, cid);
+    const c = new Client(this, sock, cid, transport);
+    init?.(c);
     const max = this.options.maxConnections;
     // nats-server 2.9.10: a limit <= 0 means no limit.
     if (max > 0 && this.clients.size >= max) {
       sock.on('error', () => undefined);
       c.debug('Client connection created');
-      sock.write(this.infoFrame(cid, c.ip, false, this.auth.nonceRequired ? newNonce() : undefined));
+      const nonce = (transport ? transport.auth() : this.auth).nonceRequired ? newNonce() : undefined;
+      sock.write(transport ? transport.info(cid, c.ip, false, nonce) : this.infoFrame(cid, c.ip, false, nonce));
       sock.end(ERR_MAX_CONNECTIONS.frame);
       c.error(ERR_MAX_CONNECTIONS.text);
       c.debug(`Client connection closed: ${ClosedReason.MaxConnectionsExceeded}`);
@@ -366,6 +380,7 @@ export class Server {
     const info: PortsInfo = { nats: this.clientUrls() };
     const m = this.monitor.urls();
     if (m.length > 0) info.monitoring = m;
+    if (this.websocket) info.websocket = this.websocket.urls();
     return info;
   }
 
@@ -390,6 +405,8 @@ export class Server {
     const prev = this.options;
     const { changes, refused } = diffOptions(prev, next);
     if (refused) throw new ReloadError(refused);
+    if (this.websocket) await this.websocket.reload(next);
+    else if ((next.websocket?.port ?? 0) !== 0) throw new ReloadError('config reload not supported for Websocket: old={}, new=configured');
     // Build what can fail first.
     const auth = new Authenticator(next);
     let tlsCfg = next.tls ? new TlsConfig(next.tls) : undefined;
@@ -430,6 +447,7 @@ export class Server {
     for (const ch of changes) this.logger.notice(`Reloaded: ${ch.text}`);
     this.configLoadTime = Date.now();
     for (const h of this.hooks) if (h.reload) await h.reload(this.hookContext());
+    await this.websocket?.reloaded();
     this.logger.notice('Reloaded server configuration');
   }
 
@@ -473,6 +491,7 @@ export class Server {
 
   /** Stops accepting (existing connections are not waited for). */
   private closeListener(): void {
+    this.websocket?.closeListener();
     const l = this.listener;
     if (!l) return;
     this.listener = undefined;
@@ -494,6 +513,7 @@ export class Server {
       this.closeListener();
       for (const c of [...this.clients.values()]) c.close(ClosedReason.ServerShutdown);
       await this.monitor.stop();
+      await this.websocket?.stop();
       for (const h of this.hooks) {
         if (!h.stop) continue;
         try {

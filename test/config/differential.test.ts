@@ -153,6 +153,12 @@ allow_non_tls: true
   { name: 'durations', conf: 'ping_interval: 5s\nwrite_deadline: "500ms"\nlame_duck_duration: "45s"\nlame_duck_grace_period: "1s"\n' },
   { name: 'logging and files', conf: 'debug: yes\nlogfile: "/tmp/tsnats.log"\npidfile: "/tmp/tsnats.pid"\nports_file_dir: "/tmp"\nno_header_support: true\n' },
 
+  { name: 'websocket block', conf: 'websocket {\n  port: 8080\n  no_tls: true\n}\n' },
+  {
+    name: 'websocket, every option',
+    conf: 'ws {\n  listen: "127.0.0.1:8080"\n  no_tls: true\n  compression: true\n  same_origin: true\n  allowed_origins: ["http://a.example.com", "https://b.example.com:8443"]\n  handshake_timeout: "2s"\n  advertise: "ws.example.com:80"\n  authorization {\n    user: u\n    password: p\n    timeout: 2.5\n  }\n}\n',
+  },
+  { name: 'websocket wss', conf: 'websocket {\n  port: 8443\n  tls {\n    cert_file: "@CERT@"\n    key_file: "@KEY@"\n  }\n}\n' },
   // ---- rejected by both
   { name: 'unknown field', conf: 'port: 4222\n\nfoo: bar\n', sameMessage: true },
   { name: 'unused variable is an unknown field', conf: 'x = 1\nport: 4222\n', sameMessage: true },
@@ -180,6 +186,12 @@ allow_non_tls: true
   { name: 'unknown tls field', conf: 'tls {\n  cert_file: "@CERT@"\n  key_file: "@KEY@"\n  foo: 1\n}\n', sameMessage: true },
   { name: 'listen without port', conf: 'port: 1\nlisten: "127.0.0.1"\n', sameMessage: true },
 
+  { name: 'websocket without tls', conf: 'websocket {\n  port: 8080\n}\n', differs: { tsnats: 'reject', why: 'checked at load time (so -t reports it); nats-server -t only parses and refuses to start with the same message' } },
+  { name: 'websocket users in authorization', conf: 'websocket {\n  port: 8080\n  no_tls: true\n  authorization { users: [] }\n}\n' },
+  { name: 'websocket user with top-level users', conf: 'authorization { users: [{user: a, password: b}] }\nwebsocket {\n  port: 8080\n  no_tls: true\n  authorization { user: x, password: y }\n}\n', differs: { tsnats: 'reject', why: 'checked at load time (so -t reports it); nats-server -t only parses and refuses to start with the same message' } },
+  { name: 'websocket jwt_cookie without operators', conf: 'websocket {\n  port: 8080\n  no_tls: true\n  jwt_cookie: "jwt"\n}\n', differs: { tsnats: 'reject', why: 'checked at load time (so -t reports it); nats-server -t only parses and refuses to start with the same message' } },
+  { name: 'websocket float handshake_timeout', conf: 'websocket {\n  port: 8080\n  no_tls: true\n  handshake_timeout: 1.5\n}\n' },
+
   // ---- knowingly different
   {
     name: 'ocsp urls failover list',
@@ -192,9 +204,9 @@ allow_non_tls: true
     differs: { tsnats: 'reject', why: 'clustering is not implemented: rejected by name instead of silently ignored' },
   },
   {
-    name: 'websocket block',
-    conf: 'websocket {\n  port: 8080\n  no_tls: true\n}\n',
-    differs: { tsnats: 'reject', why: 'websocket is not implemented' },
+    name: 'leafnodes block',
+    conf: 'leafnodes {\n  port: 7422\n}\n',
+    differs: { tsnats: 'reject', why: 'leaf nodes are not implemented yet: rejected by name instead of silently ignored' },
   },
   {
     name: 'logtime_utc and max_closed_clients',

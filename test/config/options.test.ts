@@ -462,7 +462,7 @@ describe('options: unsupported and unknown options', () => {
       fails(`port: 1\n${k} {}\n`, new RegExp(`^"${k}" is not supported by tsnats yet$`), [2, 1]);
     }
     fails('Cluster { port: 6222 }', /^"Cluster" is not supported by tsnats yet$/);
-    fails('websocket { port: 8080, no_tls: true }', /^"websocket" is not supported by tsnats yet$/);
+    fails('leafnodes { port: 7422 }', /^"leafnodes" is not supported by tsnats yet$/);
   });
 
   it('rejects unknown keys as nats-server 2.9.10 does', () => {

@@ -74,7 +74,7 @@ function render(c: ConnSnapshot, now: number, auth: boolean, subs: SubsMode): Re
   const o: Record<string, unknown> = {
     cid: c.cid,
     kind: 'Client',
-    type: 'nats',
+    type: c.type ?? 'nats',
     ip: c.ip,
     port: c.port,
     start: rfc3339(c.start),

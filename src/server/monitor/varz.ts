@@ -54,7 +54,7 @@ export function varz(s: Server): Record<string, unknown> {
   v.gateway = {};
   v.leaf = {};
   v.mqtt = {};
-  v.websocket = {};
+  v.websocket = s.websocket?.varz() ?? {};
   v.jetstream = {};
   v.tls_timeout = (o.tls?.timeoutMs ?? 2000) / 1000;
   v.write_deadline = o.writeDeadlineMs * 1e6;
