@@ -22,7 +22,7 @@ import { capture, freePort, log, machineCpuSeconds, repoRoot, selfAndChildrenCpu
 /** Set on Ctrl-C / SIGTERM: nothing new is started after that. */
 let stopping = false;
 
-const TASKS = ['pub16', 'pub1k', 'p2p', 'fanout', 'nn', 'queue', 'req', 'idle', 'tls_p2p', 'hs', 'ws_p2p', 'ws_fanout'] as const;
+const TASKS = ['pub16', 'pub1k', 'p2p', 'fanout', 'nn', 'queue', 'req', 'idle', 'tls_p2p', 'hs', 'ws_p2p', 'ws_fanout', 'route'] as const;
 type Task = (typeof TASKS)[number];
 
 interface Options {
@@ -359,6 +359,34 @@ async function phasePlain(ctx: Ctx, spec: ServerSpec): Promise<boolean> {
   return true;
 }
 
+/**
+ * Two servers of the same kind joined by one route (cluster): the publisher on node A, the
+ * subscriber on node B, so every message crosses the route (docs/clustering.md).
+ */
+async function phaseRoute(ctx: Ctx, spec: ServerSpec): Promise<boolean> {
+  if (!want(ctx, 'route')) return false;
+  const pa = await freePort();
+  const a = await start(ctx, spec, 'route', { conf: `cluster {\n  name: BENCH\n  listen: 127.0.0.1:${pa}\n}\n` });
+  if (!a) return true;
+  const pb = await freePort();
+  const b = await start(ctx, spec, 'route', { conf: `cluster {\n  name: BENCH\n  listen: 127.0.0.1:${pb}\n  routes: ["nats-route://127.0.0.1:${pa}"]\n}\n` });
+  try {
+    if (!b) return true;
+    await sleep(1500); // the route forms (first dial + handshake)
+    const sub = ['-suburl', `nats://127.0.0.1:${b.port}`];
+    await warmUp(ctx, a, 'pubsub', `nats://127.0.0.1:${a.port}`, sub);
+    for (const size of [16, 128]) {
+      const key = `route${size}`;
+      const r = await pubsub(ctx, a, key, ['-size', String(size), '-pubs', '1', '-subs', '1', ...sub]);
+      if (r) push(ctx, spec.name, key, num(r, 'sub_rate'));
+    }
+  } finally {
+    await b?.stop();
+    await a.stop();
+  }
+  return true;
+}
+
 async function phaseIdle(ctx: Ctx, spec: ServerSpec): Promise<boolean> {
   if (!want(ctx, 'idle')) return false;
   const n = ctx.opts.conns;
@@ -635,6 +663,7 @@ async function main(): Promise<number> {
       ['idle connections', phaseIdle],
       ['tls', phaseTls],
       ['websocket', phaseWs],
+      ['route', phaseRoute],
     ];
     for (const [label, phase] of phases) {
       for (const s of order) {
@@ -715,6 +744,7 @@ function rowKeysFor(tasks: Set<Task>): Set<string> {
     ws_p2p: ['ws_p2p', 'cpu_ws_p2p'],
     ws_fanout: ['ws_fanout'],
     hs: ['hs_on', 'hs_off', 'staple_cost', 'hs_on_cpu', 'hs_off_cpu', 'staple_cpu'],
+    route: ['route16', 'route128'],
   };
   return new Set([...tasks].flatMap((t) => m[t]));
 }

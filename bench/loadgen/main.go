@@ -194,9 +194,14 @@ func runPubSub(args []string, withSubs bool) {
 	queue := fs.String("queue", "", "queue group name for the subscribers")
 	drain := fs.Duration("drain", 3*time.Second, "after publishing, wait this long without progress for the subscribers")
 	maxWait := fs.Duration("maxwait", 30*time.Second, "after publishing, wait at most this long for the subscribers in all")
+	subURL := fs.String("suburl", "", "server URL for the subscribers (default: -url), e.g. another node of a cluster")
 	_ = fs.Parse(args)
 	if !withSubs {
 		*subs = 0
+	}
+	pubURL := c.url
+	if *subURL != "" {
+		c.url = *subURL
 	}
 	payload := make([]byte, c.size)
 	for i := range payload {
@@ -233,6 +238,11 @@ func runPubSub(args []string, withSubs bool) {
 		if err := nc.FlushTimeout(10 * time.Second); err != nil {
 			fail("subscriber flush: %v", err)
 		}
+	}
+	if *subURL != "" {
+		// Interest travels to the publisher's node over the route: give it time to arrive.
+		c.url = pubURL
+		time.Sleep(500 * time.Millisecond)
 	}
 	pubConns := make([]*nats.Conn, *pubs)
 	for i := range pubConns {

@@ -5,6 +5,7 @@
 // are commands (`version`, `help`), anything else is an error.
 // Flags override values from the configuration file (see applyOverrides).
 
+import { applyClusterFlags, type ClusterFlagOverrides } from './cluster.js';
 import { ConfigError } from './errors.js';
 import { CIPHER_SUITES, DEFAULT_PORT, DEFAULT_TLS_TIMEOUT_MS } from './options.js';
 import type { ServerOptions, TlsOptions } from './types.js';
@@ -31,8 +32,9 @@ export interface AuthFlagOverrides {
 }
 
 /** Option values given on the command line; only flags that were present are set. */
-export type FlagOverrides = Partial<Omit<ServerOptions, 'tls' | 'authorization'>> & {
+export type FlagOverrides = Partial<Omit<ServerOptions, 'tls' | 'authorization' | 'cluster'>> & {
   tls?: TlsFlagOverrides;
+  cluster?: ClusterFlagOverrides;
   authorization?: AuthFlagOverrides;
 };
 
@@ -86,6 +88,9 @@ interface FlagDef {
 
 function tlsOf(r: ParsedFlags): TlsFlagOverrides {
   return (r.overrides.tls ??= {});
+}
+function clusterOf(r: ParsedFlags): ClusterFlagOverrides {
+  return (r.overrides.cluster ??= {});
 }
 function authOf(r: ParsedFlags): AuthFlagOverrides {
   return (r.overrides.authorization ??= {});
@@ -194,12 +199,12 @@ const FLAGS: FlagDef[] = [
   { names: ['log_size_limit'], type: 'string', unsupported: true },
   { names: ['max_traced_msg_len'], type: 'string', unsupported: true },
   { names: ['client_advertise'], type: 'string', unsupported: true },
-  { names: ['routes'], type: 'string', unsupported: true },
-  { names: ['cluster', 'cluster_listen'], type: 'string', unsupported: true },
-  { names: ['cluster_name'], type: 'string', unsupported: true },
-  { names: ['no_advertise'], type: 'bool', unsupported: true },
-  { names: ['cluster_advertise'], type: 'string', unsupported: true },
-  { names: ['connect_retries'], type: 'string', unsupported: true },
+  { names: ['routes'], type: 'string', apply: (r, v) => void (clusterOf(r).routes = String(v)) },
+  { names: ['cluster', 'cluster_listen'], type: 'string', apply: (r, v) => void (clusterOf(r).listen = String(v)) },
+  { names: ['cluster_name'], type: 'string', apply: (r, v) => void (clusterOf(r).name = String(v)) },
+  { names: ['no_advertise'], type: 'bool', apply: (r, v) => void (clusterOf(r).noAdvertise = Boolean(v)) },
+  { names: ['cluster_advertise'], type: 'string', apply: (r, v) => void (clusterOf(r).advertise = String(v)) },
+  { names: ['connect_retries'], type: 'int', apply: (r, v) => void (clusterOf(r).connectRetries = Number(v)) },
   { names: ['profile'], type: 'string', unsupported: true },
 ];
 
@@ -337,7 +342,8 @@ export function parseFlags(argv: readonly string[]): ParsedFlags {
  */
 export function applyOverrides(options: ServerOptions, overrides: FlagOverrides): ServerOptions {
   const o: ServerOptions = structuredClone(options);
-  const { tls, authorization, ...simple } = overrides;
+  const { tls, authorization, cluster, ...simple } = overrides;
+  if (cluster) applyClusterFlags(o, cluster);
   for (const [k, v] of Object.entries(simple)) {
     if (v !== undefined) (o as unknown as Record<string, unknown>)[k] = v;
   }
@@ -407,6 +413,14 @@ Logging Options:
 
 Storage Options:
     -sd, --store_dir <dir>           Set the storage directory (OCSP staple cache in <dir>/ocsp)
+
+Cluster Options:
+        --routes <rurl-1, rurl-2>    Routes to solicit and connect
+        --cluster <cluster-url>      Cluster URL for solicited routes
+        --cluster_name <string>      Cluster Name, if not set one will be dynamically generated
+        --no_advertise <bool>        Do not advertise known cluster information to clients
+        --cluster_advertise <string> Cluster URL to advertise to other servers
+        --connect_retries <number>   For implicit routes, number of connect retries
 
 Authorization Options:
         --user <user>                User required for connections

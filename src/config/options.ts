@@ -6,6 +6,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { isValidPublicUserKey } from '../server/nkey.js';
+import { parseClusterBlock } from './cluster.js';
 import { ConfigError, formatPosition, type Position } from './errors.js';
 import { parseConfig, type ConfigNode, type MapEntry, type MapNode, type ParseOptions } from './parser.js';
 import { parseWebsocket, validateWebsocket } from './websocket.js';
@@ -145,7 +146,6 @@ export function formatGoDuration(ms: number): string {
 
 /** Top-level options nats-server knows that tsnats does not implement (yet). */
 export const UNSUPPORTED_OPTIONS: ReadonlySet<string> = new Set([
-  'cluster',
   'gateway',
   'leafnodes',
   'leaf',
@@ -623,6 +623,9 @@ class Builder {
       case 'tls':
         o.tls = this.tls(e);
         return;
+      case 'cluster':
+        o.cluster = parseClusterBlock(this, e);
+        return;
       case 'allow_non_tls': {
         const b = this.bool(e);
         if (b !== undefined) o.allowNonTls = b;
@@ -1008,6 +1011,10 @@ class Builder {
   }
 
   // ---- tls -----------------------------------------------------------------
+
+  tlsBlock(e: MapEntry): TlsOptions | undefined {
+    return this.tls(e);
+  }
 
   tls(e: MapEntry): TlsOptions | undefined {
     if (e.value.kind !== 'map') return this.typeErr(e, 'a map');

@@ -76,6 +76,25 @@ export interface AuthorizationOptions {
   defaultPermissions?: Permissions;
 }
 
+/** `cluster {}` (see src/config/cluster.ts, docs/clustering.md). */
+export interface ClusterOptions {
+  /** Undefined: a dynamic name is generated at start (as nats-server). */
+  name?: string;
+  host: string; // default 0.0.0.0
+  port: number; // -1 = random; 0 = not listening (no cluster port)
+  /** Route URLs to solicit, as written (`nats-route://[user:pass@]host:port`). */
+  routes: string[];
+  user?: string;
+  password?: string;
+  authTimeoutMs?: number;
+  tls?: TlsOptions;
+  advertise?: string;
+  noAdvertise: boolean;
+  connectRetries: number;
+  /** Accepted (nats-server 2.10+ key) and ignored. */
+  poolSize?: number;
+}
+
 export interface ServerOptions {
   /** Absolute path of the config file, if one was loaded (for reload and -t). */
   configFile?: string;
@@ -116,4 +135,5 @@ export interface ServerOptions {
   maxClosedClients: number; // 10000
   /** `websocket {}` (src/config/websocket.ts); absent without the block. */
   websocket?: WebsocketOptions;
+  cluster?: ClusterOptions;
 }

@@ -97,10 +97,23 @@ const VIOLATION_REASON: Record<ProtocolViolation, ClosedReason> = {
  * What a subscription delivers to: a client connection, or another kind of connection or internal
  * subscriber (routes, leaf nodes, JetStream) that takes messages through the same call.
  */
+/**
+ * The connection a message comes from, as a consumer sees it: a client, or a route (see
+ * src/server/route.ts). A consumer that falls behind pauses its producer (the stall gate).
+ */
+export interface Producer {
+  readonly parser: { readonly chunksReused: boolean };
+  stall: Stall | null;
+  stallCount: number;
+  updateReading(): void;
+  stallEnded(st: Stall): void;
+  debug(msg: string): void;
+}
+
 export interface SubscriptionTarget {
   /** Queues one message for `sub`; false if nothing was delivered (see `Client.deliver`). */
   deliver(
-    producer: Client,
+    producer: Producer,
     sub: Subscription,
     subject: string,
     reply: string | undefined,
@@ -143,13 +156,13 @@ export class Subscription {
  * A producer paused by the stall gate: its socket reading stays paused until every consumer it
  * waits for has drained, or until the stall duration has passed.
  */
-class Stall {
-  readonly producer: Client;
+export class Stall {
+  readonly producer: Producer;
   private waits = 0;
   private ended = false;
   private readonly timer: NodeJS.Timeout;
 
-  constructor(producer: Client, ttlMs: number) {
+  constructor(producer: Producer, ttlMs: number) {
     this.producer = producer;
     this.timer = setTimeout(() => this.expire(ttlMs), ttlMs);
   }
@@ -406,7 +419,7 @@ export class Client implements ProtocolHandler, SubscriptionTarget {
 
   // Flow control
   /** As a producer: the stall pausing this connection's reading, if any. */
-  private stall: Stall | null = null;
+  stall: Stall | null = null;
   /** As a consumer: stalls waiting for this connection to drain. */
   private stalled: Stall[] | null = null;
   /** How many times this connection was stalled as a producer. */
@@ -685,6 +698,13 @@ export class Client implements ProtocolHandler, SubscriptionTarget {
     return this.transport ? this.transport.auth() : this.server.auth;
   }
 
+  /** Async INFO (connect_urls changed), to protocol-1 clients that completed a PING. */
+  sendInfoUpdate(): void {
+    if (this.state !== State.Open || this.opts.protocol < 1 || !this.firstPongSent) return;
+    this.sendInfo(this.server.inLameDuckMode);
+    this.flush();
+  }
+
   /** Async INFO with `ldm:true` (lame duck mode), to protocol-1 clients that completed a PING. */
   sendLameDuckInfo(): void {
     if (this.state !== State.Open || this.opts.protocol < 1 || !this.firstPongSent) return;
@@ -877,13 +897,16 @@ export class Client implements ProtocolHandler, SubscriptionTarget {
     // Small payloads are copied byte by byte from the read buffer; larger ones through one view
     // shared by all deliveries (cheaper than a byte loop from about 64 bytes on).
     const payload = size > LOOP_COPY_MAX ? view(data, start, end) : null;
-    for (let i = 0; i < plain.length; i++) {
+    // Clustered: routes take part in the match (src/server/cluster.ts); one branch here otherwise.
+    const cluster = srv.cluster;
+    if (cluster !== null) delivered = cluster.publish(this, r, this.echo, subject, reply, headerSize, data, start, end, payload);
+    else for (let i = 0; i < plain.length; i++) {
       const sub = plain[i]!;
       const t = sub.client;
       if (t === this && !this.echo) continue;
       if (t.deliver(this, sub, subject, reply, headerSize, data, start, end, payload)) delivered = true;
     }
-    for (let g = 0; g < queues.length; g++) {
+    if (cluster === null) for (let g = 0; g < queues.length; g++) {
       const group = queues[g]!;
       const n = group.length;
       const startAt = n === 1 ? 0 : Math.floor(Math.random() * n);
@@ -1063,7 +1086,7 @@ export class Client implements ProtocolHandler, SubscriptionTarget {
    * nothing was delivered (connection closed, subscription gone, or filtered by permissions).
    */
   deliver(
-    producer: Client,
+    producer: Producer,
     sub: Subscription,
     subject: string,
     reply: string | undefined,
@@ -1168,7 +1191,7 @@ export class Client implements ProtocolHandler, SubscriptionTarget {
    * producer's reading until this connection drains (or the stall duration passes). The rest of the
    * producer's current read is still processed; reading stops after it.
    */
-  private stallProducer(producer: Client, pending: number, maxPending: number): void {
+  private stallProducer(producer: Producer, pending: number, maxPending: number): void {
     let st = producer.stall;
     let list = this.stalled;
     if (st !== null && list !== null && list.includes(st)) return;
@@ -1204,7 +1227,7 @@ export class Client implements ProtocolHandler, SubscriptionTarget {
   }
 
   /** Reading is paused while stalled or while a CONNECT is being authenticated asynchronously. */
-  private updateReading(): void {
+  updateReading(): void {
     if (this.state !== State.Open) return;
     if (this.stall !== null || this.deferred !== null) this.socket.pause();
     else this.socket.resume();

@@ -88,8 +88,12 @@ export class InfoTemplate {
   readonly fields: InfoFields;
   private readonly prefix: string;
 
-  constructor(fields: InfoFields) {
+  /** Appended after client_id/client_ip (`cluster`, `connect_urls` when clustered). */
+  private readonly tail: string;
+
+  constructor(fields: InfoFields, tail = '') {
     this.fields = fields;
+    this.tail = tail;
     const json = JSON.stringify(fields);
     this.prefix = json.slice(0, -1);
   }
@@ -100,6 +104,7 @@ export class InfoTemplate {
     if (clientId > 0) json += `,"client_id":${clientId}`;
     if (clientIp) json += `,"client_ip":${JSON.stringify(clientIp)}`;
     if (nonce) json += `,"nonce":"${nonce}"`;
+    json += this.tail;
     if (ldm) json += `,"ldm":true`;
     return encodeInfo(json + '}');
   }

@@ -81,6 +81,14 @@ export function diffOptions(prev: ServerOptions, next: ServerOptions): { changes
     changes.push({ text: `tls = ${next.tls ? 'enabled' : 'disabled'}`, auth: !!(prev.tls?.verifyAndMap || next.tls?.verifyAndMap) });
   }
   if (!isDeepStrictEqual(prev.ocsp, next.ocsp)) changes.push({ text: 'OCSP' });
+  if (!isDeepStrictEqual(prev.cluster, next.cluster)) {
+    // Routes may come and go; anything else in `cluster {}` needs a restart.
+    const strip = (c: ServerOptions['cluster']): unknown => (c ? { ...c, routes: [] } : undefined);
+    if (!prev.cluster || !next.cluster || !isDeepStrictEqual(strip(prev.cluster), strip(next.cluster))) {
+      return { changes, refused: 'config reload not supported for Cluster: only cluster routes can change' };
+    }
+    changes.push({ text: 'cluster routes' });
+  }
   return { changes };
 }
 

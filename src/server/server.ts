@@ -19,6 +19,7 @@ import { TlsConfig, TlsManager } from './tls.js';
 import { OcspRegistry } from './ocsp-registry.js';
 import { ERR_MAX_CONNECTIONS } from '../protocol/errors.js';
 import { goDuration } from './monitor/format.js';
+import type { Cluster } from './cluster.js';
 
 /** Process exit statuses (see docs/server.md). */
 export const ExitCode = {
@@ -104,6 +105,8 @@ export class Server {
   readonly ocsp = new OcspRegistry();
   /** The `websocket {}` listener (loaded only when configured). */
   websocket: WebsocketListener | undefined;
+  /** The route manager when `cluster {}` is configured (src/server/cluster.ts, loaded lazily). */
+  cluster: Cluster | null = null;
 
   // statistics
   inMsgs = 0;
@@ -212,6 +215,10 @@ export class Server {
       this.websocket = new WebsocketListener(this);
       await this.websocket.start();
     }
+    if (o.cluster && o.cluster.port !== 0) {
+      const { startCluster } = await import('./cluster-setup.js');
+      this.cluster = await startCluster(this, o.cluster);
+    }
     this.rebuildInfo();
     if (o.pidFile) {
       writePidFile(o.pidFile);
@@ -266,7 +273,13 @@ export class Server {
         tlsAvailable: tlsOn && o.allowNonTls && !hf,
         maxPayload: o.maxPayload,
       }),
+      this.cluster?.clientInfoTail() ?? '',
     );
+  }
+
+  /** Connection ids are shared by clients and routes (as nats-server's cid/rid). */
+  nextConnectionId(): number {
+    return ++this.nextCid;
   }
 
   infoFrame(cid: number, ip: string, ldm: boolean, nonce?: string): Buffer {
@@ -420,6 +433,7 @@ export class Server {
     else if (!tlsCfg) newTls = undefined;
 
     this.options = next;
+    if (this.cluster && next.cluster) this.cluster.applyReload(next.cluster);
     this.tls = newTls;
     this.auth = auth;
     this.logger.update({
@@ -461,6 +475,7 @@ export class Server {
     const log = this.logger;
     log.notice('Entering lame duck mode, stop accepting new clients');
     this.closeListener();
+    this.cluster?.enterLameDuck();
     const o = this.options;
     const clients = [...this.clients.values()];
     if (clients.length === 0) {
@@ -512,6 +527,7 @@ export class Server {
       log.notice('Initiating Shutdown...');
       this.closeListener();
       for (const c of [...this.clients.values()]) c.close(ClosedReason.ServerShutdown);
+      this.cluster?.stop();
       await this.monitor.stop();
       await this.websocket?.stop();
       for (const h of this.hooks) {

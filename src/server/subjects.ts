@@ -270,6 +270,8 @@ export class SubjectIndex<S extends Subscribable> {
   private readonly cacheMax: number;
   private _count = 0;
   private _generation = 0;
+  /** Told about every successful insert and remove (the cluster's interest tracking); null when unused. */
+  observer: ((sub: S, added: boolean) => void) | null = null;
   private inserts = 0;
   private removes = 0;
   private matches = 0;
@@ -337,7 +339,22 @@ export class SubjectIndex<S extends Subscribable> {
     this.inserts++;
     this._generation++;
     this.updateCache(sub, true);
+    if (this.observer !== null) this.observer(sub, true);
     return true;
+  }
+
+  /** Every subscription in the index (walks the trie). */
+  all(): S[] {
+    const out: S[] = [];
+    const walk = (n: TrieNode<S>): void => {
+      if (n.psubs !== null) for (const s of n.psubs) out.push(s);
+      if (n.qsubs !== null) for (const set of n.qsubs.values()) for (const s of set) out.push(s);
+      if (n.next !== null) for (const c of n.next.values()) walk(c);
+      if (n.pwc !== null) walk(n.pwc);
+      if (n.fwc !== null) walk(n.fwc);
+    };
+    walk(this.root);
+    return out;
   }
 
   /** Removes a subscription (the same object that was inserted). Returns false if it was not there. */
@@ -348,6 +365,7 @@ export class SubjectIndex<S extends Subscribable> {
     this.removes++;
     this._generation++;
     this.updateCache(sub, false);
+    if (this.observer !== null) this.observer(sub, false);
     return true;
   }
 

@@ -198,11 +198,9 @@ allow_non_tls: true
     conf: 'ocsp {\n  mode: always\n  urls: ["http://127.0.0.1:8888", "http://127.0.0.1:8889"]\n}\n',
     differs: { tsnats: 'accept', why: 'urls is an ordered failover list in tsnats; nats-server 2.9.10 fails on any urls array' },
   },
-  {
-    name: 'cluster block',
-    conf: 'cluster {\n  port: 6222\n}\n',
-    differs: { tsnats: 'reject', why: 'clustering is not implemented: rejected by name instead of silently ignored' },
-  },
+  { name: 'cluster block', conf: 'cluster {\n  port: 6222\n}\n' },
+  { name: 'cluster users', conf: 'cluster {\n  port: 6222\n  authorization {\n    users: [{user: a, password: b}]\n  }\n}\n', sameMessage: 'reason' },
+  { name: 'cluster unknown field', conf: 'cluster {\n  port: 6222\n  foo: 1\n}\n', sameMessage: true },
   {
     name: 'leafnodes block',
     conf: 'leafnodes {\n  port: 7422\n}\n',

@@ -49,7 +49,7 @@ const BROKEN: Broken[] = [
   { name: 'wrong value type', text: '\nport: "4222"', line: 2, column: 1, reason: /^expected "port" to be an integer, got string "4222"$/ },
   { name: 'unknown tls field', text: 'tls {\n  cert_file: a\n  key_file: b\n  bogus: 1\n}', line: 4, column: 3, reason: /^error parsing tls config, unknown field \["bogus"\]$/ },
   { name: 'unresolved variable', text: 'a {\n  b: $NOPE_NOT_SET_ANYWHERE\n}', line: 2, column: 6, reason: /^variable reference for 'NOPE_NOT_SET_ANYWHERE' on line 2 can not be found$/ },
-  { name: 'unsupported block', text: 'port: 1\ncluster {\n  port: 6222\n}\n', line: 2, column: 1, reason: /^"cluster" is not supported by tsnats yet$/ },
+  { name: 'unsupported block', text: 'port: 1\ngateway {\n  port: 7222\n}\n', line: 2, column: 1, reason: /^"gateway" is not supported by tsnats yet$/ },
   { name: 'too deep', text: 'a: ' + '['.repeat(300) + ']'.repeat(300), line: 1, column: 4 + 257, reason: /Maximum nesting depth/ },
 ];
 

@@ -79,7 +79,7 @@ describe('flags: syntax', () => {
     assert.deepEqual(parseFlags(['---p', '5']).errors, ['bad flag syntax: ---p']);
     assert.deepEqual(parseFlags(['-c', 'x.conf', 'extra']).errors, ['unrecognized command: "extra"']);
     assert.deepEqual(parseFlags(['-t']).errors, ['must specify [-c, --config] option to check configuration file syntax']);
-    assert.deepEqual(parseFlags(['--routes', 'nats://a:6222']).errors, ['flag -routes is not supported by tsnats yet']);
+    assert.deepEqual(parseFlags(['--profile', '6060']).errors, ['flag -profile is not supported by tsnats yet']);
     assert.deepEqual(parseFlags(['-s']).errors, ['flag -s is not supported by tsnats yet']);
   });
 

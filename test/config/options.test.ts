@@ -461,7 +461,7 @@ describe('options: unsupported and unknown options', () => {
     for (const k of UNSUPPORTED_OPTIONS) {
       fails(`port: 1\n${k} {}\n`, new RegExp(`^"${k}" is not supported by tsnats yet$`), [2, 1]);
     }
-    fails('Cluster { port: 6222 }', /^"Cluster" is not supported by tsnats yet$/);
+    fails('Gateway { port: 7222 }', /^"Gateway" is not supported by tsnats yet$/);
     fails('leafnodes { port: 7422 }', /^"leafnodes" is not supported by tsnats yet$/);
   });
 

@@ -1,0 +1,820 @@
+// One route connection (nats-server 2.9.10 cluster protocol): handshake (INFO/CONNECT both ways),
+// RS+/RS- interest, RMSG/HMSG messages, PING/PONG, close reasons and log lines as nats-server.
+// The route manager (src/server/cluster.ts) owns registration, gossip and the interest tables.
+
+import type { Socket } from 'node:net';
+import { randomBytes } from 'node:crypto';
+import type { TLSSocket } from 'node:tls';
+import { decimalLength, writeDecimal, writeLatin1 } from '../protocol/encode.js';
+import { RouteParser, type RouteHandler, type RouteMsg } from '../protocol/route-parser.js';
+import { Stall, Subscription, stallDuration, type Producer, type SubscriptionTarget } from './client.js';
+import type { Cluster } from './cluster.js';
+
+/** nats-server's close reasons for routes (also in logs: `Router connection closed: <reason>`). */
+export const RouteClosed = {
+  ClientClosed: 'Client Closed',
+  DuplicateRoute: 'Duplicate Route',
+  ClusterNameConflict: 'Cluster Name Conflict',
+  DuplicateServerName: 'Duplicate Server Name',
+  IncorrectPort: 'Incorrect Port',
+  AuthenticationFailure: 'Authentication Failure',
+  AuthenticationTimeout: 'Authentication Timeout',
+  TLSHandshakeFailure: 'TLS Handshake Failure',
+  StaleConnection: 'Stale Connection',
+  ParseError: 'Parse Error',
+  ProtocolViolation: 'Protocol Violation',
+  RouteRemoved: 'Route Removed',
+  ServerShutdown: 'Server Shutdown',
+  ReadError: 'Read Error',
+  WriteError: 'Write Error',
+} as const;
+export type RouteClosed = (typeof RouteClosed)[keyof typeof RouteClosed];
+
+/** The only account tsnats has. Interest and messages are keyed by account on the wire. */
+export const GLOBAL_ACCOUNT = '$G';
+
+/** A remote subscription: interest a route registered with RS+ (its key is `<acc> <subj>[ <queue>]`). */
+export class RouteSub extends Subscription {
+  weight: number;
+  readonly route: Route;
+  constructor(route: Route, subject: string, queue: string | undefined, weight: number, key: string) {
+    super(route, subject, queue, key);
+    this.route = route;
+    this.weight = weight;
+  }
+}
+
+/** Route INFO as received (fields tsnats uses). */
+export interface RouteInfo {
+  server_id?: string;
+  server_name?: string;
+  host?: string;
+  port?: number;
+  ip?: string;
+  cluster?: string;
+  cluster_dynamic?: boolean;
+  headers?: boolean;
+  auth_required?: boolean;
+  tls_required?: boolean;
+  connect_urls?: string[];
+  ldm?: boolean;
+  proto?: number;
+  [k: string]: unknown;
+}
+
+const CHUNK = 64 * 1024;
+const COPY_MAX = 4096;
+const CRLF = Buffer.from('\r\n');
+const PING_FRAME = Buffer.from('PING\r\n');
+const PONG_FRAME = Buffer.from('PONG\r\n');
+
+function stripV6Mapped(ip: string | undefined): string {
+  if (!ip) return '';
+  return ip.startsWith('::ffff:') ? ip.slice(7) : ip;
+}
+
+/** 15-char base64url nonce of 11 random bytes (nats-server's format). */
+export function routeNonce(): string {
+  return randomBytes(11).toString('base64url');
+}
+
+export class Route implements RouteHandler, SubscriptionTarget, Producer {
+  readonly rid: number;
+  readonly cluster: Cluster;
+  socket: Socket;
+  readonly ip: string;
+  readonly port: number;
+  readonly start = Date.now();
+  last = Date.now();
+  /** Dialled by us (the URL we dialled is `url`). */
+  solicited: boolean;
+  url: URL | undefined;
+  /** The URL is in our configured `routes`. */
+  explicit: boolean;
+  remoteId = '';
+  remoteName = '';
+  remoteInfo: RouteInfo | null = null;
+  /** The OCSP staple the peer sent in the TLS handshake (dialled routes). */
+  peerStaple: Buffer | undefined;
+  /** The peer's certificate (DER), taken with its staple. */
+  peerLeaf: Buffer | undefined;
+  /** The peer negotiated headers. */
+  headers = false;
+  registered = false;
+  closed = false;
+  reason = '';
+  private connectReceived = false;
+  private infoReceived = false;
+  readonly subs = new Map<string, RouteSub>();
+
+  // stats
+  inMsgs = 0;
+  outMsgs = 0;
+  inBytes = 0;
+  outBytes = 0;
+  rttNs = 0;
+  private pingStart = 0;
+  private pingsOut = 0;
+  private lastIn = 0;
+  private pingTimer: NodeJS.Timeout | null = null;
+  private authTimer: NodeJS.Timeout | null = null;
+
+  // Producer (flow control: a client consumer that falls behind pauses this route's reading)
+  readonly parser = { chunksReused: false };
+  stall: Stall | null = null;
+  stallCount = 0;
+
+  // Outbound
+  private chunk: Buffer = Buffer.allocUnsafe(CHUNK);
+  private chunkStart = 0;
+  private off = 0;
+  private out: Buffer[] = [];
+  private scheduled = false;
+
+  /** As a consumer: producers paused until this route drains. */
+  private stalled: Stall[] | null = null;
+  private wdTimer: NodeJS.Timeout | null = null;
+  private wdMark = 0;
+
+  /** Set by Cluster.publish: the publish this route is a target of, and its queue names. */
+  pubEpoch = 0;
+  pubQueues: string[] | null = null;
+
+  private readonly reader: RouteParser;
+  private readonly prefix: string;
+
+  constructor(cluster: Cluster, sock: Socket, rid: number, solicited: boolean, url: URL | undefined, explicit: boolean) {
+    this.cluster = cluster;
+    this.socket = sock;
+    this.rid = rid;
+    this.ip = stripV6Mapped(sock.remoteAddress);
+    this.port = sock.remotePort ?? 0;
+    this.solicited = solicited;
+    this.url = url;
+    this.explicit = explicit;
+    this.reader = new RouteParser(this);
+    this.prefix = `${this.ip}:${this.port} - rid:${rid} - `;
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Logging
+
+  debug(msg: string): void {
+    const l = this.cluster.log;
+    if (l.debugEnabled) l.debug(this.prefix + msg);
+  }
+  notice(msg: string): void {
+    this.cluster.log.notice(this.prefix + msg);
+  }
+  error(msg: string): void {
+    this.cluster.log.error(this.prefix + msg);
+  }
+  private trace(dir: '<<-' | '->>', op: string): void {
+    this.cluster.log.trace(`${this.prefix}${dir} [${op}]`);
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Start
+
+  /** The socket is open (after TLS when configured): send our part of the handshake and read. */
+  begin(sock: Socket): void {
+    this.socket = sock;
+    sock.setNoDelay(true);
+    sock.on('data', (d: Buffer) => this.onData(d));
+    sock.on('error', (e: NodeJS.ErrnoException) => this.onSocketError(e));
+    sock.on('close', () => this.close(RouteClosed.ClientClosed));
+    sock.on('drain', () => this.onDrain());
+    const cl = this.cluster;
+    if (this.solicited) {
+      this.sendConnect();
+      this.enqueue(cl.infoFrame(routeNonce()));
+    } else {
+      this.enqueue(cl.infoFrame(routeNonce()));
+      if (cl.authRequired) {
+        this.authTimer = setTimeout(() => {
+          this.authTimer = null;
+          if (this.connectReceived || this.closed) return;
+          this.sendErr('Authentication Timeout');
+          this.error('Authentication Timeout');
+          this.close(RouteClosed.AuthenticationTimeout);
+        }, cl.authTimeoutMs);
+      }
+    }
+    // First PING at 1 s (+ up to 20 %), then every ping_interval.
+    this.armPing(1000 + Math.floor(Math.random() * 200));
+    this.notice('Route connection created');
+    this.flushNow();
+  }
+
+  private sendConnect(): void {
+    const cl = this.cluster;
+    const u = this.url;
+    let user = u?.username ? decodeURIComponent(u.username) : undefined;
+    let pass = u?.password ? decodeURIComponent(u.password) : undefined;
+    if (user === undefined && !this.explicit && cl.opts.user !== undefined) {
+      user = cl.opts.user;
+      pass = cl.opts.password;
+    }
+    const c: Record<string, unknown> = { echo: true, verbose: false, pedantic: false };
+    if (user !== undefined) c.user = user;
+    if (pass !== undefined) c.pass = pass;
+    c.tls_required = cl.tlsConfig !== undefined;
+    c.headers = true;
+    c.name = cl.server.serverId;
+    c.cluster = cl.name;
+    if (cl.dynamic) c.cluster_dynamic = true;
+    c.lnoc = true;
+    const json = JSON.stringify(c);
+    if (cl.log.traceEnabled) this.trace('->>', `CONNECT ${json.replace(/("pass":)"(?:[^"\\]|\\.)*"/, '$1"[REDACTED]"')}`);
+    this.enqueueText(`CONNECT ${json}\r\n`);
+  }
+
+  private armPing(ms: number): void {
+    if (this.pingTimer !== null) clearTimeout(this.pingTimer);
+    this.pingTimer = setTimeout(() => this.pingTick(), ms);
+    this.pingTimer.unref?.();
+  }
+
+  private pingTick(): void {
+    this.pingTimer = null;
+    if (this.closed) return;
+    const o = this.cluster.server.options;
+    if (this.pingsOut + 1 > o.pingMax) {
+      this.debug('Stale Router Connection - Closing');
+      this.sendErr('Stale Connection');
+      this.close(RouteClosed.StaleConnection);
+      return;
+    }
+    // Routes skip the PING when something was received within the interval.
+    if (this.pingStart === 0 || Date.now() - this.lastIn >= o.pingIntervalMs) {
+      this.pingsOut++;
+      this.pingStart = performance.now();
+      if (this.cluster.log.traceEnabled) this.trace('->>', 'PING');
+      this.enqueue(PING_FRAME);
+      this.flushNow();
+    }
+    this.armPing(o.pingIntervalMs);
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Reading
+
+  private onData(d: Buffer): void {
+    this.last = this.lastIn = Date.now();
+    this.reader.parse(d);
+    this.cluster.server.flushPending();
+  }
+
+  private onSocketError(e: NodeJS.ErrnoException): void {
+    if (this.closed) return;
+    if (e.code === 'EPIPE' || e.code === 'ECONNRESET') this.close(RouteClosed.ClientClosed);
+    else {
+      this.error(`Router Error ${e.message}`);
+      this.close(RouteClosed.ReadError);
+    }
+  }
+
+  onParseError(reason: string, snippet: string): void {
+    this.error(`Router parser ERROR, ${reason}: proto='${JSON.stringify(snippet).slice(1, -1)}...'`);
+    this.sendErr('Unknown Protocol Operation');
+    this.close(RouteClosed.ParseError);
+  }
+
+  onOp(op: string, args: string[], rest: string): void {
+    if (this.closed) return;
+    const cl = this.cluster;
+    if (cl.log.traceEnabled && op !== 'INFO' && op !== 'CONNECT') this.trace('<<-', rest ? `${op} ${rest}` : op);
+    switch (op) {
+      case 'PING':
+        this.enqueue(PONG_FRAME);
+        this.markFlush();
+        return;
+      case 'PONG':
+        this.pingsOut = 0;
+        if (this.pingStart > 0) this.rttNs = Math.round((performance.now() - this.pingStart) * 1e6);
+        return;
+      case 'CONNECT':
+        if (cl.log.traceEnabled) this.trace('<<-', `CONNECT ${rest.replace(/("pass"\s*:\s*)"(?:[^"\\]|\\.)*"/, '$1"[REDACTED]"')}`);
+        this.onConnect(rest);
+        return;
+      case 'INFO':
+        if (cl.log.traceEnabled) this.trace('<<-', `INFO ${rest}`);
+        this.onInfo(rest);
+        return;
+      case '+OK':
+        return;
+      case '-ERR':
+        this.error(`Route Error ${rest}`);
+        if (/cluster name/.test(rest)) this.error('cluster name from remote server conflicts');
+        this.close(RouteClosed.ParseError);
+        return;
+      case 'RS+':
+      case 'LS+':
+        if (!this.requireRegistered(op)) return;
+        this.onRemoteSub(op === 'LS+' ? args.slice(1) : args);
+        return;
+      case 'RS-':
+      case 'LS-':
+        if (!this.requireRegistered(op)) return;
+        this.onRemoteUnsub(args);
+        return;
+      case 'SUB':
+      case 'PUB':
+      case 'HPUB':
+      case 'UNSUB':
+      case 'MSG':
+        this.sendErr('Unknown Protocol Operation');
+        this.error(`Router parser ERROR, state=0, i=0: proto='${op} ${rest.slice(0, 32)}...'`);
+        this.close(RouteClosed.ParseError);
+        return;
+      default:
+        this.sendErr('Unknown Protocol Operation');
+        this.error(`Router parser ERROR, state=0, i=0: proto='${(op + ' ' + rest).slice(0, 32)}...'`);
+        this.close(RouteClosed.ParseError);
+    }
+  }
+
+  private requireRegistered(op: string): boolean {
+    if (this.connectReceived || this.infoReceived) return true;
+    this.error(`Router ${op} received before CONNECT/INFO`);
+    this.close(RouteClosed.ProtocolViolation);
+    return false;
+  }
+
+  private onConnect(json: string): void {
+    if (this.authTimer !== null) {
+      clearTimeout(this.authTimer);
+      this.authTimer = null;
+    }
+    let j: Record<string, unknown>;
+    try {
+      const v = JSON.parse(json) as unknown;
+      if (v === null || typeof v !== 'object' || Array.isArray(v)) throw new Error('not an object');
+      j = v as Record<string, unknown>;
+    } catch (e) {
+      this.error(`Router CONNECT: ${(e as Error).message}`);
+      this.close(RouteClosed.ProtocolViolation);
+      return;
+    }
+    const cl = this.cluster;
+    if (typeof j.lang === 'string' && j.lang !== '') {
+      this.sendErr('attempted to connect to route port');
+      this.close(RouteClosed.IncorrectPort);
+      return;
+    }
+    if (typeof j.gateway === 'string' && j.gateway !== '') {
+      this.error(`Rejecting connection from gateway "${j.gateway}" on the Route port`);
+      this.close(RouteClosed.ProtocolViolation);
+      return;
+    }
+    if (!cl.authorize(typeof j.user === 'string' ? j.user : undefined, typeof j.pass === 'string' ? j.pass : undefined)) {
+      this.error('authentication error');
+      this.sendErr('Authorization Violation');
+      this.close(RouteClosed.AuthenticationFailure);
+      return;
+    }
+    const theirs = typeof j.cluster === 'string' ? j.cluster : '';
+    if (theirs !== cl.name && !cl.tryAdoptName(theirs, j.cluster_dynamic === true)) {
+      const text = `Rejecting connection, cluster name "${theirs}" does not match "${cl.name}"`;
+      this.error(text);
+      this.sendErr(text);
+      this.close(RouteClosed.ClusterNameConflict);
+      return;
+    }
+    this.connectReceived = true;
+    if (typeof j.name === 'string') this.remoteId = j.name;
+    this.headers = j.headers === true;
+  }
+
+  private onInfo(json: string): void {
+    let info: RouteInfo;
+    try {
+      const v = JSON.parse(json) as unknown;
+      if (v === null || typeof v !== 'object' || Array.isArray(v)) throw new Error('not an object');
+      info = v as RouteInfo;
+    } catch (e) {
+      this.error(`Router INFO: ${(e as Error).message}`);
+      this.close(RouteClosed.ProtocolViolation);
+      return;
+    }
+    const cl = this.cluster;
+    if (this.infoReceived) {
+      cl.asyncInfo(this, info);
+      return;
+    }
+    const id = typeof info.server_id === 'string' ? info.server_id : '';
+    if (id === cl.server.serverId) {
+      // A route to ourselves: never re-dialled.
+      if (this.url) cl.markSelf(this.url);
+      this.debug(`Detected route to self, ignoring "${this.url?.host ?? ''}"`);
+      this.close(RouteClosed.DuplicateRoute);
+      return;
+    }
+    const theirs = typeof info.cluster === 'string' ? info.cluster : '';
+    if (theirs !== cl.name && !cl.tryAdoptName(theirs, info.cluster_dynamic === true)) {
+      this.error(`Rejecting connection, cluster name "${theirs}" does not match "${cl.name}"`);
+      this.close(RouteClosed.ClusterNameConflict);
+      return;
+    }
+    if (!this.solicited && info.server_name !== undefined && info.server_name === cl.server.serverName) {
+      this.error(`Remote server has a duplicate name: "${info.server_name}"`);
+      this.close(RouteClosed.DuplicateServerName);
+      return;
+    }
+    this.infoReceived = true;
+    this.remoteInfo = info;
+    this.remoteId = id;
+    this.remoteName = typeof info.server_name === 'string' ? info.server_name : '';
+    this.headers = info.headers === true;
+    if (this.url === undefined && typeof info.port === 'number') {
+      try {
+        this.url = new URL(`nats-route://${hostPortOf(info.host && info.host !== '0.0.0.0' ? info.host : this.ip, info.port)}/`);
+      } catch {
+        // keep undefined
+      }
+    }
+    cl.register(this);
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Interest
+
+  private onRemoteSub(a: string[]): void {
+    // RS+ <acc> <subject> [<queue> <weight>]
+    if (a.length !== 2 && a.length !== 4) {
+      this.error(`processRemoteSub Parse Error: '${a.join(' ')}'`);
+      this.close(RouteClosed.ProtocolViolation);
+      return;
+    }
+    const [acc, subject, queue, w] = a as [string, string, string?, string?];
+    if (acc !== GLOBAL_ACCOUNT) {
+      // Only the global account exists here ($SYS and others from nats-server peers are ignored).
+      return;
+    }
+    let weight = 1;
+    if (w !== undefined) {
+      weight = Number(w);
+      if (!Number.isInteger(weight) || weight < 1) weight = 1;
+    }
+    const key = queue === undefined ? `${acc} ${subject}` : `${acc} ${subject} ${queue}`;
+    const old = this.subs.get(key);
+    if (old !== undefined) {
+      if (queue !== undefined && old.weight !== weight) this.cluster.setWeight(old, weight);
+      return;
+    }
+    if (this.subs.size >= this.cluster.maxRemoteSubs) {
+      this.error(`Too many remote subscriptions (${this.subs.size}), closing`);
+      this.close(RouteClosed.ProtocolViolation);
+      return;
+    }
+    const sub = new RouteSub(this, subject, queue, weight, key);
+    if (!this.cluster.server.index.insert(sub)) {
+      this.debug(`Invalid remote subscription subject "${subject}", ignored`);
+      return;
+    }
+    this.subs.set(key, sub);
+  }
+
+  private onRemoteUnsub(a: string[]): void {
+    if (a.length < 2 || a.length > 3) {
+      this.error(`processRemoteUnsub Parse Error: '${a.join(' ')}'`);
+      this.close(RouteClosed.ProtocolViolation);
+      return;
+    }
+    const key = a.join(' ');
+    const sub = this.subs.get(key);
+    if (sub === undefined) return;
+    this.subs.delete(key);
+    sub.closed = true;
+    this.cluster.server.index.remove(sub);
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Messages in
+
+  onMsg(m: RouteMsg, data: Buffer, start: number, end: number): void {
+    if (this.closed) return;
+    if (!this.connectReceived && !this.infoReceived) {
+      this.error('Router message received before CONNECT/INFO');
+      this.close(RouteClosed.ProtocolViolation);
+      return;
+    }
+    const size = end - start;
+    this.inMsgs++;
+    this.inBytes += size;
+    const cl = this.cluster;
+    if (cl.log.traceEnabled) this.traceMsg('<<-', m);
+    if (m.account !== GLOBAL_ACCOUNT) {
+      this.debug(`Unknown account "${m.account}" for routed message on subject: "${m.subject}"`);
+      return;
+    }
+    cl.deliverRouted(this, m, data, start, end);
+  }
+
+  private traceMsg(dir: '<<-' | '->>', m: RouteMsg): void {
+    const op = m.origin !== undefined ? 'LMSG' : m.hdr >= 0 ? 'HMSG' : 'RMSG';
+    const parts: string[] = [op];
+    if (m.origin !== undefined) parts.push(m.origin);
+    parts.push(m.account, m.subject);
+    if (m.queues !== null) {
+      if (m.reply !== undefined) parts.push('+', m.reply);
+      else parts.push('|');
+      parts.push(...m.queues);
+    } else if (m.reply !== undefined) parts.push(m.reply);
+    if (m.hdr >= 0) parts.push(String(m.hdr));
+    parts.push(String(m.size));
+    this.trace(dir, parts.join(' '));
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Messages out
+
+  /**
+   * SubscriptionTarget: a remote subscription matched outside Cluster.publish (not expected:
+   * publishes go through Cluster.publish, which sends one message per route). Never delivers.
+   */
+  deliver(): boolean {
+    return false;
+  }
+
+  /**
+   * Writes one `RMSG`/`HMSG` for a publish: `queues` are the queue names chosen on this route.
+   * `copyLarge`: the payload's buffer is reused by its reader after this callback.
+   */
+  sendMsg(
+    subject: string,
+    reply: string | undefined,
+    queues: string[] | null,
+    headerSize: number,
+    data: Buffer,
+    start: number,
+    end: number,
+    copyLarge: boolean,
+    producer: Producer | null = null,
+  ): void {
+    if (this.closed) return;
+    let from = start;
+    let hdr = headerSize;
+    if (hdr >= 0 && !this.headers) {
+      from += hdr;
+      hdr = -1;
+    }
+    const size = end - from;
+    // Control line length.
+    let n = 5 + 3 + subject.length + 1; // "RMSG $G <subject> "
+    if (queues !== null && queues.length > 0) {
+      n += reply !== undefined ? 2 + reply.length + 1 : 2;
+      for (const q of queues) n += q.length + 1;
+    } else if (reply !== undefined) n += reply.length + 1;
+    if (hdr >= 0) n += decimalLength(hdr) + 1;
+    n += decimalLength(size) + 2;
+    const copy = size <= COPY_MAX;
+    const buf = this.reserve(copy ? n + size + 2 : n);
+    let k = this.off;
+    buf[k++] = hdr >= 0 ? 0x48 : 0x52; // H or R
+    k += writeLatin1(buf, k, 'MSG $G ');
+    k += writeLatin1(buf, k, subject);
+    buf[k++] = 0x20;
+    if (queues !== null && queues.length > 0) {
+      if (reply !== undefined) {
+        buf[k++] = 0x2b; // +
+        buf[k++] = 0x20;
+        k += writeLatin1(buf, k, reply);
+        buf[k++] = 0x20;
+      } else {
+        buf[k++] = 0x7c; // |
+        buf[k++] = 0x20;
+      }
+      for (const q of queues) {
+        k += writeLatin1(buf, k, q);
+        buf[k++] = 0x20;
+      }
+    } else if (reply !== undefined) {
+      k += writeLatin1(buf, k, reply);
+      buf[k++] = 0x20;
+    }
+    if (hdr >= 0) {
+      k += writeDecimal(buf, k, hdr);
+      buf[k++] = 0x20;
+    }
+    k += writeDecimal(buf, k, size);
+    buf[k++] = 13;
+    buf[k++] = 10;
+    if (copy) {
+      for (let i = from; i < end; i++) buf[k++] = data[i]!;
+      buf[k++] = 13;
+      buf[k++] = 10;
+      this.off = k;
+    } else {
+      this.off = k;
+      this.seal();
+      const body = data.subarray(from, end);
+      this.out.push(copyLarge ? Buffer.from(body) : body, CRLF);
+    }
+    this.outMsgs++;
+    this.outBytes += size;
+    if (this.cluster.log.traceEnabled) {
+      this.traceMsg('->>', { origin: undefined, account: GLOBAL_ACCOUNT, subject, reply, queues, hdr, size });
+    }
+    this.markFlush();
+    if (producer !== null) {
+      const pending = this.pendingBytes;
+      const max = this.cluster.server.options.maxPending;
+      if (pending > max * 0.75) this.stallProducer(producer, pending, max);
+    }
+  }
+
+  /**
+   * The fast-producer stall, as for client consumers: the producer's reading pauses until this
+   * route drains (or the stall duration passes). Routes are never closed as slow consumers; a
+   * route that writes nothing at all for write_deadline is closed (nats-server does the same).
+   */
+  private stallProducer(producer: Producer, pending: number, max: number): void {
+    let st = producer.stall;
+    let list = this.stalled;
+    if (st !== null && list !== null && list.includes(st)) return;
+    if (st === null) {
+      st = new Stall(producer, stallDuration(pending, max));
+      producer.stall = st;
+      producer.stallCount++;
+      producer.updateReading();
+    }
+    st.waitFor();
+    if (list === null) list = this.stalled = [];
+    else if (list.length >= 8) this.stalled = list = list.filter((x) => x.active);
+    list.push(st);
+    if (this.wdTimer === null) this.armWriteDeadline();
+  }
+
+  private armWriteDeadline(): void {
+    this.wdMark = this.socket.bytesWritten - this.socket.writableLength;
+    this.wdTimer = setTimeout(() => {
+      this.wdTimer = null;
+      if (this.closed) return;
+      if (this.socket.bytesWritten - this.socket.writableLength === this.wdMark && this.socket.writableLength > 0) {
+        this.error('Slow Consumer Detected: WriteDeadline exceeded');
+        this.close(RouteClosed.WriteError);
+        return;
+      }
+      if (this.socket.writableLength > 0) this.armWriteDeadline();
+    }, this.cluster.server.options.writeDeadlineMs);
+    this.wdTimer.unref?.();
+  }
+
+  private onDrain(): void {
+    if (this.wdTimer !== null) {
+      clearTimeout(this.wdTimer);
+      this.wdTimer = null;
+    }
+    this.releaseStalled();
+  }
+
+  private releaseStalled(): void {
+    const list = this.stalled;
+    if (list === null) return;
+    this.stalled = null;
+    for (const st of list) st.release();
+  }
+
+  /** `RS+`/`RS-` and other control lines. */
+  sendProto(line: string): void {
+    if (this.closed) return;
+    if (this.cluster.log.traceEnabled) this.trace('->>', line);
+    this.enqueueText(line + '\r\n');
+    this.markFlush();
+  }
+
+  sendInfo(json: string): void {
+    if (this.closed) return;
+    if (this.cluster.log.traceEnabled) this.trace('->>', `INFO ${json}`);
+    this.enqueueText(`INFO ${json}\r\n`);
+    this.markFlush();
+  }
+
+  sendErr(text: string): void {
+    if (this.closed) return;
+    if (this.cluster.log.traceEnabled) this.trace('->>', `-ERR '${text}'`);
+    this.enqueueText(`-ERR '${text}'\r\n`);
+    this.flushNow();
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Outbound buffer
+
+  private reserve(n: number): Buffer {
+    if (this.off + n > this.chunk.length) {
+      this.seal();
+      this.chunk = Buffer.allocUnsafe(Math.max(CHUNK, n));
+      this.chunkStart = this.off = 0;
+    }
+    return this.chunk;
+  }
+
+  private seal(): void {
+    if (this.off > this.chunkStart) {
+      this.out.push(this.chunk.subarray(this.chunkStart, this.off));
+      this.chunkStart = this.off;
+    }
+  }
+
+  private enqueue(b: Buffer): void {
+    const buf = this.reserve(b.length);
+    b.copy(buf, this.off);
+    this.off += b.length;
+  }
+
+  private enqueueText(s: string): void {
+    const len = Buffer.byteLength(s, 'latin1');
+    const buf = this.reserve(len);
+    this.off += buf.write(s, this.off, len, 'latin1');
+  }
+
+  private markFlush(): void {
+    if (this.scheduled) return;
+    this.scheduled = true;
+    process.nextTick(this.flushTick);
+  }
+
+  private readonly flushTick = (): void => {
+    this.scheduled = false;
+    this.flushNow();
+  };
+
+  flushNow(): void {
+    this.seal();
+    const out = this.out;
+    if (out.length === 0) return;
+    this.out = [];
+    // Start a fresh region of the chunk: what was sealed now belongs to the socket.
+    const sock = this.socket;
+    if (this.closed && sock.destroyed) return;
+    if (out.length === 1) sock.write(out[0]!);
+    else {
+      sock.cork();
+      for (const b of out) sock.write(b);
+      sock.uncork();
+    }
+  }
+
+  /** Bytes queued and not yet written by the socket. */
+  get pendingBytes(): number {
+    return this.socket.writableLength + (this.off - this.chunkStart);
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Producer
+
+  updateReading(): void {
+    if (this.closed) return;
+    if (this.stall !== null) this.socket.pause();
+    else this.socket.resume();
+  }
+
+  stallEnded(st: Stall): void {
+    if (this.stall !== st) return;
+    this.stall = null;
+    this.updateReading();
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Close
+
+  close(reason: RouteClosed): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.reason = reason;
+    this.reader.halt();
+    for (const t of [this.pingTimer, this.authTimer, this.wdTimer]) if (t !== null) clearTimeout(t);
+    this.pingTimer = this.authTimer = this.wdTimer = null;
+    if (this.stall !== null) this.stall.end();
+    this.releaseStalled();
+    const sock = this.socket;
+    try {
+      this.seal();
+      if (this.out.length > 0 && !sock.destroyed && sock.writable) {
+        for (const b of this.out) sock.write(b);
+      }
+    } catch {
+      // ignore
+    }
+    this.out = [];
+    if (!sock.destroyed) sock.end();
+    setTimeout(() => sock.destroy(), 2000).unref();
+    const index = this.cluster.server.index;
+    for (const sub of this.subs.values()) {
+      sub.closed = true;
+      index.remove(sub);
+    }
+    this.subs.clear();
+    this.notice(`Router connection closed: ${reason}`);
+    this.cluster.routeClosed(this);
+  }
+
+  get tlsSocket(): TLSSocket | undefined {
+    return 'encrypted' in this.socket ? (this.socket as TLSSocket) : undefined;
+  }
+}
+
+export function hostPortOf(host: string, port: number): string {
+  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+}
