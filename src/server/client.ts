@@ -778,35 +778,35 @@ export class Client implements ProtocolHandler, SubscriptionTarget {
       return;
     }
     const r = auth.authenticate(this.credentials(), this.peerCert);
-    if (r instanceof Promise) {
-      // bcrypt or an nkey signature: hold further ops (in order) until the check is done.
-      this.deferred = [];
+    if (r instanceof Promise) this.holdUntil(r, (res) => this.finishConnect(res));
+    else this.finishConnect(r);
+  }
+
+  /**
+   * bcrypt or an nkey signature being checked: hold further ops (in order) until the check is
+   * done, then run `then` with its result and the held ops.
+   */
+  private holdUntil(r: Promise<AuthResult>, then: (res: AuthResult) => void): void {
+    this.deferred ??= [];
+    this.updateReading();
+    const resume = (res: AuthResult): void => {
+      const queue = this.deferred ?? [];
+      this.deferred = null;
+      if (this.isClosed) return;
+      then(res);
+      for (const fn of queue) {
+        if (this.isClosed) break;
+        fn();
+      }
       this.updateReading();
-      r.then(
-        (res) => this.resumeAfterAuth(res),
-        () => this.resumeAfterAuth({ ok: false, log: 'authentication error' }),
-      );
-      return;
-    }
-    this.finishConnect(r);
+      this.server.flushPending();
+    };
+    r.then(resume, () => resume({ ok: false, log: 'authentication error' }));
   }
 
   private credentials(): Credentials {
     const o = this.opts;
     return { user: o.user, pass: o.pass, auth_token: o.authToken, nkey: o.nkey, sig: o.sig, nonce: this.nonce };
-  }
-
-  private resumeAfterAuth(r: AuthResult): void {
-    const queue = this.deferred ?? [];
-    this.deferred = null;
-    if (this.isClosed) return;
-    this.finishConnect(r);
-    for (const fn of queue) {
-      if (this.isClosed) break;
-      fn();
-    }
-    this.updateReading();
-    this.server.flushPending();
   }
 
   private applyAuth(r: AuthResult): boolean {
@@ -1504,7 +1504,9 @@ export class Client implements ProtocolHandler, SubscriptionTarget {
       }
       this.applyAuth(res);
     };
-    if (r instanceof Promise) r.then(done, () => undefined);
+    // Ops that arrive while a signature or bcrypt hash is checked again wait for the new
+    // permissions, as nats-server applies a reload before it reads on.
+    if (r instanceof Promise) this.holdUntil(r, done);
     else done(r);
   }
 
