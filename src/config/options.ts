@@ -7,6 +7,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { isValidPublicUserKey } from '../server/nkey.js';
 import { parseClusterBlock } from './cluster.js';
+import { parseLeafnodesBlock } from './leafnodes.js';
 import { ConfigError, formatPosition, type Position } from './errors.js';
 import { parseConfig, type ConfigNode, type MapEntry, type MapNode, type ParseOptions } from './parser.js';
 import { parseWebsocket, validateWebsocket } from './websocket.js';
@@ -147,8 +148,6 @@ export function formatGoDuration(ms: number): string {
 /** Top-level options nats-server knows that tsnats does not implement (yet). */
 export const UNSUPPORTED_OPTIONS: ReadonlySet<string> = new Set([
   'gateway',
-  'leafnodes',
-  'leaf',
   'mqtt',
   'accounts',
   'operator',
@@ -625,6 +624,10 @@ class Builder {
         return;
       case 'cluster':
         o.cluster = parseClusterBlock(this, e);
+        return;
+      case 'leafnodes':
+      case 'leaf':
+        o.leafnodes = parseLeafnodesBlock(this, e);
         return;
       case 'allow_non_tls': {
         const b = this.bool(e);
