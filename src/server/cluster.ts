@@ -628,7 +628,8 @@ export class Cluster {
   // Local interest → RS+/RS-
 
   private onLocalSub(sub: Subscription, added: boolean): void {
-    if (sub instanceof RouteSub) return;
+    // Interest from a leaf whose remote is our hub (`noRoute`, src/server/leaf.ts) stays local.
+    if (sub instanceof RouteSub || (sub as { noRoute?: boolean }).noRoute === true) return;
     const q = sub.queue;
     const key = q === undefined || q === '' ? sub.subject : `${sub.subject} ${q}`;
     const n = (this.interest.get(key) ?? 0) + (added ? 1 : -1);

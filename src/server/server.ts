@@ -20,6 +20,7 @@ import { OcspRegistry } from './ocsp-registry.js';
 import { ERR_MAX_CONNECTIONS } from '../protocol/errors.js';
 import { goDuration } from './monitor/format.js';
 import type { Cluster } from './cluster.js';
+import type { Leafnodes } from './leafnodes.js';
 
 /** Process exit statuses (see docs/server.md). */
 export const ExitCode = {
@@ -107,6 +108,8 @@ export class Server {
   websocket: WebsocketListener | undefined;
   /** The route manager when `cluster {}` is configured (src/server/cluster.ts, loaded lazily). */
   cluster: Cluster | null = null;
+  /** The leaf node manager when `leafnodes {}` is configured (src/server/leafnodes.ts, loaded lazily). */
+  leafnodes: Leafnodes | null = null;
 
   // statistics
   inMsgs = 0;
@@ -218,6 +221,10 @@ export class Server {
     if (o.cluster && o.cluster.port !== 0) {
       const { startCluster } = await import('./cluster-setup.js');
       this.cluster = await startCluster(this, o.cluster);
+    }
+    if (o.leafnodes && (o.leafnodes.port !== 0 || o.leafnodes.remotes.length > 0)) {
+      const { startLeafnodes } = await import('./leafnodes.js');
+      this.leafnodes = await startLeafnodes(this, o.leafnodes);
     }
     this.rebuildInfo();
     if (o.pidFile) {
@@ -394,6 +401,7 @@ export class Server {
     const m = this.monitor.urls();
     if (m.length > 0) info.monitoring = m;
     if (this.websocket) info.websocket = this.websocket.urls();
+    if (this.leafnodes && this.leafnodes.urls().length > 0) info.leafnodes = this.leafnodes.urls();
     return info;
   }
 
@@ -528,6 +536,7 @@ export class Server {
       this.closeListener();
       for (const c of [...this.clients.values()]) c.close(ClosedReason.ServerShutdown);
       this.cluster?.stop();
+      this.leafnodes?.stop();
       await this.monitor.stop();
       await this.websocket?.stop();
       for (const h of this.hooks) {
