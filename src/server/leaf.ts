@@ -181,7 +181,7 @@ export class Leaf implements RouteHandler, SubscriptionTarget, Producer {
 
   /** Accepted: the INFO goes out at once in clear (TLS, if configured, follows it). */
   sendFirstInfo(nonce: string): void {
-    this.enqueueText(`INFO ${this.mgr.infoJson({ nonce, client_id: this.cid, ip: this.ip })}\r\n`);
+    this.enqueueText(`INFO ${this.mgr.infoJson({ nonce, client_id: this.cid, ip: this.ip })} \r\n`);
     this.flushNow();
   }
 
@@ -396,7 +396,7 @@ export class Leaf implements RouteHandler, SubscriptionTarget, Producer {
     const denyPub = Array.isArray(j.deny_pub) ? j.deny_pub.filter((x): x is string => typeof x === 'string') : [];
     if (denyPub.length > 0) this.pubPerm = new PublishRule({ allow: [], deny: denyPub }, false);
     if (!this.mgr.registerAccepted(this)) return;
-    this.enqueueText(`INFO ${this.mgr.infoJson({ client_id: this.cid, ip: this.ip, connect_info: true })}\r\n`);
+    this.enqueueText(`INFO ${this.mgr.infoJson({ client_id: this.cid, ip: this.ip, connect_info: true })} \r\n`);
     this.finishRegistration();
   }
 
