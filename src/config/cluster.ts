@@ -19,7 +19,7 @@ export interface ClusterBuilder {
   seconds(e: MapEntry, prefix?: string): number | undefined;
   hostPort(e: MapEntry): { host?: string; port: number } | undefined;
   portValue(e: MapEntry, port: number): number | undefined;
-  tlsBlock(e: MapEntry): TlsOptions | undefined;
+  tlsBlock(e: MapEntry, clientSide?: boolean): TlsOptions | undefined;
 }
 
 export function emptyCluster(): ClusterOptions {

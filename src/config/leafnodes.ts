@@ -188,7 +188,7 @@ function parseRemote(b: ClusterBuilder, node: ConfigNode): LeafRemoteOptions | u
         break;
       }
       case 'tls': {
-        const t = b.tlsBlock(f);
+        const t = b.tlsBlock(f, true);
         if (t) r.tls = t;
         break;
       }

@@ -1015,11 +1015,12 @@ class Builder {
 
   // ---- tls -----------------------------------------------------------------
 
-  tlsBlock(e: MapEntry): TlsOptions | undefined {
-    return this.tls(e);
+  /** `clientSide`: a dialling side's block (leaf remotes), where a certificate is optional. */
+  tlsBlock(e: MapEntry, clientSide = false): TlsOptions | undefined {
+    return this.tls(e, clientSide);
   }
 
-  tls(e: MapEntry): TlsOptions | undefined {
+  tls(e: MapEntry, clientSide = false): TlsOptions | undefined {
     if (e.value.kind !== 'map') return this.typeErr(e, 'a map');
     const P = 'error parsing tls config, ';
     const t: TlsOptions = {
@@ -1212,7 +1213,7 @@ class Builder {
       this.err(e.keyPos, `missing 'key_file' in TLS configuration`);
     } else if (t.keyFile !== undefined && t.certFile === undefined) {
       this.err(e.keyPos, `missing 'cert_file' in TLS configuration`);
-    } else if (t.certFile === undefined && t.certs.length === 0) {
+    } else if (t.certFile === undefined && t.certs.length === 0 && !clientSide) {
       this.err(e.keyPos, `missing 'cert_file' in TLS configuration`);
     }
     if (this.checkFiles) {
