@@ -19,6 +19,7 @@ import { hostsFor, type Server } from './server.js';
 import type { MatchResult } from './subjects.js';
 import { TlsConfig, clientCertificateError } from './tls.js';
 import { NATS_VERSION, RUNTIME } from './info.js';
+import type { PeerStapleCheck } from './leaf-ocsp.js';
 
 const DIAL_TIMEOUT_MS = 1000;
 const CONNECT_ERROR_REPORTS = 3600;
@@ -34,6 +35,8 @@ interface RemoteDialer {
   attempts: number;
   timer: NodeJS.Timeout | null;
   leaf: Leaf | null;
+  /** The hub's staple is required (this remote's own certificate is stapled, as 2.9.10). */
+  staple: PeerStapleCheck | undefined;
 }
 
 function keyOf(sub: Subscription): string {
@@ -53,6 +56,8 @@ export class Leafnodes {
   readonly ldsSubject = `$LDS.${nuid()}`;
   tlsConfig: TlsConfig | undefined;
   tlsServer: tls.Server | undefined;
+  /** OCSP stapling on the leaf listener (src/server/leaf-ocsp.ts). */
+  stapling: PeerStapleCheck | undefined;
   private listener: NetServer | undefined;
   listenHost = '';
   listenPort = 0;
@@ -110,6 +115,8 @@ export class Leafnodes {
       this.listenPort = typeof addr === 'object' && addr ? addr.port : port;
       if (this.tlsConfig) {
         this.tlsServer = tls.createServer({ ...this.tlsConfig.serverOptions, requestCert: this.tlsConfig.options.verify });
+        const { startLeafStapling } = await import('./leaf-ocsp.js');
+        this.stapling = await startLeafStapling(this.server, this);
       }
       this.log.notice(`Listening for leafnode connections on ${hostPortOf(o.host, this.listenPort)}`);
       if (o.advertise) this.log.notice(`Advertise address for leafnode is set to ${o.advertise}`);
@@ -132,7 +139,12 @@ export class Leafnodes {
         const j = randomInt(i + 1);
         [urls[i], urls[j]] = [urls[j]!, urls[i]!];
       }
-      const d: RemoteDialer = { opts: r, urls, attempts: 0, timer: null, leaf: null };
+      let staple: PeerStapleCheck | undefined;
+      if (r.tls) {
+        const { startRemoteStapleCheck } = await import('./leaf-ocsp.js');
+        staple = await startRemoteStapleCheck(this.server, r.tls);
+      }
+      const d: RemoteDialer = { opts: r, urls, attempts: 0, timer: null, leaf: null, staple };
       this.dialers.push(d);
       this.dial(d);
     }
@@ -142,7 +154,11 @@ export class Leafnodes {
     this.stopped = true;
     this.listener?.close();
     this.listener = undefined;
-    for (const d of this.dialers) if (d.timer) clearTimeout(d.timer);
+    for (const d of this.dialers) {
+      if (d.timer) clearTimeout(d.timer);
+      d.staple?.close();
+    }
+    this.stapling?.close();
     for (const l of [...this.conns]) l.close(LeafClosed.ServerShutdown);
   }
 
@@ -217,17 +233,16 @@ export class Leafnodes {
       return;
     }
     const cfg = this.tlsConfig;
+    // 2.9.10 switches the leaf listener to required client certificates when it staples.
+    const verify = cfg.options.verify || this.stapling !== undefined;
     const ts = new tls.TLSSocket(sock, {
       isServer: true,
       server: this.tlsServer,
       secureContext: cfg.defaultContext,
-      requestCert: cfg.options.verify,
-      rejectUnauthorized: cfg.options.verify,
+      requestCert: verify,
+      rejectUnauthorized: verify,
     });
-    this.tlsHandshake(leaf, ts, 'secure', () => {
-      const why = cfg.options.verify ? clientCertificateError(ts) : undefined;
-      return why;
-    });
+    this.tlsHandshake(leaf, ts, 'secure', () => (verify ? clientCertificateError(ts) : undefined));
   }
 
   private tlsHandshake(leaf: Leaf, ts: tls.TLSSocket, ev: 'secure' | 'secureConnect', check: () => string | undefined, then?: () => void): void {
@@ -389,12 +404,25 @@ export class Leafnodes {
     }
     // An IP address is checked against the certificate's IP SANs (Go does the same).
     opts.checkServerIdentity = (h, cert) => tls.checkServerIdentity(h, cert);
+    const check = this.dialers.find((x) => x.leaf === leaf)?.staple;
+    if (check) (opts as { requestOCSP?: boolean }).requestOCSP = true;
     const ts = tls.connect(opts);
+    let staple: Buffer | undefined;
+    let peerDer: Buffer | undefined;
+    if (check) {
+      ts.once('OCSPResponse', (resp: Buffer) => {
+        staple = resp;
+        peerDer = ts.getPeerCertificate()?.raw;
+      });
+    }
     this.tlsHandshake(
       leaf,
       ts,
       'secureConnect',
-      () => (ts.authorized ? undefined : (ts.authorizationError?.message ?? 'unauthorized')),
+      () => {
+        if (!ts.authorized) return ts.authorizationError?.message ?? 'unauthorized';
+        return check ? check.checkPeer(staple, peerDer ?? ts.getPeerCertificate()?.raw) : undefined;
+      },
       () => leaf.resumeOn(ts, then),
     );
   }
