@@ -53,6 +53,8 @@ export class LeafSub extends Subscription {
 }
 
 const COPY_MAX = 4096;
+const CHUNK = 64 * 1024;
+const CRLF = Buffer.from('\r\n');
 const PING_FRAME = Buffer.from('PING\r\n');
 const PONG_FRAME = Buffer.from('PONG\r\n');
 const LOOP_DELAY_MS = 30_000;
@@ -118,7 +120,14 @@ export class Leaf implements RouteHandler, SubscriptionTarget, Producer {
   stall: Stall | null = null;
   stallCount = 0;
 
-  // Outbound
+  /** Set by the leaf manager's publish: the publish this leaf is a target of, and its queue names. */
+  pubEpoch = 0;
+  pubQueues: string[] | null = null;
+
+  // Outbound (one chunk written in place, as routes do)
+  private chunk: Buffer = Buffer.allocUnsafe(CHUNK);
+  private chunkStart = 0;
+  private off = 0;
   private out: Buffer[] = [];
   private scheduled = false;
   private stalled: Stall[] | null = null;
@@ -664,8 +673,8 @@ export class Leaf implements RouteHandler, SubscriptionTarget, Producer {
     if (hdr >= 0) n += decimalLength(hdr) + 1;
     n += decimalLength(size) + 2;
     const copy = size <= COPY_MAX;
-    const buf = Buffer.allocUnsafe(copy ? n + size + 2 : n);
-    let k = 0;
+    const buf = this.reserve(copy ? n + size + 2 : n);
+    let k = this.off;
     k += writeLatin1(buf, k, hdr >= 0 ? 'HMSG ' : 'LMSG ');
     k += writeLatin1(buf, k, subject);
     buf[k++] = 0x20;
@@ -695,21 +704,26 @@ export class Leaf implements RouteHandler, SubscriptionTarget, Producer {
     buf[k++] = 13;
     buf[k++] = 10;
     if (copy) {
-      data.copy(buf, k, from, end);
-      k += size;
+      if (size <= 64) for (let i = from; i < end; i++) buf[k++] = data[i]!;
+      else {
+        data.copy(buf, k, from, end);
+        k += size;
+      }
       buf[k++] = 13;
       buf[k++] = 10;
-      this.out.push(buf);
+      this.off = k;
     } else {
+      this.off = k;
+      this.seal();
       const body = data.subarray(from, end);
-      this.out.push(buf, copyLarge ? Buffer.from(body) : body, Buffer.from('\r\n'));
+      this.out.push(copyLarge ? Buffer.from(body) : body, CRLF);
     }
     this.outMsgs++;
     this.outBytes += size;
     if (this.mgr.log.traceEnabled) this.traceMsg('->>', subject, reply, queues, hdr, size);
     this.markFlush();
     if (producer !== null) {
-      const pending = this.socket.writableLength;
+      const pending = this.socket.writableLength + (this.off - this.chunkStart);
       const max = this.mgr.server.options.maxPending;
       if (pending > max * 0.75) this.stallProducer(producer, pending, max);
     }
@@ -761,12 +775,32 @@ export class Leaf implements RouteHandler, SubscriptionTarget, Producer {
   // -------------------------------------------------------------------------------------------
   // Outbound buffer
 
+  private reserve(n: number): Buffer {
+    if (this.off + n > this.chunk.length) {
+      this.seal();
+      this.chunk = Buffer.allocUnsafe(Math.max(CHUNK, n));
+      this.chunkStart = this.off = 0;
+    }
+    return this.chunk;
+  }
+
+  private seal(): void {
+    if (this.off > this.chunkStart) {
+      this.out.push(this.chunk.subarray(this.chunkStart, this.off));
+      this.chunkStart = this.off;
+    }
+  }
+
   private enqueue(b: Buffer): void {
-    this.out.push(b);
+    const buf = this.reserve(b.length);
+    b.copy(buf, this.off);
+    this.off += b.length;
   }
 
   private enqueueText(s: string): void {
-    this.out.push(Buffer.from(s, 'latin1'));
+    const len = Buffer.byteLength(s, 'latin1');
+    const buf = this.reserve(len);
+    this.off += buf.write(s, this.off, len, 'latin1');
   }
 
   private markFlush(): void {
@@ -781,6 +815,7 @@ export class Leaf implements RouteHandler, SubscriptionTarget, Producer {
   };
 
   flushNow(): void {
+    this.seal();
     const out = this.out;
     if (out.length === 0) return;
     this.out = [];
@@ -824,6 +859,7 @@ export class Leaf implements RouteHandler, SubscriptionTarget, Producer {
     this.releaseStalled();
     const sock = this.socket;
     try {
+      this.seal();
       if (this.out.length > 0 && !sock.destroyed && sock.writable) for (const b of this.out) sock.write(b);
     } catch {
       // ignore

@@ -566,40 +566,25 @@ export class Leafnodes {
     let routes: Route[] | null = null;
     let leafs: Leaf[] | null = null;
     const toRoutes = fromLeaf === null || !fromLeaf.isSpoke;
-    const addRoute = (rt: Route, q: string | undefined): void => {
-      if (rt.pubEpoch !== -ep) {
-        rt.pubEpoch = -ep;
-        rt.pubQueues = null;
-        (routes ??= []).push(rt);
-      }
-      if (q !== undefined) (rt.pubQueues ??= []).push(q);
-    };
-    const leafQueues = new Map<Leaf, string[] | null>();
-    const addLeaf = (l: Leaf, q: string | undefined): void => {
-      if (!leafQueues.has(l)) {
-        leafQueues.set(l, null);
-        (leafs ??= []).push(l);
-      }
-      if (q !== undefined) {
-        const cur = leafQueues.get(l);
-        if (cur) cur.push(q);
-        else leafQueues.set(l, [q]);
-      }
-    };
+    const fromCluster = fromLeaf !== null ? fromLeaf.remoteCluster : '';
     const plain = r.plain;
     for (let i = 0; i < plain.length; i++) {
       const sub = plain[i]!;
       const t = sub.client;
-      if (sub instanceof RouteSub) {
-        const rt = sub.route;
-        if (toRoutes && rt.registered && !rt.closed) addRoute(rt, undefined);
+      if (t instanceof Route) {
+        if (toRoutes && t.registered && !t.closed && t.pubEpoch !== -ep) {
+          t.pubEpoch = -ep;
+          t.pubQueues = null;
+          (routes ??= []).push(t);
+        }
         continue;
       }
-      if (sub instanceof LeafSub) {
-        const l = sub.leaf;
-        if (l === fromLeaf || !l.registered || l.closed) continue;
-        if (fromLeaf !== null && fromLeaf.remoteCluster !== '' && fromLeaf.remoteCluster === l.remoteCluster) continue;
-        addLeaf(l, undefined);
+      if (t instanceof Leaf) {
+        if (t === fromLeaf || !t.registered || t.closed || t.pubEpoch === ep) continue;
+        if (fromCluster !== '' && fromCluster === t.remoteCluster) continue;
+        t.pubEpoch = ep;
+        t.pubQueues = null;
+        (leafs ??= []).push(t);
         continue;
       }
       if ((t as unknown) === producer && !echo) continue;
@@ -613,35 +598,47 @@ export class Leafnodes {
         if (qfilter !== null && !qfilter.includes(name)) continue;
         const n = group.length;
         const at = n === 1 ? 0 : Math.floor(Math.random() * n);
-        let rsub: LeafSub | null = null;
+        let rleaf: Leaf | null = null;
         let done = false;
-        for (let k = 0; k < n && !done; k++) {
+        for (let k = 0; k < n; k++) {
           const sub = group[(at + k) % n]!;
-          if (sub instanceof RouteSub) {
-            const rt = sub.route;
-            if (!toRoutes || !rt.registered || rt.closed) continue;
-            addRoute(rt, name);
+          const t = sub.client;
+          if (t instanceof Route) {
+            if (!toRoutes || !t.registered || t.closed) continue;
+            if (t.pubEpoch !== -ep) {
+              t.pubEpoch = -ep;
+              t.pubQueues = null;
+              (routes ??= []).push(t);
+            }
+            (t.pubQueues ??= []).push(name);
             done = true;
             break;
           }
-          if (sub instanceof LeafSub) {
-            const l = sub.leaf;
-            if (l === fromLeaf || !l.registered || l.closed) continue;
-            rsub ??= sub;
+          if (t instanceof Leaf) {
+            // Leaf members only when no local member takes it (nats-server's local preference).
+            if (t !== fromLeaf && t.registered && !t.closed) rleaf ??= t;
             continue;
           }
-          const t = sub.client;
           if ((t as unknown) === producer && !echo) continue;
           if (t.deliver(producer, sub, subject, reply, hdr, data, start, end, payload)) {
             delivered = true;
             done = true;
+            break;
           }
         }
-        if (!done && rsub !== null) addLeaf(rsub.leaf, name);
+        if (!done && rleaf !== null) {
+          if (rleaf.pubEpoch !== ep) {
+            rleaf.pubEpoch = ep;
+            rleaf.pubQueues = null;
+            (leafs ??= []).push(rleaf);
+          }
+          (rleaf.pubQueues ??= []).push(name);
+        }
       }
     }
     if (routes !== null) {
-      for (const rt of routes as Route[]) {
+      for (let i = 0; i < routes.length; i++) {
+        const rt = routes[i]!;
         rt.sendMsg(subject, reply, rt.pubQueues, hdr, data, start, end, copyLarge, producer);
         rt.pubQueues = null;
         rt.pubEpoch = 0;
@@ -649,9 +646,12 @@ export class Leafnodes {
       delivered = true;
     }
     if (leafs !== null) {
-      for (const l of leafs as Leaf[]) {
+      for (let i = 0; i < leafs.length; i++) {
+        const l = leafs[i]!;
+        const qs = l.pubQueues;
+        l.pubQueues = null;
         if (!l.permits(subject)) continue;
-        l.sendMsg(subject, reply, leafQueues.get(l) ?? null, hdr, data, start, end, copyLarge, producer);
+        l.sendMsg(subject, reply, qs, hdr, data, start, end, copyLarge, producer);
         delivered = true;
       }
     }
