@@ -32,6 +32,7 @@ export const LeafClosed = {
   ServerShutdown: 'Server Shutdown',
   ReadError: 'Read Error',
   WriteError: 'Write Error',
+  SlowConsumerPendingBytes: 'Slow Consumer (Pending Bytes)',
 } as const;
 export type LeafClosed = (typeof LeafClosed)[keyof typeof LeafClosed];
 
@@ -296,7 +297,7 @@ export class Leaf implements RouteHandler, SubscriptionTarget, Producer {
       case 'CONNECT':
         if (log.traceEnabled) this.trace('<<-', `CONNECT ${redact(rest)}`);
         if (this.solicited) return this.violation('CONNECT on a solicited leafnode connection');
-        void this.onConnect(rest);
+        this.onConnect(rest);
         return;
       case 'INFO':
         this.onInfo(rest);
@@ -360,7 +361,7 @@ export class Leaf implements RouteHandler, SubscriptionTarget, Producer {
   }
 
   /** Accepted side: the spoke's CONNECT. */
-  private async onConnect(json: string): Promise<void> {
+  private onConnect(json: string): void {
     if (this.connectReceived) return;
     this.connectReceived = true;
     const j = this.parseJson('CONNECT', json);
@@ -375,10 +376,21 @@ export class Leaf implements RouteHandler, SubscriptionTarget, Producer {
       this.close(LeafClosed.IncorrectPort);
       return;
     }
-    this.socket.pause();
-    const ok = await this.mgr.authorize(j);
-    if (this.closed) return;
-    this.socket.resume();
+    const r = this.mgr.authorize(j);
+    if (r instanceof Promise) {
+      // bcrypt or an nkey signature: checked asynchronously (reading waits).
+      this.socket.pause();
+      void r.then((ok) => {
+        if (this.closed) return;
+        this.socket.resume();
+        this.afterAuth(j, ok);
+      });
+      return;
+    }
+    this.afterAuth(j, r);
+  }
+
+  private afterAuth(j: Record<string, unknown>, ok: boolean): void {
     if (this.authTimer !== null) {
       clearTimeout(this.authTimer);
       this.authTimer = null;
@@ -722,11 +734,15 @@ export class Leaf implements RouteHandler, SubscriptionTarget, Producer {
     this.outBytes += size;
     if (this.mgr.log.traceEnabled) this.traceMsg('->>', subject, reply, queues, hdr, size);
     this.markFlush();
-    if (producer !== null) {
-      const pending = this.socket.writableLength + (this.off - this.chunkStart);
-      const max = this.mgr.server.options.maxPending;
-      if (pending > max * 0.75) this.stallProducer(producer, pending, max);
+    const pending = this.socket.writableLength + (this.off - this.chunkStart);
+    const max = this.mgr.server.options.maxPending;
+    if (pending > max) {
+      // A peer that stops reading: memory stays bounded (nats-server closes it the same way).
+      this.notice('Slow Consumer Detected: MaxPending Exceeded');
+      this.close(LeafClosed.SlowConsumerPendingBytes);
+      return;
     }
+    if (producer !== null && pending > max * 0.75) this.stallProducer(producer, pending, max);
   }
 
   private stallProducer(producer: Producer, pending: number, max: number): void {

@@ -277,23 +277,23 @@ export class Leafnodes {
   }
 
   /** Hub side: CONNECT credentials against `leafnodes.authorization`, else the client auth. */
-  async authorize(j: Record<string, unknown>): Promise<boolean> {
+  authorize(j: Record<string, unknown>): boolean | Promise<boolean> {
     const o = this.opts;
     const user = typeof j.user === 'string' ? j.user : undefined;
     const pass = typeof j.pass === 'string' ? j.pass : undefined;
     if (o.user !== undefined) {
       if (user === undefined || !safeEqual(o.user, user)) return false;
-      return await comparePassword(o.password ?? '', pass ?? '');
+      return comparePassword(o.password ?? '', pass ?? '');
     }
     if (o.users !== undefined && o.users.length > 0) {
       const u = o.users.find((x) => x.user === user);
       if (u === undefined) return false;
-      return await comparePassword(u.password, pass ?? '');
+      return comparePassword(u.password, pass ?? '');
     }
     const auth = this.server.auth;
     if (!auth.enabled) return true;
-    const r = await auth.authenticate({ user, pass, auth_token: typeof j.auth_token === 'string' ? j.auth_token : undefined });
-    return r.ok;
+    const r = auth.authenticate({ user, pass, auth_token: typeof j.auth_token === 'string' ? j.auth_token : undefined });
+    return r instanceof Promise ? r.then((x) => x.ok) : r.ok;
   }
 
   /** An accepted leaf finished its CONNECT: duplicates (same server, cluster) evict the older. */
