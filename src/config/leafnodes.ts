@@ -244,9 +244,10 @@ function parseRemote(b: ClusterBuilder, node: ConfigNode): LeafRemoteOptions | u
   }
   const ws = r.urls.filter((u) => u.startsWith('ws')).length;
   if (ws > 0) {
-    if (ws !== r.urls.length) b.err(node.pos, 'remote leaf node configuration cannot have a mix of websocket and non-websocket urls');
-    else b.err(node.pos, 'leafnode connections over websocket (ws:// remote URLs) are not supported by tsnats yet');
-    return undefined;
+    if (ws !== r.urls.length) {
+      b.err(node.pos, 'remote leaf node configuration cannot have a mix of websocket and non-websocket urls');
+      return undefined;
+    }
   }
   return r;
 }

@@ -81,6 +81,8 @@ export class Leaf implements RouteHandler, SubscriptionTarget, Producer {
   readonly solicited: boolean;
   readonly remote: LeafRemoteOptions | undefined;
   readonly url: URL | undefined;
+  /** Runs over websocket (`ws://` remote or the websocket listener's `/leafnode` path). */
+  viaWs = false;
   /** The peer is our hub (nats-server's isSpokeLeafNode). */
   isSpoke = false;
   remoteId = '';
@@ -203,6 +205,7 @@ export class Leaf implements RouteHandler, SubscriptionTarget, Producer {
     sock.on('error', (e: NodeJS.ErrnoException) => this.onSocketError(e));
     sock.on('close', () => this.close(LeafClosed.ClientClosed));
     sock.on('drain', () => this.releaseStalled());
+    sock.resume();
     if (!this.solicited) {
       this.authTimer = setTimeout(() => {
         this.authTimer = null;
@@ -442,7 +445,7 @@ export class Leaf implements RouteHandler, SubscriptionTarget, Producer {
       this.remoteName = typeof info.server_name === 'string' && info.server_name !== '' ? info.server_name : this.remoteId;
       this.remoteCluster = typeof info.cluster === 'string' ? info.cluster : '';
       this.headers = info.headers === true;
-      const needTls = this.remote!.tls !== undefined || info.tls_required === true;
+      const needTls = !this.viaWs && (this.remote!.tls !== undefined || info.tls_required === true);
       const go = (): void => {
         if (this.closed) return;
         this.sendConnect(typeof info.nonce === 'string' ? info.nonce : '');

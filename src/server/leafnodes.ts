@@ -218,19 +218,26 @@ export class Leafnodes {
   // -------------------------------------------------------------------------------------------
   // Accepting (hub)
 
-  private accept(sock: Socket): void {
+  /** A leaf connection upgraded on the websocket listener's `/leafnode` path (TLS, if any, is the listener's). */
+  acceptWebsocket(sock: Socket, setReason: (f: () => string) => void): void {
+    const leaf = this.accept(sock, true);
+    if (leaf) setReason(() => leaf.reason);
+  }
+
+  private accept(sock: Socket, viaWs = false): Leaf | undefined {
     if (this.stopped) {
       sock.destroy();
-      return;
+      return undefined;
     }
     const leaf = new Leaf(this, sock, this.server.nextConnectionId(), undefined, undefined);
+    leaf.viaWs = viaWs;
     this.conns.add(leaf);
     sock.on('error', () => undefined);
     leaf.notice('Leafnode connection created ');
     leaf.sendFirstInfo(Leaf.nonce());
-    if (!this.tlsConfig) {
+    if (!this.tlsConfig || viaWs) {
       leaf.begin(sock);
-      return;
+      return leaf;
     }
     const cfg = this.tlsConfig;
     // 2.9.10 switches the leaf listener to required client certificates when it staples.
@@ -243,6 +250,7 @@ export class Leafnodes {
       rejectUnauthorized: verify,
     });
     this.tlsHandshake(leaf, ts, 'secure', () => (verify ? clientCertificateError(ts) : undefined));
+    return leaf;
   }
 
   private tlsHandshake(leaf: Leaf, ts: tls.TLSSocket, ev: 'secure' | 'secureConnect', check: () => string | undefined, then?: () => void): void {
@@ -325,6 +333,10 @@ export class Leafnodes {
     // The URL used rotates to the end (nats-server).
     if (d.urls.length > 1) d.urls.push(d.urls.shift()!);
     d.attempts++;
+    if (url.protocol === 'ws:' || url.protocol === 'wss:') {
+      void this.dialWs(d, url);
+      return;
+    }
     const host = url.hostname.replace(/^\[|\]$/g, '');
     const port = Number(url.port);
     const hp = hostPortOf(host, port);
@@ -364,6 +376,66 @@ export class Leafnodes {
       this.conns.add(leaf);
       leaf.notice('Leafnode connection created for account: $G ');
       leaf.begin(sock);
+    });
+  }
+
+  /**
+   * A remote with `ws://`/`wss://` URLs: the websocket upgrade on `/leafnode` + the URL's path (as
+   * nats-server), masked frames, no compression; then the ordinary leaf protocol inside frames.
+   */
+  private async dialWs(d: RemoteDialer, url: URL): Promise<void> {
+    const { WebSocket, createWebSocketStream } = await import('ws');
+    const host = url.hostname.replace(/^\[|\]$/g, '');
+    const port = Number(url.port);
+    const hp = hostPortOf(host, port);
+    const path = '/leafnode' + (url.pathname !== '/' ? url.pathname.replace(/^\//, '') : '');
+    const target = `${url.protocol === 'wss:' ? 'wss' : 'ws'}://${hp}${path}`;
+    this.log.debug(`Trying to connect as leafnode to remote server on "${hp}"`);
+    const t = d.opts.tls;
+    const wsOpts: Record<string, unknown> = { perMessageDeflate: false, handshakeTimeout: DIAL_TIMEOUT_MS + 1000 };
+    try {
+      if (t?.caFile) wsOpts.ca = readFileSync(t.caFile);
+      if (t?.certFile) {
+        wsOpts.cert = readFileSync(t.certFile);
+        wsOpts.key = readFileSync(t.keyFile ?? '');
+      }
+    } catch (e) {
+      this.log.error(`Error trying to connect as leafnode to remote server "${hp}" (attempt ${d.attempts}): ${(e as Error).message}`);
+      this.schedule(d, this.opts.reconnectMs);
+      return;
+    }
+    const ws = new WebSocket(target, wsOpts);
+    let settled = false;
+    const onFail = (e: Error): void => {
+      if (settled) return;
+      settled = true;
+      ws.terminate();
+      const text = `Error trying to connect as leafnode to remote server "${hp}" (attempt ${d.attempts}): ${e.message}`;
+      if (d.attempts === 1 || d.attempts % CONNECT_ERROR_REPORTS === 0) this.log.error(text);
+      else this.log.debug(text);
+      this.schedule(d, this.opts.reconnectMs);
+    };
+    ws.once('error', onFail);
+    ws.once('unexpected-response', (_req, res) => onFail(new Error(`invalid websocket connection (status ${res.statusCode ?? 0})`)));
+    ws.once('open', () => {
+      if (settled) return;
+      settled = true;
+      if (this.stopped) {
+        ws.terminate();
+        return;
+      }
+      d.attempts = 0;
+      const stream = createWebSocketStream(ws) as unknown as Socket & Record<string, unknown>;
+      Object.defineProperty(stream, 'remoteAddress', { value: host });
+      Object.defineProperty(stream, 'remotePort', { value: port });
+      (stream as unknown as { setNoDelay: () => void }).setNoDelay = () => undefined;
+      stream.on('error', () => undefined);
+      const leaf = new Leaf(this, stream, this.server.nextConnectionId(), d.opts, url);
+      leaf.viaWs = true;
+      d.leaf = leaf;
+      this.conns.add(leaf);
+      leaf.notice('Leafnode connection created for account: $G ');
+      leaf.begin(stream);
     });
   }
 

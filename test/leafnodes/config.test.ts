@@ -61,7 +61,7 @@ describe('leafnodes config', () => {
     fails('leafnodes {\n  remotes: [ { url: "nats://h", credentials: "/x.creds" } ]\n}', /"credentials" is not supported by tsnats yet/, [2, 33]);
     fails('leafnodes { remotes: [ { hub: true } ] }', /needs at least one "url"/);
     fails('leafnodes { remotes: [ { urls: ["ws://a", "nats://b"] } ] }', /mix of websocket and non-websocket urls/);
-    fails('leafnodes { remotes: [ { url: "ws://a:80" } ] }', /over websocket .* not supported by tsnats yet/);
+    assert.deepEqual(opts('leafnodes { remotes: [ { url: "ws://a:8080" } ] }').leafnodes!.remotes[0]!.urls, ['ws://a:8080/']);
     fails('leafnodes: 5', /Expected map to define a leafnode/);
     fails('leafnodes { remotes: [ { url: "nats://h", account: "A" } ] }', /account "A" is not supported/);
   });

@@ -20,6 +20,8 @@ export interface LNode {
   name: string;
   port: number;
   leafPort: number;
+  /** The websocket port (0 without a websocket listener). */
+  wsPort: number;
   monitor: string;
   log(): string;
   stop(): Promise<void>;
@@ -70,6 +72,7 @@ async function startTs(spec: LSpec): Promise<LNode> {
     name: spec.name,
     port: ts.port,
     leafPort: ts.server.leafnodes?.listenPort ?? 0,
+    wsPort: ts.server.websocket ? Number(new URL(ts.server.websocket.urls()[0]!).port) : 0,
     monitor: ts.server.monitor.urls()[0]!,
     log: () => lines.join(''),
     stop: async () => {
@@ -106,6 +109,7 @@ async function startGo(spec: LSpec): Promise<LNode> {
     name: spec.name,
     port: Number(new URL(ports.nats[0]!).port),
     leafPort: lm ? Number(lm[1]) : 0,
+    wsPort: Number(/Listening for websocket clients on [^\n]*:(\d+)/.exec(log)?.[1] ?? 0),
     monitor: ports.monitoring[0]!,
     log: () => log,
     stop: async () => {
