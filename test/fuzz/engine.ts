@@ -8,8 +8,8 @@
 
 import { hashString, mixSeed, type Src } from './rng.js';
 
-export type TargetName = 'protocol' | 'config' | 'ocsp' | 'websocket';
-export const TARGET_NAMES: readonly TargetName[] = ['protocol', 'config', 'ocsp', 'websocket'];
+export type TargetName = 'protocol' | 'config' | 'ocsp' | 'websocket' | 'leaf';
+export const TARGET_NAMES: readonly TargetName[] = ['protocol', 'config', 'ocsp', 'websocket', 'leaf'];
 
 export interface Current {
   /** Registers the input about to be run (bytes, or text for the config target) and its recipe. */
@@ -158,5 +158,7 @@ export async function loadTarget(name: TargetName, opts: TargetOptions): Promise
       return (await import('./targets/ocsp.js')).create(opts);
     case 'websocket':
       return (await import('./targets/websocket.js')).create(opts);
+    case 'leaf':
+      return (await import('./targets/leaf.js')).create(opts);
   }
 }
