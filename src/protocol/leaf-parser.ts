@@ -12,8 +12,37 @@ function size(s: string): number {
   return Number(s);
 }
 
+/** Decimal of s[from, to) (1-10 digits), else -1. */
+function sizeAt(s: string, from: number, to: number): number {
+  if (to <= from || to - from > 10) return -1;
+  let n = 0;
+  for (let i = from; i < to; i++) {
+    const c = s.charCodeAt(i) - 48;
+    if (c < 0 || c > 9) return -1;
+    n = n * 10 + c;
+  }
+  return n;
+}
+
 export function parseLeafMsgArgs(op: string, rest: string): RouteMsg | string {
   if (op !== 'LMSG' && op !== 'HMSG') return `Unknown Protocol Operation`;
+  // Fast path: `LMSG <subj> <size>` and `LMSG <subj> <reply> <size>` with single blanks.
+  if (op === 'LMSG') {
+    const a = rest.indexOf(' ');
+    if (a > 0) {
+      const b = rest.indexOf(' ', a + 1);
+      if (b < 0) {
+        const total = sizeAt(rest, a + 1, rest.length);
+        if (total >= 0 && total <= ROUTE_MAX_PAYLOAD) return { origin: undefined, account: LEAF_ACCOUNT, subject: rest.slice(0, a), reply: undefined, queues: null, hdr: -1, size: total };
+      } else if (rest.indexOf(' ', b + 1) < 0 && b > a + 1) {
+        const c0 = rest.charCodeAt(a + 1);
+        const total = sizeAt(rest, b + 1, rest.length);
+        if (total >= 0 && total <= ROUTE_MAX_PAYLOAD && !(b === a + 2 && (c0 === 0x2b || c0 === 0x7c))) {
+          return { origin: undefined, account: LEAF_ACCOUNT, subject: rest.slice(0, a), reply: rest.slice(a + 1, b), queues: null, hdr: -1, size: total };
+        }
+      }
+    }
+  }
   const a = splitArgs(rest);
   const hasHdr = op === 'HMSG';
   const tail = hasHdr ? 2 : 1;

@@ -213,6 +213,8 @@ export class Server {
 
     await this.monitor.start();
     await this.listen();
+    // Clients may connect while the listeners below start: they need the INFO template already.
+    this.rebuildInfo();
     if (o.websocket && o.websocket.port !== 0) {
       const { WebsocketListener } = await import('./websocket/listener.js');
       this.websocket = new WebsocketListener(this);
