@@ -429,7 +429,8 @@ export class Leaf implements RouteHandler, SubscriptionTarget, Producer {
     const info = this.parseJson('INFO', json);
     if (info === null) return;
     if (!this.solicited) return;
-    if (this.registered) return; // async INFO (leafnode_urls updates)
+    if (Array.isArray(info.leafnode_urls)) this.mgr.learnUrls(this, info.leafnode_urls);
+    if (this.registered) return; // async INFO: only its leafnode_urls matter
     if (!this.infoReceived) {
       this.infoReceived = true;
       if (this.authTimer !== null) clearTimeout(this.authTimer);

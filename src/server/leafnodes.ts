@@ -439,6 +439,30 @@ export class Leafnodes {
     });
   }
 
+  /**
+   * `leafnode_urls` of a hub's INFO: the hub's (and its cluster's) leaf URLs become failover URLs
+   * of the remote, first in line, with the configured URL's scheme and credentials (nats-server).
+   */
+  learnUrls(leaf: Leaf, urls: unknown[]): void {
+    const d = this.dialers.find((x) => x.leaf === leaf);
+    if (!d || !leaf.url || leaf.viaWs) return;
+    const known = new Set(d.urls.map((u) => `${u.hostname.replace(/^\[|\]$/g, '')}:${u.port}`));
+    for (const x of urls) {
+      if (typeof x !== 'string' || known.has(x) || d.urls.length >= 64) continue;
+      let u: URL;
+      try {
+        u = new URL(`${leaf.url.protocol}//${x}`);
+      } catch {
+        continue;
+      }
+      u.username = leaf.url.username;
+      u.password = leaf.url.password;
+      known.add(x);
+      d.urls.unshift(u);
+      this.log.debug(`Added leafnode URL ${x} learned from the hub`);
+    }
+  }
+
   private schedule(d: RemoteDialer, ms: number): void {
     if (this.stopped) return;
     if (d.timer) clearTimeout(d.timer);
