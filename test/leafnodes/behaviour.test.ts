@@ -206,6 +206,28 @@ for (const kind of ['nats-server', 'tsnats'] as Kind[]) {
       await hub.stop();
     });
 
+    it('same cluster name refused; a second leaf with the same name and cluster evicts the first', async () => {
+      const cp = await freePort();
+      const hub = await node(kind, { name: 'HUB', leaf: 'listen: "127.0.0.1:-1"', extra: `cluster { name: C1, listen: "127.0.0.1:${cp}" }` });
+      const same = new Raw(hub.leafPort);
+      await same.waitFor(/^INFO /);
+      same.send('CONNECT {"cluster":"C1","name":"X"}\r\n');
+      await same.waitFor(/-ERR 'remote leafnode has same cluster name'\r\n/);
+      same.close();
+      const first = new Raw(hub.leafPort);
+      await first.waitFor(/^INFO /);
+      first.send('CONNECT {"cluster":"LC","name":"DUP","server_id":"S1"}\r\n');
+      await first.waitFor(/connect_info/);
+      const second = new Raw(hub.leafPort);
+      await second.waitFor(/^INFO /);
+      second.send('CONNECT {"cluster":"LC","name":"DUP","server_id":"S2"}\r\n');
+      await first.waitFor(/-ERR 'Duplicate Remote LeafNode Connection'\r\n/);
+      await second.waitFor(/connect_info/);
+      first.close();
+      second.close();
+      await hub.stop();
+    });
+
     it('CONNECT with lang → "attempted to connect to leaf node port"; no CONNECT → Authentication Timeout', async () => {
       const hub = await node(kind, { name: 'HUB', leaf: 'listen: "127.0.0.1:-1"\nauthorization { user: a, password: b, timeout: 0.5 }' });
       const r = new Raw(hub.leafPort);
