@@ -78,3 +78,43 @@ for (const [clusterKind, spokeKind] of [
     });
   });
 }
+
+// A spoke does not pass route-learned interest to its hub (nats-server: every server of a spoke
+// cluster needs its own remote).
+for (const spokeKind of ['tsnats', 'nats-server'] as Kind[]) {
+  describe(`spoke cluster (${spokeKind}): route-learned interest is not sent to the hub`, { skip: SKIP_NATS }, () => {
+    it('LS+ for a subscription on the other spoke node never reaches the hub', async () => {
+      const nodes: LNode[] = [];
+      try {
+        const hub = await startNode('tsnats', { name: 'H', leaf: 'listen: "127.0.0.1:-1"' });
+        nodes.push(hub);
+        const c1 = await freePort();
+        const c2 = await freePort();
+        const s1 = await startNode(spokeKind, {
+          name: 'S1',
+          leaf: `remotes: [ { url: "nats-leaf://127.0.0.1:${hub.leafPort}" } ]`,
+          extra: `cluster { name: SC, listen: "127.0.0.1:${c1}", routes: ["nats-route://127.0.0.1:${c2}"] }`,
+        });
+        nodes.push(s1);
+        const s2 = await startNode(spokeKind, { name: 'S2', extra: `cluster { name: SC, listen: "127.0.0.1:${c2}", routes: ["nats-route://127.0.0.1:${c1}"] }` });
+        nodes.push(s2);
+        await waitLeafs(hub, 1);
+        await until(async () => ((await (await fetch(`${s1.monitor}/routez`)).json()) as { num_routes: number }).num_routes === 1, 6000, 'spoke route');
+        const c = await client(s2);
+        c.subscribe('only.on.s2');
+        const c1c = await client(s1);
+        c1c.subscribe('on.s1');
+        await c.flush();
+        await c1c.flush();
+        await waitLeafInterest(hub, 'on.s1');
+        await new Promise((r) => setTimeout(r, 300));
+        const j = (await (await fetch(`${hub.monitor}/leafz?subs=1`)).json()) as { leafs: Array<{ subscriptions_list: string[] }> };
+        assert.ok(!j.leafs[0]!.subscriptions_list.includes('only.on.s2'), JSON.stringify(j.leafs[0]!.subscriptions_list));
+        await c.close();
+        await c1c.close();
+      } finally {
+        for (const n of nodes.reverse()) await n.stop().catch(() => undefined);
+      }
+    });
+  });
+}
