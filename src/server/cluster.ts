@@ -124,7 +124,9 @@ export class Cluster {
     }
     this.rebuildInfo();
     // Index observer: local subscriptions become RS+/RS- on every route.
-    this.server.index.observer = (sub, added) => this.onLocalSub(sub, added);
+    // (Chained after an observer already installed: the leaf manager's, src/server/leafnodes.ts.)
+    const prev = this.server.index.observer;
+    this.server.index.observer = prev === null ? (sub, added) => this.onLocalSub(sub, added) : (sub, added) => (prev(sub, added), this.onLocalSub(sub, added));
     for (const s of this.server.index.all()) if (!(s instanceof RouteSub)) this.onLocalSub(s, true);
     log.notice(`Listening for route connections on ${hostPortOf(o.host, this.listenPort)}`);
     for (const r of o.routes) this.addDialer(r, true);
@@ -220,6 +222,9 @@ export class Cluster {
       if (urls.length > 0) s += `,"connect_urls":${JSON.stringify(urls)}`;
     }
     s += ',"lnoc":true';
+    // Our leaf URL for the peers' leaf INFOs (src/server/leafnodes.ts), unless no_advertise.
+    const leaf = this.server.leafnodes?.advertisedUrl();
+    if (leaf) s += `,"leafnode_urls":${JSON.stringify([leaf])}`;
     return s;
   }
 
@@ -527,6 +532,8 @@ export class Cluster {
       const json = JSON.stringify(g);
       for (const other of this.routes.values()) if (other !== r) other.sendInfo(json);
     }
+    // Its leaf URLs (hub-side leaf INFOs list them, src/server/leafnodes.ts).
+    if (info && Array.isArray(info.leafnode_urls)) this.server.leafnodes?.peerLeafUrls(info.leafnode_urls, 1);
     // Its client URLs.
     if (info && Array.isArray(info.connect_urls) && !this.opts.noAdvertise) {
       let changed = false;
@@ -597,6 +604,8 @@ export class Cluster {
     this.conns.delete(r);
     if (r.registered && this.routes.get(r.remoteId) === r) {
       this.routes.delete(r.remoteId);
+      const lu = r.remoteInfo?.leafnode_urls;
+      if (Array.isArray(lu)) this.server.leafnodes?.peerLeafUrls(lu, -1);
       const urls = r.remoteInfo?.connect_urls;
       if (Array.isArray(urls) && !this.opts.noAdvertise && r.remoteInfo?.ldm !== true) this.dropPeerUrls(urls);
     }

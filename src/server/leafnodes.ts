@@ -171,6 +171,35 @@ export class Leafnodes {
   // -------------------------------------------------------------------------------------------
   // INFO
 
+  /** Leaf URLs of route peers (ref-counted), listed in our leaf INFO after our own. */
+  private readonly peerUrls = new Map<string, number>();
+
+  /** Our leaf URL as route peers should list it (undefined without a listener or with no_advertise). */
+  advertisedUrl(): string | undefined {
+    if (!this.listener || this.opts.noAdvertise) return undefined;
+    return this.ownUrl();
+  }
+
+  /** A route peer came (+1) or went (-1) with these leaf URLs: spokes attached to us get an async INFO. */
+  peerLeafUrls(urls: unknown[], delta: 1 | -1): void {
+    let changed = false;
+    for (const u of urls) {
+      if (typeof u !== 'string' || u === this.ownUrl()) continue;
+      const n = (this.peerUrls.get(u) ?? 0) + delta;
+      if (n <= 0) {
+        if (this.peerUrls.delete(u)) changed = true;
+      } else {
+        if (!this.peerUrls.has(u)) changed = true;
+        this.peerUrls.set(u, n);
+      }
+    }
+    if (!changed) return;
+    for (const l of this.leafs) {
+      if (l.solicited || l.isSpoke) continue;
+      l.sendInfo(this.infoJson({ ip: l.ip }));
+    }
+  }
+
   private ownUrl(): string {
     if (this.opts.advertise) return this.opts.advertise.includes(':') ? this.opts.advertise : `${this.opts.advertise}:${this.listenPort}`;
     const h = this.listenHost;
@@ -182,7 +211,7 @@ export class Leafnodes {
   }
 
   /** The leaf INFO (nats-server's field order); `nonce` only on the first, `connect_info` on the second. */
-  infoJson(extra: { nonce?: string; client_id: number; ip: string; connect_info?: boolean }): string {
+  infoJson(extra: { nonce?: string; client_id?: number; ip: string; connect_info?: boolean }): string {
     const srv = this.server;
     const url = this.ownUrl();
     const host = this.listenHost === '' ? '0.0.0.0' : this.listenHost;
@@ -203,7 +232,7 @@ export class Leafnodes {
     }
     f.max_payload = srv.options.maxPayload;
     f.ip = url;
-    f.client_id = extra.client_id;
+    if (extra.client_id !== undefined) f.client_id = extra.client_id;
     if (extra.nonce !== undefined) f.nonce = extra.nonce;
     if (this.clusterName !== '') f.cluster = this.clusterName;
     if (extra.connect_info) {
@@ -211,7 +240,7 @@ export class Leafnodes {
       f.remote_account = '$G';
     }
     f.info_on_connect = true;
-    f.leafnode_urls = [url];
+    f.leafnode_urls = [url, ...this.peerUrls.keys()];
     return JSON.stringify(f);
   }
 
@@ -827,6 +856,11 @@ function goDur(ns: number): string {
 export async function startLeafnodes(server: Server, opts: LeafnodeOptions): Promise<Leafnodes> {
   const l = new Leafnodes(server, opts);
   await l.start();
+  // Routes registered before the leaf manager existed: their leaf URLs.
+  for (const r of server.cluster?.routes.values() ?? []) {
+    const lu = r.remoteInfo?.leafnode_urls;
+    if (Array.isArray(lu)) l.peerLeafUrls(lu, 1);
+  }
   const m = server.monitor;
   m.addEndpoint('/leafz', (q) => {
     const s = q.get('subs');

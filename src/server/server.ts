@@ -220,13 +220,14 @@ export class Server {
       this.websocket = new WebsocketListener(this);
       await this.websocket.start();
     }
-    if (o.cluster && o.cluster.port !== 0) {
-      const { startCluster } = await import('./cluster-setup.js');
-      this.cluster = await startCluster(this, o.cluster);
-    }
+    // Leaf nodes first: route INFOs carry our leaf URL (as nats-server's).
     if (o.leafnodes && (o.leafnodes.port !== 0 || o.leafnodes.remotes.length > 0)) {
       const { startLeafnodes } = await import('./leafnodes.js');
       this.leafnodes = await startLeafnodes(this, o.leafnodes);
+    }
+    if (o.cluster && o.cluster.port !== 0) {
+      const { startCluster } = await import('./cluster-setup.js');
+      this.cluster = await startCluster(this, o.cluster);
     }
     this.rebuildInfo();
     if (o.pidFile) {

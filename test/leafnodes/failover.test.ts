@@ -3,6 +3,7 @@
 
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { connect as netConnect } from 'node:net';
 import { SKIP_NATS, client, collect, freePort, leafz, startNode, until, waitLeafInterest, type LNode } from './harness.js';
 
 describe('leaf: failover through leafnode_urls', { skip: SKIP_NATS }, () => {
@@ -40,6 +41,39 @@ describe('leaf: failover through leafnode_urls', { skip: SKIP_NATS }, () => {
       assert.deepEqual(await collect(sub, 1), ['ok']);
       await sc.close();
       await bc.close();
+    } finally {
+      for (const n of nodes.reverse()) await n.stop().catch(() => undefined);
+    }
+  });
+
+  it('a tsnats hub cluster lists every node\'s leaf URL in leafnode_urls (as nats-server)', async () => {
+    const nodes: LNode[] = [];
+    try {
+      const ca = await freePort();
+      const cb = await freePort();
+      const a = await startNode('tsnats', {
+        name: 'A',
+        leaf: 'listen: "127.0.0.1:-1"',
+        extra: `cluster { name: HC, listen: "127.0.0.1:${ca}", routes: ["nats-route://127.0.0.1:${cb}"] }`,
+      });
+      nodes.push(a);
+      const b = await startNode('tsnats', {
+        name: 'B',
+        leaf: 'listen: "127.0.0.1:-1"',
+        extra: `cluster { name: HC, listen: "127.0.0.1:${cb}", routes: ["nats-route://127.0.0.1:${ca}"] }`,
+      });
+      nodes.push(b);
+      await until(async () => ((await (await fetch(`${a.monitor}/routez`)).json()) as { num_routes: number }).num_routes === 1, 6000, 'hub route');
+      const info = await new Promise<string>((resolve, reject) => {
+        const c = netConnect(a.leafPort, '127.0.0.1');
+        c.on('data', (d) => {
+          resolve(d.toString());
+          c.destroy();
+        });
+        c.on('error', reject);
+      });
+      const urls = (JSON.parse(/^INFO (\{.*\}) \r\n/.exec(info)![1]!) as { leafnode_urls: string[] }).leafnode_urls;
+      assert.deepEqual(urls.sort(), [`127.0.0.1:${a.leafPort}`, `127.0.0.1:${b.leafPort}`].sort());
     } finally {
       for (const n of nodes.reverse()) await n.stop().catch(() => undefined);
     }
