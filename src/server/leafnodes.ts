@@ -182,6 +182,7 @@ export class Leafnodes {
 
   /** A route peer came (+1) or went (-1) with these leaf URLs: spokes attached to us get an async INFO. */
   peerLeafUrls(urls: unknown[], delta: 1 | -1): void {
+    if (this.stopped) return;
     let changed = false;
     for (const u of urls) {
       if (typeof u !== 'string' || u === this.ownUrl()) continue;

@@ -538,8 +538,9 @@ export class Server {
       log.notice('Initiating Shutdown...');
       this.closeListener();
       for (const c of [...this.clients.values()]) c.close(ClosedReason.ServerShutdown);
-      this.cluster?.stop();
+      // Leafs first: routes going away must not send spokes a shrunken leafnode_urls list.
       this.leafnodes?.stop();
+      this.cluster?.stop();
       await this.monitor.stop();
       await this.websocket?.stop();
       for (const h of this.hooks) {

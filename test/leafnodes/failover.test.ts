@@ -46,7 +46,7 @@ describe('leaf: failover through leafnode_urls', { skip: SKIP_NATS }, () => {
     }
   });
 
-  it('a tsnats hub cluster lists every node\'s leaf URL in leafnode_urls (as nats-server)', async () => {
+  it('a tsnats hub cluster lists every node\'s leaf URL; a nats-server spoke fails over to the other node', async () => {
     const nodes: LNode[] = [];
     try {
       const ca = await freePort();
@@ -74,6 +74,12 @@ describe('leaf: failover through leafnode_urls', { skip: SKIP_NATS }, () => {
       });
       const urls = (JSON.parse(/^INFO (\{.*\}) \r\n/.exec(info)![1]!) as { leafnode_urls: string[] }).leafnode_urls;
       assert.deepEqual(urls.sort(), [`127.0.0.1:${a.leafPort}`, `127.0.0.1:${b.leafPort}`].sort());
+      // A nats-server spoke attached to A moves to B when A stops.
+      const s = await startNode('nats-server', { name: 'S', leaf: `reconnect: 1\nremotes: [ { url: "nats-leaf://127.0.0.1:${a.leafPort}" } ]` });
+      nodes.push(s);
+      await until(async () => (await leafz(a)).leafnodes === 1, 6000, 'leaf on A');
+      await a.stop();
+      await until(async () => (await leafz(b)).leafnodes === 1, 10000, 'leaf moved to B');
     } finally {
       for (const n of nodes.reverse()) await n.stop().catch(() => undefined);
     }
