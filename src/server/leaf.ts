@@ -106,6 +106,8 @@ export class Leaf implements RouteHandler, SubscriptionTarget, Producer {
   pubPerm: PublishRule | null = null;
   /** Our LS+ must pass this (deny_imports on the spoke). */
   subPerm: PublishRule | null = null;
+  /** Subjects denied both ways on this connection (JetStream not extended: `$JS.API.>` ...). */
+  bothDeny: PublishRule | null = null;
 
   // stats
   inMsgs = 0;
@@ -514,6 +516,7 @@ export class Leaf implements RouteHandler, SubscriptionTarget, Producer {
 
   private finishRegistration(): void {
     this.registered = true;
+    this.mgr.addJetStreamDenies(this);
     this.mgr.sendInitialInterest(this);
     this.armPing(1000 + Math.floor(Math.random() * 200));
     this.flushNow();
@@ -552,6 +555,7 @@ export class Leaf implements RouteHandler, SubscriptionTarget, Producer {
       this.close(LeafClosed.ProtocolViolation);
       return;
     }
+    if (this.bothDeny !== null && !/[*>]/.test(subject) && !this.bothDeny.allowed(subject)) return;
     const key = queue === undefined ? subject : `${subject} ${queue}`;
     const old = this.subs.get(key);
     if (old !== undefined) {
@@ -595,6 +599,7 @@ export class Leaf implements RouteHandler, SubscriptionTarget, Producer {
     this.inMsgs++;
     this.inBytes += end - start;
     if (this.mgr.log.traceEnabled) this.traceMsg('<<-', m.subject, m.reply, m.queues, m.hdr, end - start);
+    if (this.bothDeny !== null && !this.bothDeny.allowed(m.subject)) return;
     this.mgr.deliverFromLeaf(this, m, data, start, end);
   }
 
@@ -615,7 +620,7 @@ export class Leaf implements RouteHandler, SubscriptionTarget, Producer {
 
   /** May this message go to the peer (its publish permission as nats-server checks per delivery)? */
   permits(subject: string): boolean {
-    if (this.pubPerm === null || this.pubPerm.allowed(subject)) return true;
+    if ((this.pubPerm === null || this.pubPerm.allowed(subject)) && (this.bothDeny === null || this.bothDeny.allowed(subject))) return true;
     this.debug(`Not permitted to deliver to "${subject}"`);
     return false;
   }

@@ -18,6 +18,7 @@ import { Route, RouteSub, hostPortOf } from './route.js';
 import { hostsFor, type Server } from './server.js';
 import type { MatchResult } from './subjects.js';
 import { TlsConfig, clientCertificateError } from './tls.js';
+import { PublishRule } from './permissions.js';
 import { NATS_VERSION, RUNTIME } from './info.js';
 import type { PeerStapleCheck } from './leaf-ocsp.js';
 
@@ -349,9 +350,20 @@ export class Leafnodes {
     return true;
   }
 
+  /**
+   * nats-server's addLeafNodeConnection without JetStream on this server: `$JS.API.>`, `$KV.>`,
+   * `$OBJ.>` are denied both ways on the connection, with its log line.
+   */
+  addJetStreamDenies(leaf: Leaf): void {
+    if (this.server.options.jetstream) return;
+    const deny = ['$JS.API.>', '$KV.>', '$OBJ.>'];
+    leaf.bothDeny = new PublishRule({ allow: [], deny }, false);
+    leaf.notice(`JetStream Not Extended, adding deny [${deny.join(' ')}] for account "$G"`);
+  }
+
   registerSolicited(leaf: Leaf): void {
     this.leafs.add(leaf);
-    leaf.notice(`Leafnode connection established to remote server "${leaf.remoteName}"`);
+    leaf.debug(`Leafnode connection established to remote server "${leaf.remoteName}"`);
   }
 
   // -------------------------------------------------------------------------------------------
@@ -584,6 +596,7 @@ export class Leafnodes {
       if (leaf.isSpoke) return false;
     }
     if (leaf.isSpoke && leaf.subPerm !== null && !isSpecial(sub.subject) && !leaf.subPerm.allowed(sub.subject)) return false;
+    if (leaf.bothDeny !== null && !leaf.bothDeny.allowed(sub.subject)) return false;
     return true;
   }
 

@@ -46,6 +46,21 @@ for (const [hubKind, spokeKind] of PAIRS) {
       const v = (await (await fetch(`${hub.monitor}/varz`)).json()) as { leafnodes: number; leaf: { port: number } };
       assert.equal(v.leafnodes, 1);
       assert.equal(v.leaf.port, hub.leafPort);
+      // Both sides without JetStream: the same line from both servers.
+      for (const n of [hub, spoke]) assert.match(n.log(), /lid:\d+ - JetStream Not Extended, adding deny \[\$JS\.API\.> \$KV\.> \$OBJ\.>\] for account "\$G"/, n.kind);
+    });
+
+    it('$JS.API.>, $KV.>, $OBJ.> do not cross (JetStream not extended)', async () => {
+      const sub = hc.subscribe('$KV.bucket.key');
+      const ok = hc.subscribe('kv.ok');
+      await hc.flush();
+      await waitLeafInterest(spoke, 'kv.ok');
+      sc.publish('$KV.bucket.key', 'no');
+      sc.publish('kv.ok', 'yes');
+      assert.deepEqual(await collect(ok, 1), ['yes']);
+      assert.deepEqual(await collect(sub, 1, 300), []);
+      sub.unsubscribe();
+      ok.unsubscribe();
     });
 
     it('hub -> spoke with a wildcard subscription', async () => {
