@@ -68,7 +68,16 @@ export async function startLeafStapling(server: Server, mgr: Leafnodes): Promise
   stapler.attach(mgr.tlsServer);
   server.logger.notice('OCSP Stapling enabled for Leafnode connections');
   onRevoked(server, stapler);
-  return checker(stapler, 'Leafnode client');
+  // /ocspz lists it under the `leafnode` listener.
+  server.ocsp.set([{ listener: 'leafnode', stapler }], 'leafnode');
+  const c = checker(stapler, 'Leafnode client');
+  return {
+    checkPeer: c.checkPeer,
+    close() {
+      server.ocsp.set([], 'leafnode');
+      c.close();
+    },
+  };
 }
 
 /** A remote's check of the hub's staple; undefined when the remote's certificate is not stapled. */

@@ -38,6 +38,8 @@ describe('leaf: OCSP stapling (Must-Staple certificates)', () => {
     try {
       hub = await startNode('tsnats', { name: 'HUB', leaf: `listen: "127.0.0.1:-1"\n${tlsBlock(good)}`, extra: 'ocsp { mode: must }' });
       assert.match(hub.log(), /OCSP Stapling enabled for Leafnode connections/);
+      const oz = (await (await fetch(`${hub.monitor}/ocspz?listener=leafnode`)).json()) as { num_certificates: number; certificates?: Array<{ listeners: string[] }> };
+      assert.equal(oz.num_certificates, 1);
       spoke = await startNode('nats-server', {
         name: 'SPOKE',
         leaf: `remotes: [ { url: "nats-leaf://127.0.0.1:${hub.leafPort}", ${tlsBlock(good2)} } ]`,
