@@ -786,8 +786,14 @@ export class Cluster {
       for (let k = 0; k < n && !done; k++) {
         const sub = group[(startAt + k) % n]!;
         const t = sub.client;
-        if (t instanceof Route) continue;
+        // Leaf members (`leafFallback`, src/server/leaf.ts) only when no local member took it.
+        if (t instanceof Route || (t as { leafFallback?: boolean }).leafFallback === true) continue;
         if (t.deliver(from, sub, subject, reply, hdr, data, start, end, payload)) done = true;
+      }
+      for (let k = 0; k < n && !done; k++) {
+        const sub = group[(startAt + k) % n]!;
+        const t = sub.client;
+        if ((t as { leafFallback?: boolean }).leafFallback === true && t.deliver(from, sub, subject, reply, hdr, data, start, end, payload)) done = true;
       }
       if (done) continue;
       // No local member could take it: pass it to one other route's member (nats-server does).

@@ -81,6 +81,8 @@ export class Leaf implements RouteHandler, SubscriptionTarget, Producer {
   readonly solicited: boolean;
   readonly remote: LeafRemoteOptions | undefined;
   readonly url: URL | undefined;
+  /** Queue members on leafs are taken only when no local member can (src/server/cluster.ts). */
+  readonly leafFallback = true;
   /** Runs over websocket (`ws://` remote or the websocket listener's `/leafnode` path). */
   viaWs = false;
   /** The peer is our hub (nats-server's isSpokeLeafNode). */

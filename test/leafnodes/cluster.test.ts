@@ -118,3 +118,49 @@ for (const spokeKind of ['tsnats', 'nats-server'] as Kind[]) {
     });
   });
 }
+
+// Routed queue messages prefer the hub's local members over its leaf members (nats-server).
+for (const clusterKind of ['tsnats', 'nats-server'] as Kind[]) {
+  describe(`routed queue messages on a ${clusterKind} hub prefer local members over leafs`, { skip: SKIP_NATS }, () => {
+    it('publisher on node B, queue members on hub A and on A\'s spoke: all go to A\'s member', async () => {
+      const nodes: LNode[] = [];
+      try {
+        const ca = await freePort();
+        const cb = await freePort();
+        const a = await startNode(clusterKind, { name: 'A', leaf: 'listen: "127.0.0.1:-1"', extra: `cluster { name: C1, listen: "127.0.0.1:${ca}", routes: ["nats-route://127.0.0.1:${cb}"] }` });
+        nodes.push(a);
+        const b = await startNode(clusterKind, { name: 'B', extra: `cluster { name: C1, listen: "127.0.0.1:${cb}", routes: ["nats-route://127.0.0.1:${ca}"] }` });
+        nodes.push(b);
+        await until(async () => ((await (await fetch(`${a.monitor}/routez`)).json()) as { num_routes: number }).num_routes === 1, 6000, 'route');
+        const s = await startNode('tsnats', { name: 'S', leaf: `remotes: [ { url: "nats-leaf://127.0.0.1:${a.leafPort}" } ]` });
+        nodes.push(s);
+        await waitLeafs(a, 1);
+        const ac = await client(a);
+        const sc = await client(s);
+        const bc = await client(b);
+        let onA = 0;
+        let onS = 0;
+        ac.subscribe('rq', { queue: 'w', callback: () => void onA++ });
+        sc.subscribe('rq', { queue: 'w', callback: () => void onS++ });
+        await ac.flush();
+        await sc.flush();
+        await waitLeafInterest(a, 'rq');
+        await until(
+          async () => {
+            const j = (await (await fetch(`${b.monitor}/routez?subs=1`)).json()) as { routes: Array<{ subscriptions_list?: string[] }> };
+            return j.routes.some((r) => (r.subscriptions_list ?? []).includes('rq'));
+          },
+          5000,
+          'RS+ rq on B',
+        );
+        for (let i = 0; i < 30; i++) bc.publish('rq', 'x');
+        await bc.flush();
+        await until(() => onA + onS === 30, 3000, '30 deliveries');
+        assert.deepEqual([onA, onS], [30, 0]);
+        for (const c of [ac, sc, bc]) await c.close();
+      } finally {
+        for (const n of nodes.reverse()) await n.stop().catch(() => undefined);
+      }
+    });
+  });
+}
