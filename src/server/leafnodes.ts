@@ -829,14 +829,16 @@ export class Leafnodes {
       v.port = this.listenPort;
     }
     v.auth_timeout = this.authTimeoutMs / 1000;
+    // nats-server shows the TLS timeout (default 2 s) even without TLS.
+    v.tls_timeout = (this.tlsConfig?.options.timeoutMs ?? 2000) / 1000;
     if (this.tlsConfig) {
-      v.tls_timeout = this.tlsConfig.options.timeoutMs / 1000;
       v.tls_required = true;
       if (this.tlsConfig.options.verify) v.tls_verify = true;
     }
     if (this.opts.remotes.length > 0) {
       v.remotes = this.opts.remotes.map((r) => {
-        const e: Record<string, unknown> = { local_account: '$G' };
+        // `local_account` only when configured (nats-server omits it; tsnats has no accounts).
+        const e: Record<string, unknown> = {};
         if (r.tls) e.tls_timeout = r.tls.timeoutMs / 1000;
         e.urls = r.urls.map((u) => {
           try {

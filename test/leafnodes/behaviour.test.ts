@@ -251,3 +251,17 @@ for (const kind of ['nats-server', 'tsnats'] as Kind[]) {
     });
   });
 }
+
+describe('leaf: /varz and /leafz shapes as nats-server', { skip: SKIP_NATS }, () => {
+  it('same `leaf` section and empty /leafz for the same configuration', async () => {
+    const got: string[] = [];
+    for (const kind of ['nats-server', 'tsnats'] as Kind[]) {
+      const n = await node(kind, { name: 'H', leaf: 'listen: "127.0.0.1:-1"\nremotes: [ { url: "nats-leaf://127.0.0.1:1", deny_imports: ["a"], deny_exports: "b" } ]' });
+      const v = (await (await fetch(`${n.monitor}/varz`)).json()) as { leaf: Record<string, unknown>; leafnodes: number };
+      const z = (await (await fetch(`${n.monitor}/leafz`)).json()) as Record<string, unknown>;
+      got.push(JSON.stringify({ leaf: { ...v.leaf, port: 0 }, leafnodes: v.leafnodes, leafz: { leafnodes: z.leafnodes, leafs: z.leafs } }));
+      await n.stop();
+    }
+    assert.equal(got[1], got[0]);
+  });
+});
