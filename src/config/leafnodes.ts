@@ -38,6 +38,21 @@ export interface LeafnodeOptions {
   noAdvertise: boolean;
   reconnectMs: number;
   remotes: LeafRemoteOptions[];
+  /** Spokes whose CONNECT `version` is older are refused (nats-server's `min_version`, >= 2.8.0). */
+  minVersion?: string;
+}
+
+/** `major.minor.patch` of a version string (optional `v` and pre-release/build suffix), or null. */
+export function versionParts(v: string): [number, number, number] | null {
+  const m = /^v?(\d+)\.(\d+)\.(\d+)(?:[-+].*)?$/.exec(v);
+  return m ? [Number(m[1]), Number(m[2]), Number(m[3])] : null;
+}
+
+export function versionAtLeast(v: string, min: [number, number, number]): boolean {
+  const p = versionParts(v);
+  if (!p) return false;
+  for (let i = 0; i < 3; i++) if (p[i] !== min[i]) return p[i]! > min[i]!;
+  return true;
 }
 
 export function emptyLeafnodes(): LeafnodeOptions {
@@ -320,9 +335,14 @@ export function parseLeafnodesBlock(b: ClusterBuilder, e: MapEntry): LeafnodeOpt
         break;
       }
       case 'min_version':
-      case 'minimum_version':
-        b.err(f.keyPos, `leafnode "${f.key}" is not supported by tsnats yet`);
+      case 'minimum_version': {
+        const s = b.str(f);
+        if (s === undefined) break;
+        if (versionParts(s) === null) b.err(f.keyPos, `invalid leafnode's minimum version: invalid semver`);
+        else if (!versionAtLeast(s, [2, 8, 0])) b.err(f.keyPos, 'the minimum version should be at least 2.8.0');
+        else o.minVersion = s;
         break;
+      }
       default:
         if (!f.usedAsVariable) b.err(f.keyPos, `unknown field ${JSON.stringify(f.key)}`);
     }

@@ -12,7 +12,7 @@ import { decimalLength, writeDecimal, writeLatin1 } from '../protocol/encode.js'
 import type { RouteHandler, RouteMsg, RouteParser } from '../protocol/route-parser.js';
 import { newLeafParser } from '../protocol/leaf-parser.js';
 import { Stall, Subscription, stallDuration, type Producer, type SubscriptionTarget } from './client.js';
-import type { LeafRemoteOptions } from '../config/leafnodes.js';
+import { versionAtLeast, versionParts, type LeafRemoteOptions } from '../config/leafnodes.js';
 import { PublishRule } from './permissions.js';
 import { routeNonce } from './route.js';
 import type { Leafnodes } from './leafnodes.js';
@@ -26,6 +26,7 @@ export const LeafClosed = {
   StaleConnection: 'Stale Connection',
   ParseError: 'Parse Error',
   ProtocolViolation: 'Protocol Violation',
+  MinimumVersionRequired: 'Minimum Version Required',
   IncorrectPort: 'Incorrect Port',
   ClusterNamesIdentical: 'Cluster Names Identical',
   DuplicateRemote: 'Duplicate Remote LeafNode Connection',
@@ -413,6 +414,18 @@ export class Leaf implements RouteHandler, SubscriptionTarget, Producer {
     if (cluster !== '' && ours !== '' && cluster === ours) {
       this.sendErr('remote leafnode has same cluster name');
       this.close(LeafClosed.ClusterNamesIdentical);
+      return;
+    }
+    const mv = this.mgr.opts.minVersion;
+    if (mv !== undefined && !versionAtLeast(typeof j.version === 'string' ? j.version : '', versionParts(mv)!)) {
+      // As nats-server: the INFO (so the spoke waits), the error, and the close after 5 s.
+      this.enqueueText(`INFO ${this.mgr.infoJson({ client_id: this.cid, ip: this.ip, connect_info: true })} \r\n`);
+      const text = `connection rejected since minimum version required is ${JSON.stringify(mv)}`;
+      this.sendErr(text);
+      this.error(text);
+      this.socket.pause();
+      this.authTimer = setTimeout(() => this.close(LeafClosed.MinimumVersionRequired), 5000);
+      this.authTimer.unref?.();
       return;
     }
     this.remoteCluster = cluster;

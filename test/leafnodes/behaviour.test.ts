@@ -228,6 +228,23 @@ for (const kind of ['nats-server', 'tsnats'] as Kind[]) {
       await hub.stop();
     });
 
+    it('min_version: an older spoke gets the INFO, the error, and is closed', async () => {
+      const hub = await node(kind, { name: 'HUB', leaf: 'listen: "127.0.0.1:-1"\nmin_version: "2.9.11"' });
+      const r = new Raw(hub.leafPort);
+      await r.waitFor(/^INFO /);
+      r.send('CONNECT {"version":"2.9.10"}\r\n');
+      await r.waitFor(/"connect_info":true/);
+      await r.waitFor(/-ERR 'connection rejected since minimum version required is "2\.9\.11"'\r\n/);
+      const ok = new Raw(hub.leafPort);
+      await ok.waitFor(/^INFO /);
+      ok.send('CONNECT {"version":"2.9.11"}\r\n');
+      await ok.waitFor(/LS\+ \$LDS\./);
+      assert.doesNotMatch(ok.buf, /-ERR/);
+      r.close();
+      ok.close();
+      await hub.stop();
+    });
+
     it('CONNECT with lang → "attempted to connect to leaf node port"; no CONNECT → Authentication Timeout', async () => {
       const hub = await node(kind, { name: 'HUB', leaf: 'listen: "127.0.0.1:-1"\nauthorization { user: a, password: b, timeout: 0.5 }' });
       const r = new Raw(hub.leafPort);

@@ -63,6 +63,9 @@ describe('leafnodes config', () => {
     fails('leafnodes { remotes: [ { urls: ["ws://a", "nats://b"] } ] }', /mix of websocket and non-websocket urls/);
     assert.deepEqual(opts('leafnodes { remotes: [ { url: "ws://a:8080" } ] }').leafnodes!.remotes[0]!.urls, ['ws://a:8080/']);
     fails('leafnodes: 5', /Expected map to define a leafnode/);
+    fails('leafnodes { min_version: "2.7.9" }', /^the minimum version should be at least 2\.8\.0$/);
+    fails('leafnodes { min_version: "abc" }', /^invalid leafnode's minimum version: invalid semver$/);
+    assert.equal(opts('leafnodes { min_version: "2.9.11" }').leafnodes!.minVersion, '2.9.11');
     fails('leafnodes { remotes: [ { url: "nats://h", account: "A" } ] }', /account "A" is not supported/);
   });
 });
