@@ -145,9 +145,12 @@ export class Leaf implements RouteHandler, SubscriptionTarget, Producer {
     subject: string;
     reply: string | undefined;
     hdr: number;
-    data: Buffer;
+    /** The caller's buffer and range (identity of the message). */
+    src: Buffer;
     start: number;
     end: number;
+    /** A copy of the payload: the caller may reuse its buffer before the LMSG is written. */
+    body: Buffer;
     plain: boolean;
     queues: string[] | null;
   } | null = null;
@@ -661,13 +664,14 @@ export class Leaf implements RouteHandler, SubscriptionTarget, Producer {
     if (!this.permits(subject)) return false;
     const p = this.pend;
     const queue = sub.queue !== undefined && sub.queue !== '' ? sub.queue : undefined;
-    if (p !== null && p.data === data && p.start === start && p.end === end && p.subject === subject) {
+    if (p !== null && p.src === data && p.start === start && p.end === end && p.subject === subject) {
       if (queue !== undefined) (p.queues ??= []).push(queue);
       else p.plain = true;
       return true;
     }
     if (p !== null) this.flushPend();
-    this.pend = { subject, reply, hdr: headerSize, data, start, end, plain: queue === undefined, queues: queue !== undefined ? [queue] : null };
+    const body = Buffer.from(data.subarray(start, end));
+    this.pend = { subject, reply, hdr: headerSize, src: data, start, end, body, plain: queue === undefined, queues: queue !== undefined ? [queue] : null };
     queueMicrotask(this.flushPendTask);
     return true;
   }
@@ -678,7 +682,7 @@ export class Leaf implements RouteHandler, SubscriptionTarget, Producer {
     const p = this.pend;
     if (p === null) return;
     this.pend = null;
-    this.sendMsg(p.subject, p.reply, p.queues, p.hdr, p.data, p.start, p.end, true, null);
+    this.sendMsg(p.subject, p.reply, p.queues, p.hdr, p.body, 0, p.body.length, false, null);
   }
 
   /** Writes one `LMSG`/`HMSG` (queues: the queue names chosen on this connection). */
