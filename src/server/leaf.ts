@@ -98,6 +98,7 @@ export class Leaf implements RouteHandler, SubscriptionTarget, Producer {
   /** Delay before the next dial of this remote (loop or permission errors: 30 s). */
   reconnectDelayMs = 0;
   private connectReceived = false;
+  private authed = false;
   private infoReceived = false;
   /** The INFO of the hub (solicited). */
   hubInfo: Record<string, unknown> | null = null;
@@ -406,6 +407,7 @@ export class Leaf implements RouteHandler, SubscriptionTarget, Producer {
       clearTimeout(this.authTimer);
       this.authTimer = null;
     }
+    if (ok) this.authed = true;
     if (!ok) {
       this.error('authentication error');
       this.sendErr('Authorization Violation');
@@ -917,7 +919,8 @@ export class Leaf implements RouteHandler, SubscriptionTarget, Producer {
       index.remove(sub);
     }
     this.subs.clear();
-    this.notice(`Leafnode connection closed: ${reason} account: $G`);
+    // The account is known once a spoke authenticated (always for solicited connections).
+    this.notice(`Leafnode connection closed: ${reason} account: ${this.solicited || this.authed ? '$G' : ''}`);
     this.mgr.leafClosed(this);
   }
 
