@@ -282,3 +282,29 @@ describe('leaf: /varz and /leafz shapes as nats-server', { skip: SKIP_NATS }, ()
     assert.equal(got[1], got[0]);
   });
 });
+
+describe('leaf: hub log lines as nats-server', { skip: SKIP_NATS }, () => {
+  it('created / JetStream not extended / closed: the same INF lines for a nats-server spoke that comes and goes', async () => {
+    const got: string[] = [];
+    for (const kind of ['nats-server', 'tsnats'] as Kind[]) {
+      const h = await node(kind, { name: 'H', leaf: 'listen: "127.0.0.1:-1"' });
+      const s = await node('nats-server', { name: 'S', leaf: `remotes: [ { url: "nats-leaf://127.0.0.1:${h.leafPort}" } ]` });
+      await waitLeafs(h, 1);
+      await sleep(200);
+      await s.stop();
+      await until(async () => (await leafz(h)).leafnodes === 0, 3000, 'leaf gone');
+      await sleep(100);
+      got.push(
+        h
+          .log()
+          .split('\n')
+          .filter((l) => /\[(INF|ERR|WRN)\] .*lid:/.test(l))
+          .map((l) => l.replace(/^.*?\[(INF|ERR|WRN)\] \S+ - lid:\d+ - /, '[$1] '))
+          .join('\n'),
+      );
+      await h.stop();
+    }
+    assert.equal(got[1], got[0]);
+    assert.match(got[0]!, /Leafnode connection created \n.*JetStream Not Extended.*\n.*Leafnode connection closed: Client Closed account: \$G/);
+  });
+});
