@@ -23,7 +23,7 @@ import { capture, freePort, log, machineCpuSeconds, repoRoot, selfAndChildrenCpu
 /** Set on Ctrl-C / SIGTERM: nothing new is started after that. */
 let stopping = false;
 
-const TASKS = ['pub16', 'pub1k', 'p2p', 'fanout', 'nn', 'queue', 'req', 'idle', 'tls_p2p', 'hs', 'ws_p2p', 'ws_fanout', 'route', 'startup', 'js'] as const;
+const TASKS = ['pub16', 'pub1k', 'p2p', 'fanout', 'nn', 'queue', 'req', 'idle', 'tls_p2p', 'hs', 'ws_p2p', 'ws_fanout', 'route', 'startup', 'js', 'leaf'] as const;
 type Task = (typeof TASKS)[number];
 
 interface Options {
@@ -384,6 +384,33 @@ async function phaseRoute(ctx: Ctx, spec: ServerSpec): Promise<boolean> {
   } finally {
     await b?.stop();
     await a.stop();
+  }
+  return true;
+}
+
+/**
+ * A hub and a spoke of the same kind joined by one leaf connection: the publisher on the spoke,
+ * the subscriber on the hub, so every message crosses the leaf (docs/leafnodes.md).
+ */
+async function phaseLeaf(ctx: Ctx, spec: ServerSpec): Promise<boolean> {
+  if (!want(ctx, 'leaf')) return false;
+  const pa = await freePort();
+  const hub = await start(ctx, spec, 'leaf', { conf: `leafnodes {\n  listen: 127.0.0.1:${pa}\n}\n` });
+  if (!hub) return true;
+  const spoke = await start(ctx, spec, 'leaf', { conf: `leafnodes {\n  remotes: [ { url: "nats-leaf://127.0.0.1:${pa}" } ]\n}\n` });
+  try {
+    if (!spoke) return true;
+    await sleep(1500); // the leaf connection forms (first dial + handshake)
+    const sub = ['-suburl', `nats://127.0.0.1:${hub.port}`];
+    await warmUp(ctx, spoke, 'pubsub', `nats://127.0.0.1:${spoke.port}`, sub);
+    for (const size of [16, 128]) {
+      const key = `leaf${size}`;
+      const r = await pubsub(ctx, spoke, key, ['-size', String(size), '-pubs', '1', '-subs', '1', ...sub]);
+      if (r) push(ctx, spec.name, key, num(r, 'sub_rate'));
+    }
+  } finally {
+    await spoke?.stop();
+    await hub.stop();
   }
   return true;
 }
@@ -771,6 +798,7 @@ async function main(): Promise<number> {
       ['route', phaseRoute],
       ['start-up', phaseStartup],
       ['jetstream', phaseJs],
+      ['leaf', phaseLeaf],
     ];
     for (const [label, phase] of phases) {
       for (const s of order) {
@@ -854,6 +882,7 @@ function rowKeysFor(tasks: Set<Task>): Set<string> {
     route: ['route16', 'route128'],
     startup: ['startup', 'startup_over_node', 'startup_embed', 'startup_embed_over_node', 'startup3', 'startup3_busy'],
     js: ['js_pub16', 'js_pub1k', 'js_sync_p50', 'js_sync_p99', 'js_consume', 'js_ordered', 'js_kv_put', 'js_kv_get'],
+    leaf: ['leaf16', 'leaf128'],
   };
   return new Set([...tasks].flatMap((t) => m[t]));
 }

@@ -49,6 +49,8 @@ export const ROWS: RowDef[] = [
   { key: 'staple_cpu', scenario: 'stapling cost in server CPU', metric: 'extra CPU per connect', unit: '%', better: 'lower', target: 'none' },
   { key: 'route16', scenario: '1 pub (node A) → 1 sub (node B) across a route, 16 B', metric: 'delivered', unit: 'msgs/s', better: 'higher', target: 'throughput' },
   { key: 'route128', scenario: '1 pub (node A) → 1 sub (node B) across a route, 128 B', metric: 'delivered', unit: 'msgs/s', better: 'higher', target: 'throughput' },
+  { key: 'leaf16', scenario: '1 pub (spoke) → 1 sub (hub) across a leaf connection, 16 B', metric: 'delivered', unit: 'msgs/s', better: 'higher', target: 'throughput' },
+  { key: 'leaf128', scenario: '1 pub (spoke) → 1 sub (hub) across a leaf connection, 128 B', metric: 'delivered', unit: 'msgs/s', better: 'higher', target: 'throughput' },
   { key: 'mem_conn', scenario: 'idle connections', metric: 'RSS per connection', unit: 'KiB', better: 'lower', target: 'cost' },
   { key: 'cpu_p2p', scenario: 'server CPU, 1 → 1, 16 B', metric: 'CPU s per 1 M delivered', unit: 's', better: 'lower', target: 'cost' },
   { key: 'cpu_ws_p2p', scenario: 'server CPU, websocket 1 → 1, 16 B', metric: 'CPU s per 1 M delivered', unit: 's', better: 'lower', target: 'cost' },

@@ -2,6 +2,7 @@
 // --cluster/--routes/... semantics). See docs/clustering.md.
 
 import { ConfigError, type Position } from './errors.js';
+import type { TlsBlockKind } from './ocsp-peer.js';
 import type { MapEntry } from './parser.js';
 import type { ClusterOptions, Permissions, ServerOptions, TlsOptions } from './types.js';
 
@@ -19,7 +20,7 @@ export interface ClusterBuilder {
   seconds(e: MapEntry, prefix?: string): number | undefined;
   hostPort(e: MapEntry): { host?: string; port: number } | undefined;
   portValue(e: MapEntry, port: number): number | undefined;
-  tlsBlock(e: MapEntry): TlsOptions | undefined;
+  tlsBlock(e: MapEntry, kind?: TlsBlockKind): TlsOptions | undefined;
   permissionsBlock(e: MapEntry): Permissions | undefined;
 }
 

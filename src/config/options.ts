@@ -8,6 +8,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { isValidPublicUserKey } from '../server/nkey.js';
 import { parseClusterBlock } from './cluster.js';
+import { parseLeafnodesBlock } from './leafnodes.js';
 import { ConfigError, formatPosition, type Position } from './errors.js';
 import { parseConfig, type ConfigNode, type MapEntry, type MapNode, type ParseOptions } from './parser.js';
 import { ocspPeerPrerequisite, parseOcspCache, parseOcspPeer, type TlsBlockKind } from './ocsp-peer.js';
@@ -149,8 +150,6 @@ export function formatGoDuration(ms: number): string {
 /** Top-level options nats-server knows that tsnats does not implement (yet). */
 export const UNSUPPORTED_OPTIONS: ReadonlySet<string> = new Set([
   'gateway',
-  'leafnodes',
-  'leaf',
   'mqtt',
   'accounts',
   'operator',
@@ -609,6 +608,10 @@ class Builder {
       case 'cluster':
         o.cluster = parseClusterBlock(this, e);
         return;
+      case 'leafnodes':
+      case 'leaf':
+        o.leafnodes = parseLeafnodesBlock(this, e);
+        return;
       case 'allow_non_tls': {
         const b = this.bool(e);
         if (b !== undefined) o.allowNonTls = b;
@@ -1000,16 +1003,22 @@ class Builder {
 
   // ---- tls -----------------------------------------------------------------
 
-  tlsBlock(e: MapEntry): TlsOptions | undefined {
-    return this.tls(e, 'route');
+  /** A block of another listener or of a remote (`kind`: see src/config/ocsp-peer.ts; default a route's). */
+  tlsBlock(e: MapEntry, kind: TlsBlockKind = 'route'): TlsOptions | undefined {
+    return this.tls(e, kind);
   }
 
   permissionsBlock(e: MapEntry): Permissions | undefined {
     return this.permissions(e);
   }
 
-  /** `kind`: the connections the block serves (what `ocsp_peer` requires, see src/config/ocsp-peer.ts). */
+  /**
+   * `kind`: the connections the block serves (what `ocsp_peer` requires, see
+   * src/config/ocsp-peer.ts); a leaf remote's block is the dialling side, where a certificate is
+   * optional.
+   */
   tls(e: MapEntry, kind: TlsBlockKind = 'client'): TlsOptions | undefined {
+    const clientSide = kind === 'leafnode_remote';
     if (e.value.kind !== 'map') return this.typeErr(e, 'a map');
     const P = 'error parsing tls config, ';
     const t: TlsOptions = {
@@ -1215,7 +1224,7 @@ class Builder {
       this.err(e.keyPos, `missing 'key_file' in TLS configuration`);
     } else if (t.keyFile !== undefined && t.certFile === undefined) {
       this.err(e.keyPos, `missing 'cert_file' in TLS configuration`);
-    } else if (t.certFile === undefined && t.certs.length === 0) {
+    } else if (t.certFile === undefined && t.certs.length === 0 && !clientSide) {
       this.err(e.keyPos, `missing 'cert_file' in TLS configuration`);
     }
     if (this.checkFiles) {

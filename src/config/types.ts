@@ -2,6 +2,7 @@
 // Durations are milliseconds, sizes are bytes. Defaults come from nats-server's const.go.
 
 import type { WebsocketOptions } from './websocket.js';
+import type { LeafnodeOptions } from './leafnodes.js';
 
 export type OcspMode = 'auto' | 'must' | 'always' | 'never';
 
@@ -170,4 +171,6 @@ export interface ServerOptions {
   /** `websocket {}` (src/config/websocket.ts); absent without the block. */
   websocket?: WebsocketOptions;
   cluster?: ClusterOptions;
+  /** `leafnodes {}` (src/config/leafnodes.ts). */
+  leafnodes?: LeafnodeOptions;
 }

@@ -42,7 +42,11 @@ export class RouteParser {
   private bodyFill = 0;
   private halted = false;
 
-  constructor(private readonly h: RouteHandler) {}
+  /** `parseArgs`: the message-argument reader (leaf connections pass their own, src/protocol/leaf-parser.ts). */
+  constructor(
+    private readonly h: RouteHandler,
+    private readonly parseArgs: (op: string, rest: string) => RouteMsg | string = parseMsgArgs,
+  ) {}
 
   halt(): void {
     this.halted = true;
@@ -96,7 +100,7 @@ export class RouteParser {
       const op = (sp < 0 ? line : line.slice(0, sp)).toUpperCase();
       const rest = sp < 0 ? '' : line.slice(sp + 1).replace(/^[ \t]+/, '');
       if (op === 'RMSG' || op === 'HMSG' || op === 'LMSG') {
-        const m = parseMsgArgs(op, rest);
+        const m = this.parseArgs(op, rest);
         if (typeof m === 'string') return this.fail(m, d, lineStart);
         const need = m.size + 2;
         if (n - i >= need) {

@@ -926,7 +926,8 @@ export class Client implements ProtocolHandler, SubscriptionTarget {
     // shared by all deliveries (cheaper than a byte loop from about 64 bytes on).
     const payload = size > LOOP_COPY_MAX ? view(data, start, end) : null;
     // Clustered: routes take part in the match (src/server/cluster.ts); one branch here otherwise.
-    const cluster = srv.cluster;
+    // With leaf nodes the leaf manager takes this role (src/server/leafnodes.ts).
+    const cluster = srv.leafnodes ?? srv.cluster;
     if (cluster !== null) delivered = cluster.publish(this, r, this.echo, subject, reply, headerSize, data, start, end, payload);
     else for (let i = 0; i < plain.length; i++) {
       const sub = plain[i]!;

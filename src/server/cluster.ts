@@ -147,7 +147,9 @@ export class Cluster {
     }
     this.rebuildInfo();
     // Index observer: local subscriptions become RS+/RS- on every route.
-    this.server.index.observer = (sub, added) => this.onLocalSub(sub, added);
+    // (Chained after an observer already installed: the leaf manager's, src/server/leafnodes.ts.)
+    const prev = this.server.index.observer;
+    this.server.index.observer = prev === null ? (sub, added) => this.onLocalSub(sub, added) : (sub, added) => (prev(sub, added), this.onLocalSub(sub, added));
     for (const s of this.server.index.all()) if (!(s instanceof RouteSub)) this.onLocalSub(s, true);
     log.notice(`Listening for route connections on ${hostPortOf(o.host, this.listenPort)}`);
     for (const r of o.routes) this.addDialer(r, true);
@@ -252,6 +254,9 @@ export class Cluster {
     if (p?.import) s += `,"import":${JSON.stringify(permJson(p.import))}`;
     if (p?.export) s += `,"export":${JSON.stringify(permJson(p.export))}`;
     s += ',"lnoc":true';
+    // Our leaf URL for the peers' leaf INFOs (src/server/leafnodes.ts), unless no_advertise.
+    const leaf = this.server.leafnodes?.advertisedUrl();
+    if (leaf) s += `,"leafnode_urls":${JSON.stringify([leaf])}`;
     return s;
   }
 
@@ -559,6 +564,8 @@ export class Cluster {
       const json = JSON.stringify(g);
       for (const other of this.routes.values()) if (other !== r) other.sendInfo(json);
     }
+    // Its leaf URLs (hub-side leaf INFOs list them, src/server/leafnodes.ts).
+    if (info && Array.isArray(info.leafnode_urls)) this.server.leafnodes?.peerLeafUrls(info.leafnode_urls, 1);
     // Its client URLs.
     if (info && Array.isArray(info.connect_urls) && !this.opts.noAdvertise) {
       let changed = false;
@@ -629,6 +636,8 @@ export class Cluster {
     this.conns.delete(r);
     if (r.registered && this.routes.get(r.remoteId) === r) {
       this.routes.delete(r.remoteId);
+      const lu = r.remoteInfo?.leafnode_urls;
+      if (Array.isArray(lu)) this.server.leafnodes?.peerLeafUrls(lu, -1);
       const urls = r.remoteInfo?.connect_urls;
       if (Array.isArray(urls) && !this.opts.noAdvertise && r.remoteInfo?.ldm !== true) this.dropPeerUrls(urls);
     }
@@ -660,7 +669,8 @@ export class Cluster {
   // Local interest → RS+/RS-
 
   private onLocalSub(sub: Subscription, added: boolean): void {
-    if (sub instanceof RouteSub) return;
+    // Interest from a leaf whose remote is our hub (`noRoute`, src/server/leaf.ts) stays local.
+    if (sub instanceof RouteSub || (sub as { noRoute?: boolean }).noRoute === true) return;
     const q = sub.queue;
     const key = q === undefined || q === '' ? sub.subject : `${sub.subject} ${q}`;
     const n = (this.interest.get(key) ?? 0) + (added ? 1 : -1);
@@ -808,8 +818,14 @@ export class Cluster {
       for (let k = 0; k < n && !done; k++) {
         const sub = group[(startAt + k) % n]!;
         const t = sub.client;
-        if (t instanceof Route) continue;
+        // Leaf members (`leafFallback`, src/server/leaf.ts) only when no local member took it.
+        if (t instanceof Route || (t as { leafFallback?: boolean }).leafFallback === true) continue;
         if (t.deliver(from, sub, subject, reply, hdr, data, start, end, payload)) done = true;
+      }
+      for (let k = 0; k < n && !done; k++) {
+        const sub = group[(startAt + k) % n]!;
+        const t = sub.client;
+        if ((t as { leafFallback?: boolean }).leafFallback === true && t.deliver(from, sub, subject, reply, hdr, data, start, end, payload)) done = true;
       }
       if (done) continue;
       // No local member could take it: pass it to one other route's member (nats-server does).

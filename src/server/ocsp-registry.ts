@@ -5,7 +5,7 @@
 import type { Stapler } from '../ocsp/index.js';
 
 /** Where a stapled certificate is served. */
-export type OcspListenerKind = 'client' | 'https' | 'websocket' | 'cluster';
+export type OcspListenerKind = 'client' | 'https' | 'websocket' | 'cluster' | 'leafnode';
 
 export interface StaplerEntry {
   listener: OcspListenerKind;

@@ -10,6 +10,7 @@ export interface PortsInfo {
   cluster?: string[];
   profile?: string[];
   websocket?: string[];
+  leafnodes?: string[];
 }
 
 /** The executable name nats-server uses for the ports file: basename of argv[0] (here: the script). */

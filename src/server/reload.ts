@@ -91,6 +91,10 @@ export function diffOptions(prev: ServerOptions, next: ServerOptions): { changes
     }
     changes.push({ text: 'cluster routes' });
   }
+  // Leaf node settings need a restart (tsnats refuses every change of `leafnodes {}`).
+  if (!isDeepStrictEqual(prev.leafnodes, next.leafnodes)) {
+    return { changes, refused: 'config reload not supported for LeafNode: `leafnodes {}` changes need a restart' };
+  }
   return { changes };
 }
 

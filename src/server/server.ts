@@ -23,6 +23,7 @@ import { goDuration } from './monitor/format.js';
 import type { Cluster } from './cluster.js';
 import { newServerId } from './server-id.js';
 import { listenOptions } from './listen.js';
+import type { Leafnodes } from './leafnodes.js';
 
 /** Process exit statuses (see docs/server.md). */
 export const ExitCode = {
@@ -114,6 +115,8 @@ export class Server {
   cluster: Cluster | null = null;
   /** The JetStream engine while enabled (set by the jetstream hook, src/server/internal.ts). */
   jetstream: JetStreamHandle | undefined;
+  /** The leaf node manager when `leafnodes {}` is configured (src/server/leafnodes.ts, loaded lazily). */
+  leafnodes: Leafnodes | null = null;
 
   // statistics
   inMsgs = 0;
@@ -222,15 +225,22 @@ export class Server {
 
     await this.monitor.start();
     await this.listen();
-    if (o.cluster && o.cluster.port !== 0) {
-      const { startCluster } = await import('./cluster-setup.js');
-      this.cluster = await startCluster(this, o.cluster);
-    }
+    // Clients may connect while the listeners below start: they need the INFO template already.
     this.rebuildInfo();
     if (o.websocket && o.websocket.port !== 0) {
       const { WebsocketListener } = await import('./websocket/listener.js');
       this.websocket = new WebsocketListener(this);
       await this.websocket.start();
+    }
+    // Leaf nodes first: route INFOs carry our leaf URL (as nats-server's).
+    if (o.leafnodes && (o.leafnodes.port !== 0 || o.leafnodes.remotes.length > 0)) {
+      const { startLeafnodes } = await import('./leafnodes.js');
+      this.leafnodes = await startLeafnodes(this, o.leafnodes);
+    }
+    if (o.cluster && o.cluster.port !== 0) {
+      const { startCluster } = await import('./cluster-setup.js');
+      this.cluster = await startCluster(this, o.cluster);
+      this.rebuildInfo(); // with the cluster's parts
     }
     if (o.pidFile) {
       writePidFile(o.pidFile);
@@ -409,6 +419,7 @@ export class Server {
     if (m.length > 0) info.monitoring = m;
     if (this.cluster) info.cluster = this.cluster.urls();
     if (this.websocket) info.websocket = this.websocket.urls();
+    if (this.leafnodes && this.leafnodes.urls().length > 0) info.leafnodes = this.leafnodes.urls();
     return info;
   }
 
@@ -543,6 +554,8 @@ export class Server {
       log.notice('Initiating Shutdown...');
       this.closeListener();
       for (const c of [...this.clients.values()]) c.close(ClosedReason.ServerShutdown);
+      // Leafs first: routes going away must not send spokes a shrunken leafnode_urls list.
+      this.leafnodes?.stop();
       this.cluster?.stop();
       await this.monitor.stop();
       await this.websocket?.stop();

@@ -201,11 +201,8 @@ allow_non_tls: true
   { name: 'cluster block', conf: 'cluster {\n  port: 6222\n}\n' },
   { name: 'cluster users', conf: 'cluster {\n  port: 6222\n  authorization {\n    users: [{user: a, password: b}]\n  }\n}\n', sameMessage: 'reason' },
   { name: 'cluster unknown field', conf: 'cluster {\n  port: 6222\n  foo: 1\n}\n', sameMessage: true },
-  {
-    name: 'leafnodes block',
-    conf: 'leafnodes {\n  port: 7422\n}\n',
-    differs: { tsnats: 'reject', why: 'leaf nodes are not implemented yet: rejected by name instead of silently ignored' },
-  },
+  { name: 'leafnodes block', conf: 'leafnodes {\n  port: 7422\n  remotes: [ { url: "nats-leaf://127.0.0.1:7423", deny_imports: "a.>" } ]\n}\n' },
+  { name: 'leafnodes unknown field', conf: 'leafnodes {\n  port: 7422\n  foo: 1\n}\n', sameMessage: true },
   {
     name: 'logtime_utc and max_closed_clients',
     conf: 'logtime_utc: true\nmax_closed_clients: 100\n',

@@ -468,7 +468,6 @@ describe('options: unsupported and unknown options', () => {
       fails(`port: 1\n${k} {}\n`, new RegExp(`^"${k}" is not supported by tsnats yet$`), [2, 1]);
     }
     fails('Gateway { port: 7222 }', /^"Gateway" is not supported by tsnats yet$/);
-    fails('leafnodes { port: 7422 }', /^"leafnodes" is not supported by tsnats yet$/);
   });
 
   it('rejects unknown keys as nats-server 2.9.10 does', () => {

@@ -1,6 +1,6 @@
 // Command line of the fuzz runner. See docs/reliability.md ("Fuzzing").
 //
-//   node dist/test/fuzz/run.js [--target protocol|config|ocsp|websocket|all] [--seconds S] [--inputs N] [--seed X]
+//   node dist/test/fuzz/run.js [--target protocol|config|ocsp|websocket|leaf|all] [--seconds S] [--inputs N] [--seed X]
 //                              [--hang-ms MS] [--max-rss-mb MB] [--max-heap-mb MB] [--out DIR] [--json]
 //   node dist/test/fuzz/run.js --target T --seed X --replay I     (re-runs loop input #I, verbosely)
 //
@@ -12,7 +12,7 @@ import { RngSource, preview } from './rng.js';
 import { formatSummary, runFuzz, seedHex } from './runner.js';
 
 const USAGE = `usage: node dist/test/fuzz/run.js [options]
-  --target T       protocol, config, ocsp, websocket, route or all (default), or a comma list
+  --target T       protocol, config, ocsp, websocket, route, leaf or all (default), or a comma list
   --seconds S      total time budget, split evenly between the targets (default 300,
                    or unlimited when --inputs is given)
   --inputs N       at most N inputs per target (fast-check runs + loop inputs)

@@ -19,7 +19,7 @@ const BIN = resolve('bin/tsnats');
 
 /** What every server loads (dist/src paths), besides Node builtins. */
 // Every server parses every configuration block (the parsers of cluster {}, websocket {},
-// jetstream {}, ocsp_peer are small and package-free), may check nkeys and has the small JetStream
+// jetstream {}, leafnodes {}, ocsp_peer are small and package-free), may check nkeys and has the small JetStream
 // port (src/server/internal.ts); the features themselves load on demand.
 const CORE = [
   'src/cli.js',
@@ -28,6 +28,7 @@ const CORE = [
   'src/config/flags.js',
   'src/config/index.js',
   'src/config/jetstream.js',
+  'src/config/leafnodes.js',
   'src/config/lexer.js',
   'src/config/ocsp-peer.js',
   'src/config/options.js',

@@ -61,8 +61,7 @@ describe('websocket configuration', () => {
     assert.equal(ws('websocket { compression: true }')!.port, 0);
   });
 
-  it('leafnodes are named as not supported yet', () => {
-    fails('leafnodes { port: 7422 }', /"leafnodes" is not supported by tsnats yet/);
-    fails('leaf { port: 7422 }', /"leaf" is not supported by tsnats yet/);
+  it('a leafnodes block beside websocket is accepted (docs/leafnodes.md)', () => {
+    assert.equal(ws('websocket { port: 8080, no_tls: true }\nleafnodes { port: 7422 }')!.port, 8080);
   });
 });

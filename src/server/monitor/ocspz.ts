@@ -215,7 +215,7 @@ export function ocspViews(server: Server, now: number): OcspCertView[] {
   return groupEntries(server.ocsp.list()).map((g) => viewOf(g, now));
 }
 
-const LISTENERS: ReadonlySet<string> = new Set(['client', 'https', 'websocket', 'cluster']);
+const LISTENERS: ReadonlySet<string> = new Set(['client', 'https', 'websocket', 'cluster', 'leafnode']);
 
 /** Does `v` match `?cert=`: a SHA-256 prefix (hex, `:` allowed), the certificate path, or its file name? */
 function certMatches(v: OcspCertView, q: string): boolean {
@@ -228,7 +228,7 @@ function certMatches(v: OcspCertView, q: string): boolean {
 }
 
 /**
- * GET /ocspz[?cert=<sha256 prefix|path|file name>][&listener=client|https|websocket][&status=<status>].
+ * GET /ocspz[?cert=<sha256 prefix|path|file name>][&listener=client|https|websocket|leafnode][&status=<status>].
  * The summary fields cover the certificates returned (after the filters).
  */
 export function ocspz(server: Server, query: URLSearchParams, now: number): Record<string, unknown> {
@@ -237,7 +237,7 @@ export function ocspz(server: Server, query: URLSearchParams, now: number): Reco
   if (cert !== null && cert !== '') views = views.filter((v) => certMatches(v, cert));
   const listener = query.get('listener');
   if (listener !== null && listener !== '') {
-    if (!LISTENERS.has(listener)) throw new MonitorRequestError(`Error decoding listener: unknown listener ${JSON.stringify(listener)} (expected client, https, websocket or cluster)`);
+    if (!LISTENERS.has(listener)) throw new MonitorRequestError(`Error decoding listener: unknown listener ${JSON.stringify(listener)} (expected client, https, websocket, cluster or leafnode)`);
     views = views.filter((v) => (v.listeners as string[]).includes(listener));
   }
   const status = query.get('status');

@@ -383,8 +383,25 @@ export class WebsocketListener {
       }
       const path = req.path;
       if (path.startsWith('/leafnode')) {
-        log.error('Not configured to accept leaf node connections');
-        sock.destroy();
+        const leafs = this.server.leafnodes;
+        if (!leafs || leafs.listenPort === 0) {
+          log.error('Not configured to accept leaf node connections');
+          sock.destroy();
+          return;
+        }
+        // A leaf connection over websocket (src/server/leafnodes.ts): no compression negotiated.
+        const noMask = header(req, 'nats-no-masking') === 'true';
+        sock.write(switchingProtocols(header(req, 'sec-websocket-key'), false, noMask));
+        if (sock !== raw) raw.on('close', () => sock.destroy());
+        const lws = new WsSocket(sock, {
+          compress: false,
+          maskRequired: !noMask,
+          browser: false,
+          noCompressedFragments: false,
+          maxCompressed: Math.max(this.server.options.maxPending, this.server.options.maxPayload + 64 * 1024),
+          onFrameError: (text) => log.error(`${addr} - read error: ${text}`),
+        });
+        leafs.acceptWebsocket(lws as unknown as Socket, (f) => (lws.reasonOf = f));
         return;
       }
       if (path.startsWith('/mqtt')) {

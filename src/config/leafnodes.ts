@@ -1,0 +1,351 @@
+// The `leafnodes {}` block (nats-server 2.9.10's parseLeafNodes / parseRemoteLeafNodes, opts.go).
+// Types live here (not in types.ts) to keep the shared files small. See docs/leafnodes.md.
+
+import type { Position } from './errors.js';
+import type { ConfigNode, MapEntry } from './parser.js';
+import type { ClusterBuilder } from './cluster.js';
+import type { TlsOptions } from './types.js';
+
+export const DEFAULT_LEAF_HOST = '0.0.0.0';
+export const DEFAULT_LEAF_PORT = 7422;
+export const DEFAULT_LEAF_RECONNECT_MS = 1000;
+
+export interface LeafUser {
+  user: string;
+  password: string;
+}
+
+export interface LeafRemoteOptions {
+  /** URLs as written (`nats-leaf://`, `nats://`, `tls://`; no port → 7422). */
+  urls: string[];
+  tls?: TlsOptions;
+  hub: boolean;
+  denyImports: string[];
+  denyExports: string[];
+  noRandomize: boolean;
+}
+
+export interface LeafnodeOptions {
+  host: string;
+  /** 0 = no leaf listener (remotes only); -1 = random. */
+  port: number;
+  user?: string;
+  password?: string;
+  users?: LeafUser[];
+  authTimeoutMs?: number;
+  tls?: TlsOptions;
+  advertise?: string;
+  noAdvertise: boolean;
+  reconnectMs: number;
+  remotes: LeafRemoteOptions[];
+  /** Spokes whose CONNECT `version` is older are refused (nats-server's `min_version`, >= 2.8.0). */
+  minVersion?: string;
+}
+
+/** `major.minor.patch` of a version string (optional `v` and pre-release/build suffix), or null. */
+export function versionParts(v: string): [number, number, number] | null {
+  const m = /^v?(\d+)\.(\d+)\.(\d+)(?:[-+].*)?$/.exec(v);
+  return m ? [Number(m[1]), Number(m[2]), Number(m[3])] : null;
+}
+
+export function versionAtLeast(v: string, min: [number, number, number]): boolean {
+  const p = versionParts(v);
+  if (!p) return false;
+  for (let i = 0; i < 3; i++) if (p[i] !== min[i]) return p[i]! > min[i]!;
+  return true;
+}
+
+export function emptyLeafnodes(): LeafnodeOptions {
+  return { host: DEFAULT_LEAF_HOST, port: 0, noAdvertise: false, reconnectMs: DEFAULT_LEAF_RECONNECT_MS, remotes: [] };
+}
+
+/** A leaf remote URL: scheme + host required; no port → 7422. */
+export function parseLeafUrl(s: string): URL | string {
+  const t = s.trim();
+  let u: URL;
+  try {
+    u = new URL(t.includes('://') ? t : `nats-leaf://${t}`);
+  } catch {
+    return `error parsing leafnode remote url [${JSON.stringify(t)}]`;
+  }
+  if (u.hostname === '') return `error parsing leafnode remote url [${JSON.stringify(t)}]: missing host`;
+  const scheme = u.protocol.slice(0, -1).toLowerCase();
+  if (!['nats-leaf', 'nats', 'tls', 'ws', 'wss'].includes(scheme)) {
+    return `error parsing leafnode remote url [${JSON.stringify(t)}]: unsupported scheme "${scheme}"`;
+  }
+  if (u.port === '') u.port = String(DEFAULT_LEAF_PORT);
+  return u;
+}
+
+function stringList(b: ClusterBuilder, f: MapEntry, what: string): string[] | undefined {
+  const v: ConfigNode = f.value;
+  if (v.kind === 'string') return [v.value];
+  if (v.kind !== 'array') {
+    b.err(f.keyPos, `error parsing ${what}: expected a string or an array of strings, got ${v.kind}`);
+    return undefined;
+  }
+  const out: string[] = [];
+  for (const it of v.items) {
+    if (it.kind !== 'string') {
+      b.err(it.pos, `error parsing ${what}: expected a string, got ${it.kind}`);
+      continue;
+    }
+    out.push(it.value);
+  }
+  return out;
+}
+
+function reconnect(b: ClusterBuilder, f: MapEntry): number | undefined {
+  // nats-server: integer seconds (a duration string is also accepted by tsnats).
+  if (f.value.kind === 'integer') {
+    if (f.value.value < 0) {
+      b.err(f.keyPos, 'leafnode reconnect interval must not be negative');
+      return undefined;
+    }
+    return f.value.value * 1000;
+  }
+  return b.seconds(f);
+}
+
+function parseAuthorization(b: ClusterBuilder, f: MapEntry, o: LeafnodeOptions): void {
+  if (f.value.kind !== 'map') {
+    b.err(f.keyPos, 'expected "authorization" to be a map');
+    return;
+  }
+  let singlePos: Position | undefined;
+  let usersPos: Position | undefined;
+  for (const g of f.value.entries) {
+    switch (g.key.toLowerCase()) {
+      case 'user':
+      case 'username': {
+        const s = b.str(g);
+        if (s !== undefined) o.user = s;
+        singlePos ??= g.keyPos;
+        break;
+      }
+      case 'pass':
+      case 'password': {
+        const s = b.str(g);
+        if (s !== undefined) o.password = s;
+        break;
+      }
+      case 'timeout': {
+        const ms = b.seconds(g);
+        if (ms !== undefined) o.authTimeoutMs = ms;
+        break;
+      }
+      case 'users': {
+        usersPos = g.keyPos;
+        if (g.value.kind !== 'array') {
+          b.err(g.keyPos, 'Expected users field to be an array');
+          break;
+        }
+        const users: LeafUser[] = [];
+        for (const it of g.value.items) {
+          if (it.kind !== 'map') {
+            b.err(it.pos, `Expected user entry to be a map, got ${it.kind}`);
+            continue;
+          }
+          let user: string | undefined;
+          let password = '';
+          for (const h of it.entries) {
+            switch (h.key.toLowerCase()) {
+              case 'user':
+              case 'username':
+                user = b.str(h);
+                break;
+              case 'pass':
+              case 'password':
+                password = b.str(h) ?? '';
+                break;
+              case 'account':
+                b.err(h.keyPos, 'leafnode user "account" is not supported by tsnats yet (accounts are not implemented)');
+                break;
+              default:
+                if (!h.usedAsVariable) b.err(h.keyPos, `unknown field ${JSON.stringify(h.key)}`);
+            }
+          }
+          if (user === undefined) b.err(it.pos, 'leafnode user entry needs a "user"');
+          else users.push({ user, password });
+        }
+        o.users = users;
+        break;
+      }
+      case 'account':
+        b.err(g.keyPos, 'leafnode authorization "account" is not supported by tsnats yet (accounts are not implemented)');
+        break;
+      default:
+        if (!g.usedAsVariable) b.err(g.keyPos, `unknown field ${JSON.stringify(g.key)}`);
+    }
+  }
+  if (singlePos !== undefined && usersPos !== undefined) {
+    b.err(usersPos, 'can not have a single user/pass and a users array');
+  }
+}
+
+function parseRemote(b: ClusterBuilder, node: ConfigNode): LeafRemoteOptions | undefined {
+  if (node.kind !== 'map') {
+    b.err(node.pos, `Expected remote leafnode entry to be a map/struct, got ${node.kind}`);
+    return undefined;
+  }
+  const r: LeafRemoteOptions = { urls: [], hub: false, denyImports: [], denyExports: [], noRandomize: false };
+  for (const f of node.entries) {
+    switch (f.key.toLowerCase()) {
+      case 'url':
+      case 'urls': {
+        const list = stringList(b, f, 'leafnode remote url');
+        if (!list) break;
+        for (const s of list) {
+          const u = parseLeafUrl(s);
+          if (typeof u === 'string') b.err(f.keyPos, u);
+          else r.urls.push(u.toString());
+        }
+        break;
+      }
+      case 'tls': {
+        const t = b.tlsBlock(f, 'leafnode_remote');
+        if (t) r.tls = t;
+        break;
+      }
+      case 'hub': {
+        const v = b.bool(f);
+        if (v !== undefined) r.hub = v;
+        break;
+      }
+      case 'deny_imports':
+      case 'deny_import': {
+        const l = stringList(b, f, 'deny_imports');
+        if (l) r.denyImports.push(...l);
+        break;
+      }
+      case 'deny_exports':
+      case 'deny_export': {
+        const l = stringList(b, f, 'deny_exports');
+        if (l) r.denyExports.push(...l);
+        break;
+      }
+      case 'no_randomize':
+      case 'dont_randomize': {
+        const v = b.bool(f);
+        if (v !== undefined) r.noRandomize = v;
+        break;
+      }
+      case 'account':
+      case 'local': {
+        const s = b.str(f);
+        if (s !== undefined && s !== '$G') {
+          b.err(f.keyPos, `leafnode remote account "${s}" is not supported by tsnats yet (only the global account exists)`);
+        }
+        break;
+      }
+      case 'credentials':
+      case 'creds':
+        b.err(f.keyPos, 'leafnode remote "credentials" is not supported by tsnats yet (it needs JWT user credentials)');
+        break;
+      case 'ws_compression':
+      case 'websocket_compression':
+      case 'ws_no_masking':
+      case 'websocket_no_masking':
+      case 'jetstream_cluster_migrate':
+        b.err(f.keyPos, `leafnode remote "${f.key}" is not supported by tsnats yet`);
+        break;
+      default:
+        if (!f.usedAsVariable) b.err(f.keyPos, `unknown field ${JSON.stringify(f.key)}`);
+    }
+  }
+  if (r.urls.length === 0) {
+    b.err(node.pos, 'leafnode remote needs at least one "url"');
+    return undefined;
+  }
+  const ws = r.urls.filter((u) => u.startsWith('ws')).length;
+  if (ws > 0) {
+    if (ws !== r.urls.length) {
+      b.err(node.pos, 'remote leaf node configuration cannot have a mix of websocket and non-websocket urls');
+      return undefined;
+    }
+  }
+  return r;
+}
+
+/** `leafnodes { ... }` → LeafnodeOptions (errors and warnings go to the builder). */
+export function parseLeafnodesBlock(b: ClusterBuilder, e: MapEntry): LeafnodeOptions | undefined {
+  if (e.value.kind !== 'map') {
+    b.err(e.keyPos, `Expected map to define a leafnode, got ${e.value.kind}`);
+    return undefined;
+  }
+  const o = emptyLeafnodes();
+  for (const f of e.value.entries) {
+    switch (f.key.toLowerCase()) {
+      case 'listen': {
+        const hp = b.hostPort(f);
+        if (!hp) break;
+        if (hp.host !== undefined) o.host = hp.host === '' ? DEFAULT_LEAF_HOST : hp.host;
+        const p = b.portValue(f, hp.port);
+        if (p !== undefined) o.port = p;
+        break;
+      }
+      case 'port': {
+        const n = b.int(f);
+        if (n === undefined) break;
+        const p = b.portValue(f, n);
+        if (p !== undefined) o.port = p;
+        break;
+      }
+      case 'host':
+      case 'net': {
+        const s = b.str(f);
+        if (s !== undefined) o.host = s === '' ? DEFAULT_LEAF_HOST : s;
+        break;
+      }
+      case 'authorization':
+        parseAuthorization(b, f, o);
+        break;
+      case 'remotes': {
+        if (f.value.kind !== 'array') {
+          b.err(f.keyPos, `Expected remotes field to be an array, got ${f.value.kind}`);
+          break;
+        }
+        for (const it of f.value.items) {
+          const r = parseRemote(b, it);
+          if (r) o.remotes.push(r);
+        }
+        break;
+      }
+      case 'reconnect':
+      case 'reconnect_delay':
+      case 'reconnect_interval': {
+        const ms = reconnect(b, f);
+        if (ms !== undefined) o.reconnectMs = ms;
+        break;
+      }
+      case 'tls': {
+        const t = b.tlsBlock(f, 'leafnode');
+        if (t) o.tls = t;
+        break;
+      }
+      case 'advertise':
+      case 'leafnode_advertise': {
+        const s = b.str(f);
+        if (s !== undefined) o.advertise = s;
+        break;
+      }
+      case 'no_advertise': {
+        const v = b.bool(f);
+        if (v !== undefined) o.noAdvertise = v;
+        break;
+      }
+      case 'min_version':
+      case 'minimum_version': {
+        const s = b.str(f);
+        if (s === undefined) break;
+        if (versionParts(s) === null) b.err(f.keyPos, `invalid leafnode's minimum version: invalid semver`);
+        else if (!versionAtLeast(s, [2, 8, 0])) b.err(f.keyPos, 'the minimum version should be at least 2.8.0');
+        else o.minVersion = s;
+        break;
+      }
+      default:
+        if (!f.usedAsVariable) b.err(f.keyPos, `unknown field ${JSON.stringify(f.key)}`);
+    }
+  }
+  return o;
+}

@@ -1,0 +1,935 @@
+// One leaf node connection (nats-server 2.9.10 leaf protocol), either accepted on the leaf port or
+// solicited from a `leafnodes.remotes` entry: the INFO/CONNECT exchange of both roles, LS+/LS-
+// with queue weights, LMSG/HMSG, PING/PONG, loop detection, close reasons and log lines as
+// nats-server. The leaf manager (src/server/leafnodes.ts) owns interest propagation, the message
+// paths and reconnects. The reader is the route reader with the leaf argument parser
+// (src/protocol/leaf-parser.ts); interest is held as `LeafSub` subscriptions in the subject index,
+// as routes hold theirs (src/server/route.ts).
+
+import type { Socket } from 'node:net';
+import type { TLSSocket } from 'node:tls';
+import { decimalLength, writeDecimal, writeLatin1 } from '../protocol/encode.js';
+import type { RouteHandler, RouteMsg, RouteParser } from '../protocol/route-parser.js';
+import { newLeafParser } from '../protocol/leaf-parser.js';
+import { Stall, Subscription, stallDuration, type Producer, type SubscriptionTarget } from './client.js';
+import { versionAtLeast, versionParts, type LeafRemoteOptions } from '../config/leafnodes.js';
+import { PublishRule } from './permissions.js';
+import { routeNonce } from './route.js';
+import type { Leafnodes } from './leafnodes.js';
+
+/** nats-server's close reasons (logged as `Leafnode connection closed: <reason> account: $G`). */
+export const LeafClosed = {
+  ClientClosed: 'Client Closed',
+  AuthenticationTimeout: 'Authentication Timeout',
+  AuthenticationFailure: 'Authentication Failure',
+  TLSHandshakeFailure: 'TLS Handshake Failure',
+  StaleConnection: 'Stale Connection',
+  ParseError: 'Parse Error',
+  ProtocolViolation: 'Protocol Violation',
+  MinimumVersionRequired: 'Minimum Version Required',
+  IncorrectPort: 'Incorrect Port',
+  ClusterNamesIdentical: 'Cluster Names Identical',
+  DuplicateRemote: 'Duplicate Remote LeafNode Connection',
+  ServerShutdown: 'Server Shutdown',
+  ReadError: 'Read Error',
+  WriteError: 'Write Error',
+  SlowConsumerPendingBytes: 'Slow Consumer (Pending Bytes)',
+} as const;
+export type LeafClosed = (typeof LeafClosed)[keyof typeof LeafClosed];
+
+/** Interest a leaf peer registered with LS+ (key `<subj>[ <queue>]`). */
+export class LeafSub extends Subscription {
+  weight: number;
+  readonly leaf: Leaf;
+  /** Interest from a spoke connection (the peer is our hub) is not sent to routes (nats-server). */
+  readonly noRoute: boolean;
+  /** The peer's cluster (origin): not offered back to leafs of the same cluster. */
+  readonly origin: string;
+  constructor(leaf: Leaf, subject: string, queue: string | undefined, weight: number, key: string) {
+    super(leaf, subject, queue, key);
+    this.leaf = leaf;
+    this.weight = weight;
+    this.noRoute = leaf.isSpoke;
+    this.origin = leaf.remoteCluster;
+  }
+}
+
+const COPY_MAX = 4096;
+const CHUNK = 64 * 1024;
+const CRLF = Buffer.from('\r\n');
+const PING_FRAME = Buffer.from('PING\r\n');
+const PONG_FRAME = Buffer.from('PONG\r\n');
+const LOOP_DELAY_MS = 30_000;
+
+function stripV6Mapped(ip: string | undefined): string {
+  if (!ip) return '';
+  return ip.startsWith('::ffff:') ? ip.slice(7) : ip;
+}
+
+function redact(json: string): string {
+  return json.replace(/("pass"\s*:\s*)"(?:[^"\\]|\\.)*"/, '$1"[REDACTED]"');
+}
+
+export class Leaf implements RouteHandler, SubscriptionTarget, Producer {
+  readonly cid: number;
+  readonly mgr: Leafnodes;
+  socket: Socket;
+  readonly ip: string;
+  readonly port: number;
+  readonly start = Date.now();
+  last = Date.now();
+  /** Dialled by us from `remote` (a `leafnodes.remotes` entry). */
+  readonly solicited: boolean;
+  readonly remote: LeafRemoteOptions | undefined;
+  readonly url: URL | undefined;
+  /** Queue members on leafs are taken only when no local member can (src/server/cluster.ts). */
+  readonly leafFallback = true;
+  /** Runs over websocket (`ws://` remote or the websocket listener's `/leafnode` path). */
+  viaWs = false;
+  /** The peer is our hub (nats-server's isSpokeLeafNode). */
+  isSpoke = false;
+  remoteId = '';
+  remoteName = '';
+  remoteCluster = '';
+  headers = true;
+  registered = false;
+  closed = false;
+  reason = '';
+  /** Delay before the next dial of this remote (loop or permission errors: 30 s). */
+  reconnectDelayMs = 0;
+  private connectReceived = false;
+  private authed = false;
+  private infoReceived = false;
+  /** The INFO of the hub (solicited). */
+  hubInfo: Record<string, unknown> | null = null;
+  /** LS+ the peer sent, by key. */
+  readonly subs = new Map<string, LeafSub>();
+  /** Interest we sent: key → count (nats-server's smap). */
+  readonly smap = new Map<string, number>();
+  /** Messages to the peer must pass this (deny_exports; the spoke's CONNECT deny_pub on a hub). */
+  pubPerm: PublishRule | null = null;
+  /** Our LS+ must pass this (deny_imports on the spoke). */
+  subPerm: PublishRule | null = null;
+  /** Subjects denied both ways on this connection (JetStream not extended: `$JS.API.>` ...). */
+  bothDeny: PublishRule | null = null;
+
+  // stats
+  inMsgs = 0;
+  outMsgs = 0;
+  inBytes = 0;
+  outBytes = 0;
+  rttNs = 0;
+  private pingStart = 0;
+  private pingsOut = 0;
+  private pingTimer: NodeJS.Timeout | null = null;
+  private authTimer: NodeJS.Timeout | null = null;
+
+  // Producer (flow control)
+  readonly parser = { chunksReused: false };
+  stall: Stall | null = null;
+  stallCount = 0;
+
+  /** Set by the leaf manager's publish: the publish this leaf is a target of, and its queue names. */
+  pubEpoch = 0;
+  pubQueues: string[] | null = null;
+
+  // Outbound (one chunk written in place, as routes do)
+  private chunk: Buffer = Buffer.allocUnsafe(CHUNK);
+  private chunkStart = 0;
+  private off = 0;
+  private out: Buffer[] = [];
+  private scheduled = false;
+  private stalled: Stall[] | null = null;
+
+  /** deliver() batching: one LMSG per message with every queue name chosen for this leaf. */
+  private pend: {
+    subject: string;
+    reply: string | undefined;
+    hdr: number;
+    /** The caller's buffer and range (identity of the message). */
+    src: Buffer;
+    start: number;
+    end: number;
+    /** A copy of the payload: the caller may reuse its buffer before the LMSG is written. */
+    body: Buffer;
+    plain: boolean;
+    queues: string[] | null;
+  } | null = null;
+
+  private readonly reader: RouteParser;
+  private readonly prefix: string;
+
+  constructor(mgr: Leafnodes, sock: Socket, cid: number, remote: LeafRemoteOptions | undefined, url: URL | undefined) {
+    this.mgr = mgr;
+    this.socket = sock;
+    this.cid = cid;
+    this.ip = stripV6Mapped(sock.remoteAddress);
+    this.port = sock.remotePort ?? 0;
+    this.solicited = remote !== undefined;
+    this.remote = remote;
+    this.url = url;
+    if (remote) {
+      this.isSpoke = !remote.hub;
+      if (remote.denyExports.length > 0) this.pubPerm = new PublishRule({ allow: [], deny: remote.denyExports }, false);
+      if (remote.denyImports.length > 0) this.subPerm = new PublishRule({ allow: [], deny: remote.denyImports }, false);
+    }
+    this.reader = newLeafParser(this);
+    this.prefix = `${this.ip}:${this.port} - lid:${cid} - `;
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Logging
+
+  debug(msg: string): void {
+    const l = this.mgr.log;
+    if (l.debugEnabled) l.debug(this.prefix + msg);
+  }
+  notice(msg: string): void {
+    this.mgr.log.notice(this.prefix + msg);
+  }
+  warn(msg: string): void {
+    this.mgr.log.warn(this.prefix + msg);
+  }
+  error(msg: string): void {
+    this.mgr.log.error(this.prefix + msg);
+  }
+  private trace(dir: '<<-' | '->>', op: string): void {
+    this.mgr.log.trace(`${this.prefix}${dir} [${op}]`);
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Start
+
+  /** Accepted: the INFO goes out at once in clear (TLS, if configured, follows it). */
+  sendFirstInfo(nonce: string): void {
+    this.enqueueText(`INFO ${this.mgr.infoJson({ nonce, client_id: this.cid, ip: this.ip })} \r\n`);
+    this.flushNow();
+  }
+
+  /** The socket is ready for NATS bytes (after the TLS handshake when there is one). */
+  begin(sock: Socket): void {
+    this.socket = sock;
+    sock.setNoDelay(true);
+    sock.on('data', (d: Buffer) => this.onData(d));
+    sock.on('error', (e: NodeJS.ErrnoException) => this.onSocketError(e));
+    sock.on('close', () => this.close(LeafClosed.ClientClosed));
+    sock.on('drain', () => this.releaseStalled());
+    sock.resume();
+    if (!this.solicited) {
+      this.authTimer = setTimeout(() => {
+        this.authTimer = null;
+        if (this.connectReceived || this.closed) return;
+        this.sendErr('Authentication Timeout');
+        this.error('Authentication Timeout');
+        this.close(LeafClosed.AuthenticationTimeout);
+      }, this.mgr.authTimeoutMs);
+    } else {
+      // The hub's INFO must come within 1 s (nats-server's DEFAULT_LEAFNODE_INFO_WAIT).
+      this.authTimer = setTimeout(() => {
+        this.authTimer = null;
+        if (this.infoReceived || this.closed) return;
+        this.error('Leafnode Error: timeout waiting for the hub INFO');
+        this.close(LeafClosed.StaleConnection);
+      }, 1000 + 1000);
+    }
+    this.flushNow();
+  }
+
+  /** Continues on a socket replaced by TLS (solicited, after the first INFO). */
+  resumeOn(sock: Socket, rest: () => void): void {
+    this.socket = sock;
+    sock.on('data', (d: Buffer) => this.onData(d));
+    sock.on('error', (e: NodeJS.ErrnoException) => this.onSocketError(e));
+    sock.on('close', () => this.close(LeafClosed.ClientClosed));
+    sock.on('drain', () => this.releaseStalled());
+    rest();
+  }
+
+  private armPing(ms: number): void {
+    if (this.pingTimer !== null) clearTimeout(this.pingTimer);
+    this.pingTimer = setTimeout(() => this.pingTick(), ms);
+    this.pingTimer.unref?.();
+  }
+
+  private pingTick(): void {
+    this.pingTimer = null;
+    if (this.closed) return;
+    const o = this.mgr.server.options;
+    if (this.pingsOut + 1 > o.pingMax) {
+      this.debug('Stale Client Connection - Closing');
+      this.sendErr('Stale Connection');
+      this.close(LeafClosed.StaleConnection);
+      return;
+    }
+    this.pingsOut++;
+    this.pingStart = performance.now();
+    if (this.mgr.log.traceEnabled) this.trace('->>', 'PING');
+    this.enqueue(PING_FRAME);
+    this.flushNow();
+    this.armPing(o.pingIntervalMs);
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Reading
+
+  private onData(d: Buffer): void {
+    this.last = Date.now();
+    this.reader.parse(d);
+    this.mgr.server.flushPending();
+  }
+
+  private onSocketError(e: NodeJS.ErrnoException): void {
+    if (this.closed) return;
+    if (e.code === 'EPIPE' || e.code === 'ECONNRESET') this.close(LeafClosed.ClientClosed);
+    else {
+      this.error(`Leafnode Error ${e.message}`);
+      this.close(LeafClosed.ReadError);
+    }
+  }
+
+  onParseError(reason: string, snippet: string): void {
+    this.error(`Leafnode parser ERROR, ${reason}: proto='${JSON.stringify(snippet).slice(1, -1)}...'`);
+    this.sendErr('Unknown Protocol Operation');
+    this.close(LeafClosed.ParseError);
+  }
+
+  onOp(op: string, args: string[], rest: string): void {
+    if (this.closed) return;
+    const log = this.mgr.log;
+    if (log.traceEnabled && op !== 'CONNECT') this.trace('<<-', rest ? `${op} ${rest}` : op);
+    switch (op) {
+      case 'PING':
+        this.enqueue(PONG_FRAME);
+        this.markFlush();
+        return;
+      case 'PONG':
+        this.pingsOut = 0;
+        if (this.pingStart > 0) this.rttNs = Math.round((performance.now() - this.pingStart) * 1e6);
+        return;
+      case 'CONNECT':
+        if (log.traceEnabled) this.trace('<<-', `CONNECT ${redact(rest)}`);
+        if (this.solicited) return this.violation('CONNECT on a solicited leafnode connection');
+        this.onConnect(rest);
+        return;
+      case 'INFO':
+        this.onInfo(rest);
+        return;
+      case '+OK':
+        return;
+      case '-ERR':
+        this.onErr(rest);
+        return;
+      case 'LS+':
+        if (!this.requireRegistered(op)) return;
+        this.onLeafSub(args, rest);
+        return;
+      case 'LS-':
+        if (!this.requireRegistered(op)) return;
+        this.onLeafUnsub(args, rest);
+        return;
+      default:
+        this.sendErr('Unknown Protocol Operation');
+        this.error(`Leafnode parser ERROR, state=0, i=0: proto='${(op + ' ' + rest).slice(0, 32)}...'`);
+        this.close(LeafClosed.ParseError);
+    }
+  }
+
+  private violation(what: string): void {
+    this.error(what);
+    this.close(LeafClosed.ProtocolViolation);
+  }
+
+  private requireRegistered(op: string): boolean {
+    if (this.registered) return true;
+    this.violation(`Leafnode ${op} received before the handshake completed`);
+    return false;
+  }
+
+  private onErr(rest: string): void {
+    // `-ERR` is logged and does not close, except loop and same-cluster errors (nats-server).
+    this.error(`Leafnode Error ${rest}`);
+    if (rest.includes('Loop detected')) {
+      this.reconnectDelayMs = LOOP_DELAY_MS;
+      this.close(LeafClosed.ProtocolViolation);
+    } else if (rest.includes('remote leafnode has same cluster name')) {
+      this.error('Leafnode connection dropped with same cluster name error. Delaying attempt to reconnect for 30s');
+      this.reconnectDelayMs = LOOP_DELAY_MS;
+      this.close(LeafClosed.ClusterNamesIdentical);
+    } else if (rest.includes('Permissions Violation') || rest.includes('Authorization Violation')) {
+      if (rest.includes('Permissions Violation')) this.reconnectDelayMs = LOOP_DELAY_MS;
+    }
+  }
+
+  private parseJson(what: string, json: string): Record<string, unknown> | null {
+    try {
+      const v = JSON.parse(json) as unknown;
+      if (v === null || typeof v !== 'object' || Array.isArray(v)) throw new Error('not an object');
+      return v as Record<string, unknown>;
+    } catch (e) {
+      this.error(`Leafnode ${what}: ${(e as Error).message}`);
+      this.close(LeafClosed.ProtocolViolation);
+      return null;
+    }
+  }
+
+  /** Accepted side: the spoke's CONNECT. */
+  private onConnect(json: string): void {
+    if (this.connectReceived) return;
+    this.connectReceived = true;
+    const j = this.parseJson('CONNECT', json);
+    if (j === null) return;
+    if (typeof j.lang === 'string' && j.lang !== '') {
+      this.sendErr('attempted to connect to leaf node port');
+      this.close(LeafClosed.IncorrectPort);
+      return;
+    }
+    if (typeof j.gateway === 'string' && j.gateway !== '') {
+      this.sendErr('attempted to connect to leaf node port');
+      this.close(LeafClosed.IncorrectPort);
+      return;
+    }
+    const r = this.mgr.authorize(j);
+    if (r instanceof Promise) {
+      // bcrypt or an nkey signature: checked asynchronously (reading waits).
+      this.socket.pause();
+      void r.then((ok) => {
+        if (this.closed) return;
+        this.socket.resume();
+        this.afterAuth(j, ok);
+      });
+      return;
+    }
+    this.afterAuth(j, r);
+  }
+
+  private afterAuth(j: Record<string, unknown>, ok: boolean): void {
+    if (this.authTimer !== null) {
+      clearTimeout(this.authTimer);
+      this.authTimer = null;
+    }
+    if (ok) this.authed = true;
+    if (!ok) {
+      this.error('authentication error');
+      this.sendErr('Authorization Violation');
+      this.close(LeafClosed.AuthenticationFailure);
+      return;
+    }
+    const cluster = typeof j.cluster === 'string' ? j.cluster : '';
+    const ours = this.mgr.clusterName;
+    if (cluster !== '' && ours !== '' && cluster === ours) {
+      this.sendErr('remote leafnode has same cluster name');
+      this.close(LeafClosed.ClusterNamesIdentical);
+      return;
+    }
+    const mv = this.mgr.opts.minVersion;
+    if (mv !== undefined && !versionAtLeast(typeof j.version === 'string' ? j.version : '', versionParts(mv)!)) {
+      // As nats-server: the INFO (so the spoke waits), the error, and the close after 5 s.
+      this.enqueueText(`INFO ${this.mgr.infoJson({ client_id: this.cid, ip: this.ip, connect_info: true })} \r\n`);
+      const text = `connection rejected since minimum version required is ${JSON.stringify(mv)}`;
+      this.sendErr(text);
+      this.error(text);
+      this.socket.pause();
+      this.authTimer = setTimeout(() => this.close(LeafClosed.MinimumVersionRequired), 5000);
+      this.authTimer.unref?.();
+      return;
+    }
+    this.remoteCluster = cluster;
+    this.remoteId = typeof j.server_id === 'string' ? j.server_id : '';
+    this.remoteName = typeof j.name === 'string' ? j.name : this.remoteId;
+    this.headers = j.headers === true;
+    // The peer announces itself as a hub: this connection's remote is our hub.
+    this.isSpoke = j.is_hub === true;
+    const denyPub = Array.isArray(j.deny_pub) ? j.deny_pub.filter((x): x is string => typeof x === 'string') : [];
+    if (denyPub.length > 0) this.pubPerm = new PublishRule({ allow: [], deny: denyPub }, false);
+    if (!this.mgr.registerAccepted(this)) return;
+    this.enqueueText(`INFO ${this.mgr.infoJson({ client_id: this.cid, ip: this.ip, connect_info: true })} \r\n`);
+    this.finishRegistration();
+  }
+
+  /** INFO: solicited side (first INFO, then the `connect_info` INFO); async INFOs otherwise. */
+  private onInfo(json: string): void {
+    const info = this.parseJson('INFO', json);
+    if (info === null) return;
+    if (!this.solicited) return;
+    if (Array.isArray(info.leafnode_urls)) this.mgr.learnUrls(this, info.leafnode_urls);
+    if (this.registered) return; // async INFO: only its leafnode_urls matter
+    if (!this.infoReceived) {
+      this.infoReceived = true;
+      if (this.authTimer !== null) clearTimeout(this.authTimer);
+      this.authTimer = null;
+      const urls = info.leafnode_urls;
+      if (!info.client_id || !Array.isArray(urls) || urls.length === 0) {
+        this.error('attempted to connect to wrong port');
+        this.close(LeafClosed.IncorrectPort);
+        return;
+      }
+      this.hubInfo = info;
+      this.remoteId = typeof info.server_id === 'string' ? info.server_id : '';
+      this.remoteName = typeof info.server_name === 'string' && info.server_name !== '' ? info.server_name : this.remoteId;
+      this.remoteCluster = typeof info.cluster === 'string' ? info.cluster : '';
+      this.headers = info.headers === true;
+      const needTls = !this.viaWs && (this.remote!.tls !== undefined || info.tls_required === true);
+      const go = (): void => {
+        if (this.closed) return;
+        this.sendConnect(typeof info.nonce === 'string' ? info.nonce : '');
+        if (info.info_on_connect !== true) {
+          this.mgr.registerSolicited(this);
+          this.finishRegistration();
+          return;
+        }
+        // The hub's `connect_info` INFO must come within 2 s.
+        this.authTimer = setTimeout(() => {
+          this.authTimer = null;
+          if (this.closed || this.registered) return;
+          this.sendErr('Stale Leaf Node Connection - Closing');
+          this.close(LeafClosed.StaleConnection);
+        }, 2000);
+      };
+      if (needTls) this.mgr.upgradeSolicited(this, go);
+      else go();
+      return;
+    }
+    if (info.connect_info === true) {
+      if (this.authTimer !== null) clearTimeout(this.authTimer);
+      this.authTimer = null;
+      this.mgr.registerSolicited(this);
+      this.finishRegistration();
+    }
+  }
+
+  private sendConnect(_nonce: string): void {
+    const mgr = this.mgr;
+    const u = this.url!;
+    const c: Record<string, unknown> = { version: mgr.version };
+    let user = u.username ? decodeURIComponent(u.username) : undefined;
+    let pass = u.password ? decodeURIComponent(u.password) : undefined;
+    if (user === undefined) {
+      // Credentials remembered from another URL of this remote.
+      for (const t of this.remote!.urls) {
+        try {
+          const v = new URL(t);
+          if (v.username) {
+            user = decodeURIComponent(v.username);
+            pass = decodeURIComponent(v.password);
+            break;
+          }
+        } catch {
+          // ignore
+        }
+      }
+    }
+    if (user !== undefined) c.user = user;
+    if (pass !== undefined) c.pass = pass;
+    c.tls_required = 'encrypted' in this.socket;
+    c.server_id = mgr.server.serverId;
+    c.name = mgr.server.serverName;
+    if (this.remote!.hub) c.is_hub = true;
+    if (mgr.clusterName !== '') c.cluster = mgr.clusterName;
+    c.headers = !mgr.server.options.noHeaderSupport;
+    if (this.remote!.denyImports.length > 0) c.deny_pub = this.remote!.denyImports;
+    const json = JSON.stringify(c);
+    if (mgr.log.traceEnabled) this.trace('->>', `CONNECT ${redact(json)}`);
+    this.enqueueText(`CONNECT ${json}\r\n`);
+    this.flushNow();
+    this.debug('Remote leafnode connect msg sent');
+  }
+
+  private finishRegistration(): void {
+    this.registered = true;
+    this.mgr.addJetStreamDenies(this);
+    this.mgr.sendInitialInterest(this);
+    this.armPing(1000 + Math.floor(Math.random() * 200));
+    this.flushNow();
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Interest
+
+  private onLeafSub(a: string[], rest: string): void {
+    if (a.length !== 1 && a.length !== 3) {
+      this.violation(`processLeafSub Parse Error: '${rest}'`);
+      return;
+    }
+    const subject = a[0]!;
+    const queue = a.length === 3 ? a[1] : undefined;
+    let weight = 1;
+    if (a.length === 3) {
+      weight = Number(a[2]);
+      if (!Number.isInteger(weight) || weight < 1) weight = 1;
+    }
+    const mgr = this.mgr;
+    if (subject.startsWith('$LDS.') && subject === mgr.ldsSubject) {
+      const text = `Loop detected for leafnode account="$G". Delaying attempt to reconnect for 30s`;
+      this.sendErr(text);
+      this.error(text);
+      this.reconnectDelayMs = LOOP_DELAY_MS;
+      this.close(LeafClosed.ProtocolViolation);
+      return;
+    }
+    const special = subject.startsWith('$LDS.') || subject.startsWith('$GR.') || subject.startsWith('_GR_.');
+    if (!special && this.pubPerm !== null && !/[*>]/.test(subject) && !this.pubPerm.allowed(subject)) {
+      if (this.isSpoke) return; // a spoke drops silently: nothing of it is sent to the hub
+      const text = `Permissions Violation for Subscription to "${subject}"`;
+      this.sendErr(text);
+      this.error(`Subscription Violation on "${subject}" - Check other side configuration`);
+      this.close(LeafClosed.ProtocolViolation);
+      return;
+    }
+    if (this.bothDeny !== null && !/[*>]/.test(subject) && !this.bothDeny.allowed(subject)) return;
+    const key = queue === undefined ? subject : `${subject} ${queue}`;
+    const old = this.subs.get(key);
+    if (old !== undefined) {
+      if (queue !== undefined && old.weight !== weight) mgr.setWeight(old, weight);
+      return;
+    }
+    if (this.subs.size >= mgr.maxRemoteSubs) {
+      this.violation(`Too many leafnode subscriptions (${this.subs.size}), closing`);
+      return;
+    }
+    const sub = new LeafSub(this, subject, queue, weight, key);
+    if (!mgr.server.index.insert(sub)) {
+      this.debug(`Invalid leafnode subscription subject "${subject}", ignored`);
+      return;
+    }
+    this.subs.set(key, sub);
+  }
+
+  private onLeafUnsub(a: string[], rest: string): void {
+    if (a.length < 1 || a.length > 2) {
+      this.violation(`processLeafUnsub Parse Error: '${rest}'`);
+      return;
+    }
+    const key = a.join(' ');
+    const sub = this.subs.get(key);
+    if (sub === undefined) return;
+    this.subs.delete(key);
+    sub.closed = true;
+    this.mgr.server.index.remove(sub);
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Messages in
+
+  onMsg(m: RouteMsg, data: Buffer, start: number, end: number): void {
+    if (this.closed) return;
+    if (!this.registered) {
+      this.violation('Leafnode message received before the handshake completed');
+      return;
+    }
+    this.inMsgs++;
+    this.inBytes += end - start;
+    if (this.mgr.log.traceEnabled) this.traceMsg('<<-', m.subject, m.reply, m.queues, m.hdr, end - start);
+    if (this.bothDeny !== null && !this.bothDeny.allowed(m.subject)) return;
+    this.mgr.deliverFromLeaf(this, m, data, start, end);
+  }
+
+  private traceMsg(dir: '<<-' | '->>', subject: string, reply: string | undefined, queues: string[] | null, hdr: number, size: number): void {
+    const parts: string[] = [hdr >= 0 ? 'HMSG' : 'LMSG', subject];
+    if (queues !== null && queues.length > 0) {
+      if (reply !== undefined) parts.push('+', reply);
+      else parts.push('|');
+      parts.push(...queues);
+    } else if (reply !== undefined) parts.push(reply);
+    if (hdr >= 0) parts.push(String(hdr));
+    parts.push(String(size));
+    this.trace(dir, parts.join(' '));
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Messages out
+
+  /** May this message go to the peer (its publish permission as nats-server checks per delivery)? */
+  permits(subject: string): boolean {
+    if ((this.pubPerm === null || this.pubPerm.allowed(subject)) && (this.bothDeny === null || this.bothDeny.allowed(subject))) return true;
+    this.debug(`Not permitted to deliver to "${subject}"`);
+    return false;
+  }
+
+  /**
+   * SubscriptionTarget, for matches outside the leaf manager's publish (messages from routes):
+   * every delivery of one message is merged into one LMSG (plain + chosen queue names), written
+   * when the next message starts or at the end of the current task.
+   */
+  deliver(
+    producer: Producer,
+    sub: Subscription,
+    subject: string,
+    reply: string | undefined,
+    headerSize: number,
+    data: Buffer,
+    start: number,
+    end: number,
+  ): boolean {
+    if (this.closed || !this.registered || producer === this) return false;
+    // Messages from routes go only to leafs attached to us (we are their hub).
+    if (this.isSpoke && !(producer instanceof Leaf)) return false;
+    if (!this.permits(subject)) return false;
+    const p = this.pend;
+    const queue = sub.queue !== undefined && sub.queue !== '' ? sub.queue : undefined;
+    if (p !== null && p.src === data && p.start === start && p.end === end && p.subject === subject) {
+      if (queue !== undefined) (p.queues ??= []).push(queue);
+      else p.plain = true;
+      return true;
+    }
+    if (p !== null) this.flushPend();
+    const body = Buffer.from(data.subarray(start, end));
+    this.pend = { subject, reply, hdr: headerSize, src: data, start, end, body, plain: queue === undefined, queues: queue !== undefined ? [queue] : null };
+    queueMicrotask(this.flushPendTask);
+    return true;
+  }
+
+  private readonly flushPendTask = (): void => this.flushPend();
+
+  private flushPend(): void {
+    const p = this.pend;
+    if (p === null) return;
+    this.pend = null;
+    this.sendMsg(p.subject, p.reply, p.queues, p.hdr, p.body, 0, p.body.length, false, null);
+  }
+
+  /** Writes one `LMSG`/`HMSG` (queues: the queue names chosen on this connection). */
+  sendMsg(
+    subject: string,
+    reply: string | undefined,
+    queues: string[] | null,
+    headerSize: number,
+    data: Buffer,
+    start: number,
+    end: number,
+    copyLarge: boolean,
+    producer: Producer | null,
+  ): void {
+    if (this.closed) return;
+    let from = start;
+    let hdr = headerSize;
+    if (hdr >= 0 && !this.headers) {
+      from += hdr;
+      hdr = -1;
+    }
+    const size = end - from;
+    let n = 5 + subject.length + 1;
+    if (queues !== null && queues.length > 0) {
+      n += reply !== undefined ? 2 + reply.length + 1 : 2;
+      for (const q of queues) n += q.length + 1;
+    } else if (reply !== undefined) n += reply.length + 1;
+    if (hdr >= 0) n += decimalLength(hdr) + 1;
+    n += decimalLength(size) + 2;
+    const copy = size <= COPY_MAX;
+    const buf = this.reserve(copy ? n + size + 2 : n);
+    let k = this.off;
+    k += writeLatin1(buf, k, hdr >= 0 ? 'HMSG ' : 'LMSG ');
+    k += writeLatin1(buf, k, subject);
+    buf[k++] = 0x20;
+    if (queues !== null && queues.length > 0) {
+      if (reply !== undefined) {
+        buf[k++] = 0x2b;
+        buf[k++] = 0x20;
+        k += writeLatin1(buf, k, reply);
+        buf[k++] = 0x20;
+      } else {
+        buf[k++] = 0x7c;
+        buf[k++] = 0x20;
+      }
+      for (const q of queues) {
+        k += writeLatin1(buf, k, q);
+        buf[k++] = 0x20;
+      }
+    } else if (reply !== undefined) {
+      k += writeLatin1(buf, k, reply);
+      buf[k++] = 0x20;
+    }
+    if (hdr >= 0) {
+      k += writeDecimal(buf, k, hdr);
+      buf[k++] = 0x20;
+    }
+    k += writeDecimal(buf, k, size);
+    buf[k++] = 13;
+    buf[k++] = 10;
+    if (copy) {
+      if (size <= 64) for (let i = from; i < end; i++) buf[k++] = data[i]!;
+      else {
+        data.copy(buf, k, from, end);
+        k += size;
+      }
+      buf[k++] = 13;
+      buf[k++] = 10;
+      this.off = k;
+    } else {
+      this.off = k;
+      this.seal();
+      const body = data.subarray(from, end);
+      this.out.push(copyLarge ? Buffer.from(body) : body, CRLF);
+    }
+    this.outMsgs++;
+    this.outBytes += size;
+    if (this.mgr.log.traceEnabled) this.traceMsg('->>', subject, reply, queues, hdr, size);
+    this.markFlush();
+    const pending = this.socket.writableLength + (this.off - this.chunkStart);
+    const max = this.mgr.server.options.maxPending;
+    if (pending > max) {
+      // A peer that stops reading: memory stays bounded (nats-server closes it the same way).
+      this.notice('Slow Consumer Detected: MaxPending Exceeded');
+      this.close(LeafClosed.SlowConsumerPendingBytes);
+      return;
+    }
+    if (producer !== null && pending > max * 0.75) this.stallProducer(producer, pending, max);
+  }
+
+  private stallProducer(producer: Producer, pending: number, max: number): void {
+    let st = producer.stall;
+    let list = this.stalled;
+    if (st !== null && list !== null && list.includes(st)) return;
+    if (st === null) {
+      st = new Stall(producer, stallDuration(pending, max));
+      producer.stall = st;
+      producer.stallCount++;
+      producer.updateReading();
+    }
+    st.waitFor();
+    if (list === null) list = this.stalled = [];
+    else if (list.length >= 8) this.stalled = list = list.filter((x) => x.active);
+    list.push(st);
+  }
+
+  private releaseStalled(): void {
+    const list = this.stalled;
+    if (list === null) return;
+    this.stalled = null;
+    for (const st of list) st.release();
+  }
+
+  sendProto(line: string): void {
+    if (this.closed) return;
+    if (this.mgr.log.traceEnabled) this.trace('->>', line);
+    this.enqueueText(line + '\r\n');
+    this.markFlush();
+  }
+
+  sendInfo(json: string): void {
+    if (this.closed) return;
+    this.enqueueText(`INFO ${json}\r\n`);
+    this.markFlush();
+  }
+
+  sendErr(text: string): void {
+    if (this.closed) return;
+    if (this.mgr.log.traceEnabled) this.trace('->>', `-ERR '${text}'`);
+    this.enqueueText(`-ERR '${text}'\r\n`);
+    this.flushNow();
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Outbound buffer
+
+  private reserve(n: number): Buffer {
+    if (this.off + n > this.chunk.length) {
+      this.seal();
+      this.chunk = Buffer.allocUnsafe(Math.max(CHUNK, n));
+      this.chunkStart = this.off = 0;
+    }
+    return this.chunk;
+  }
+
+  private seal(): void {
+    if (this.off > this.chunkStart) {
+      this.out.push(this.chunk.subarray(this.chunkStart, this.off));
+      this.chunkStart = this.off;
+    }
+  }
+
+  private enqueue(b: Buffer): void {
+    const buf = this.reserve(b.length);
+    b.copy(buf, this.off);
+    this.off += b.length;
+  }
+
+  private enqueueText(s: string): void {
+    const len = Buffer.byteLength(s, 'latin1');
+    const buf = this.reserve(len);
+    this.off += buf.write(s, this.off, len, 'latin1');
+  }
+
+  private markFlush(): void {
+    if (this.scheduled) return;
+    this.scheduled = true;
+    process.nextTick(this.flushTick);
+  }
+
+  private readonly flushTick = (): void => {
+    this.scheduled = false;
+    this.flushNow();
+  };
+
+  flushNow(): void {
+    this.seal();
+    const out = this.out;
+    if (out.length === 0) return;
+    this.out = [];
+    const sock = this.socket;
+    if (sock.destroyed) return;
+    if (out.length === 1) sock.write(out[0]!);
+    else {
+      sock.cork();
+      for (const b of out) sock.write(b);
+      sock.uncork();
+    }
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Producer
+
+  updateReading(): void {
+    if (this.closed) return;
+    if (this.stall !== null) this.socket.pause();
+    else this.socket.resume();
+  }
+
+  stallEnded(st: Stall): void {
+    if (this.stall !== st) return;
+    this.stall = null;
+    this.updateReading();
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Close
+
+  close(reason: LeafClosed): void {
+    if (this.closed) return;
+    this.flushPend();
+    this.closed = true;
+    this.reason = reason;
+    this.reader.halt();
+    for (const t of [this.pingTimer, this.authTimer]) if (t !== null) clearTimeout(t);
+    this.pingTimer = this.authTimer = null;
+    if (this.stall !== null) this.stall.end();
+    this.releaseStalled();
+    const sock = this.socket;
+    try {
+      this.seal();
+      if (this.out.length > 0 && !sock.destroyed && sock.writable) for (const b of this.out) sock.write(b);
+    } catch {
+      // ignore
+    }
+    this.out = [];
+    if (!sock.destroyed) sock.end();
+    setTimeout(() => sock.destroy(), 2000).unref();
+    const index = this.mgr.server.index;
+    for (const sub of this.subs.values()) {
+      sub.closed = true;
+      index.remove(sub);
+    }
+    this.subs.clear();
+    // The account is known once a spoke authenticated (always for solicited connections).
+    this.notice(`Leafnode connection closed: ${reason} account: ${this.solicited || this.authed ? '$G' : ''}`);
+    this.mgr.leafClosed(this);
+  }
+
+  get tlsSocket(): TLSSocket | undefined {
+    return 'encrypted' in this.socket ? (this.socket as TLSSocket) : undefined;
+  }
+
+  /** Used by the manager for the initial INFO nonce. */
+  static nonce(): string {
+    return routeNonce();
+  }
+}
