@@ -580,7 +580,7 @@ async function phaseOcspPeer(ctx: Ctx, spec: ServerSpec): Promise<boolean> {
     for (const srv of [on, off]) await runLoadgen(ctx.loadgen, 'handshake', args(srv, ctx.opts.quick ? '0.5s' : '1s'), { prefix: ctx.clientPin, timeoutMs: loadgenTimeout(ctx) });
     const slice = Math.min(1, ctx.opts.duration);
     const slices = Math.max(1, Math.round(ctx.opts.duration / slice));
-    const tot = { on: { connects: 0, failed: 0, secs: 0, err: '' }, off: { connects: 0, failed: 0, secs: 0, err: '' } };
+    const tot = { on: { connects: 0, failed: 0, secs: 0, cpu: 0, err: '' }, off: { connects: 0, failed: 0, secs: 0, cpu: 0, err: '' } };
     for (let i = 0; i < slices * 2; i++) {
       const which: 'on' | 'off' = (i + (i >> 1)) % 2 === 0 ? 'on' : 'off';
       const srv = which === 'on' ? on : off;
@@ -588,9 +588,11 @@ async function phaseOcspPeer(ctx: Ctx, spec: ServerSpec): Promise<boolean> {
         note(ctx, spec.name, `peer_${which}`, `server is not running: ${srv.tail(3)}`);
         return true;
       }
+      const cpu0 = srv.cpuSeconds();
       try {
         const r = await runLoadgen(ctx.loadgen, 'handshake', args(srv, `${slice}s`), { prefix: ctx.clientPin, timeoutMs: loadgenTimeout(ctx) });
         const t = tot[which];
+        t.cpu += srv.cpuSeconds() - cpu0;
         t.connects += num(r, 'connects');
         t.failed += num(r, 'failed');
         t.secs += num(r, 'secs');
@@ -603,7 +605,10 @@ async function phaseOcspPeer(ctx: Ctx, spec: ServerSpec): Promise<boolean> {
     for (const which of ['on', 'off'] as const) {
       const t = tot[which];
       if (t.failed > 0) note(ctx, spec.name, `peer_${which}`, `${t.failed} connect(s) failed, first: ${t.err}`);
-      if (t.connects > 0) push(ctx, spec.name, `peer_${which}`, t.connects / t.secs);
+      if (t.connects > 0) {
+        push(ctx, spec.name, `peer_${which}`, t.connects / t.secs);
+        push(ctx, spec.name, `peer_${which}_cpu`, (1e6 * t.cpu) / t.connects);
+      }
     }
     if (tot.on.connects > 0 && tot.off.connects > 0) push(ctx, spec.name, 'peer_cost', 100 * (1 - tot.on.connects / tot.on.secs / (tot.off.connects / tot.off.secs)));
   } finally {
@@ -973,7 +978,7 @@ function rowKeysFor(tasks: Set<Task>): Set<string> {
     startup: ['startup', 'startup_over_node', 'startup_embed', 'startup_embed_over_node', 'startup3', 'startup3_busy'],
     js: ['js_pub16', 'js_pub1k', 'js_sync_p50', 'js_sync_p99', 'js_consume', 'js_ordered', 'js_kv_put', 'js_kv_get'],
     js_restart: ['js_restart', 'js_rss_fill', 'js_rss_restart'],
-    ocsp_peer: ['peer_on', 'peer_off', 'peer_cost'],
+    ocsp_peer: ['peer_on', 'peer_off', 'peer_cost', 'peer_on_cpu', 'peer_off_cpu'],
   };
   return new Set([...tasks].flatMap((t) => m[t]));
 }

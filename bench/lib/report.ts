@@ -51,6 +51,8 @@ export const ROWS: RowDef[] = [
   { key: 'staple_cpu', scenario: 'stapling cost in server CPU', metric: 'extra CPU per connect', unit: '%', better: 'lower', target: 'none' },
   { key: 'peer_on', scenario: 'mTLS connects, ocsp_peer on, warm cache (tsnats only: nats-server 2.9.10 has no ocsp_peer)', metric: 'full connects', unit: 'conn/s', better: 'higher', target: 'none' },
   { key: 'peer_off', scenario: 'mTLS connects, ocsp_peer off (tsnats only)', metric: 'full connects', unit: 'conn/s', better: 'higher', target: 'none' },
+  { key: 'peer_on_cpu', scenario: 'mTLS connects, ocsp_peer on (tsnats only)', metric: 'server CPU per connect', unit: 'µs', better: 'lower', target: 'none' },
+  { key: 'peer_off_cpu', scenario: 'mTLS connects, ocsp_peer off (tsnats only)', metric: 'server CPU per connect', unit: 'µs', better: 'lower', target: 'none' },
   { key: 'peer_cost', scenario: 'ocsp_peer cost (1 − on ÷ off), tsnats only', metric: 'connect rate lost', unit: '%', better: 'lower', target: 'peer' },
   { key: 'route16', scenario: '1 pub (node A) → 1 sub (node B) across a route, 16 B', metric: 'delivered', unit: 'msgs/s', better: 'higher', target: 'throughput' },
   { key: 'route128', scenario: '1 pub (node A) → 1 sub (node B) across a route, 128 B', metric: 'delivered', unit: 'msgs/s', better: 'higher', target: 'throughput' },

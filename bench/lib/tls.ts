@@ -69,6 +69,7 @@ export async function setupTls(workDir: string): Promise<TlsSetup> {
               `  ocsp_peer: ${peer}`,
               '}',
               'ocsp: false',
+              `ocsp_cache { local_store: ${q(join(workDir, 'ocsp-peer-cache'))} }`,
               '',
             ].join('\n'),
         };
