@@ -10,9 +10,10 @@ import { cpus, loadavg, release, tmpdir, totalmem, type as osType } from 'node:o
 import { join } from 'node:path';
 import { ensureTools, goVersion, natsServerVersion } from './lib/deps.js';
 import { buildLoadgen, killAllChildren, killAllChildrenSync, runLoadgen, startIdle, type Json } from './lib/loadgen.js';
-import { markdownTable, outcomes, writeSection, fmt, type Samples } from './lib/report.js';
+import { ROWS, markdownTable, outcomes, writeSection, fmt, type Samples } from './lib/report.js';
 import { startServer, withNofile, type RunningServer, type ServerSpec, type StartOpts } from './lib/servers.js';
 import { setupTls, type TlsSetup } from './lib/tls.js';
+import { streamInfoReady } from './lib/jsready.js';
 import { busyCpus, embeddedStart, median as medianOf, nodeBoot, startTogether } from './lib/startup.js';
 import { capture, freePort, log, machineCpuSeconds, repoRoot, selfAndChildrenCpuSeconds, sleep } from './lib/util.js';
 
@@ -23,7 +24,7 @@ import { capture, freePort, log, machineCpuSeconds, repoRoot, selfAndChildrenCpu
 /** Set on Ctrl-C / SIGTERM: nothing new is started after that. */
 let stopping = false;
 
-const TASKS = ['pub16', 'pub1k', 'p2p', 'fanout', 'nn', 'queue', 'req', 'idle', 'tls_p2p', 'hs', 'ws_p2p', 'ws_fanout', 'route', 'startup', 'js', 'leaf'] as const;
+const TASKS = ['pub16', 'pub1k', 'p2p', 'fanout', 'nn', 'queue', 'req', 'idle', 'tls_p2p', 'hs', 'ws_p2p', 'ws_fanout', 'route', 'startup', 'js', 'leaf', 'js_restart', 'ocsp_peer'] as const;
 type Task = (typeof TASKS)[number];
 
 interface Options {
@@ -528,6 +529,122 @@ async function phaseJs(ctx: Ctx, spec: ServerSpec): Promise<boolean> {
   return true;
 }
 
+/** Messages stored for the restart / RSS rows: 1 M (100 k with --quick). */
+function restartCount(ctx: Ctx): number {
+  return ctx.opts.quick ? 100_000 : 1_000_000;
+}
+
+/**
+ * JetStream restart with a full file stream (issue 10): fill a file stream with 1 M × 128 B (100 k
+ * with --quick) through the server with the Go load generator (async publish, 4000 in flight), read
+ * the server's RSS, stop it gracefully (SIGTERM), start it again on the same store directory and
+ * time exec → the first `$JS.API.STREAM.INFO` reply without an error (polled every 5 ms over a raw
+ * connection), checking the stream still holds every message; then the RSS after a 1 s settle.
+ */
+async function phaseJsRestart(ctx: Ctx, spec: ServerSpec): Promise<boolean> {
+  if (!want(ctx, 'js_restart')) return false;
+  const n = restartCount(ctx);
+  const dir = join(ctx.workDir, `jsr-${spec.name}-${ctx.round}`);
+  const conf = `jetstream { store_dir: ${JSON.stringify(dir)} }\n`;
+  try {
+    const srv = await start(ctx, spec, 'jetstream restart (fill)', { conf });
+    if (!srv) return true;
+    try {
+      const t0 = Date.now();
+      await runLoadgen(
+        ctx.loadgen,
+        'jspub',
+        ['-url', `nats://127.0.0.1:${srv.port}`, '-size', '128', '-window', '4000', '-n', String(n), '-subj', 'js.restart', '-stream', 'RESTART'],
+        { prefix: ctx.clientPin, timeoutMs: 600_000 },
+      );
+      log(`round ${ctx.round}: ${spec.name} stored ${n} × 128 B in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+      await sleep(1000);
+      push(ctx, spec.name, 'js_rss_fill', srv.rssKiB());
+    } catch (e) {
+      note(ctx, spec.name, 'js_restart', `fill failed: ${(e as Error).message}`);
+      return true;
+    } finally {
+      await srv.stop();
+    }
+    let info: Record<string, unknown> | undefined;
+    const t1 = performance.now();
+    const again = await start(ctx, spec, 'jetstream restart', { conf, readyTimeoutMs: 300_000, ready: streamInfoReady('RESTART', (i) => (info = i)) });
+    if (!again) return true;
+    const ms = performance.now() - t1;
+    try {
+      const msgs = Number((info?.state as Record<string, unknown> | undefined)?.messages);
+      if (msgs !== n) note(ctx, spec.name, 'js_restart', `stream holds ${msgs} messages after the restart, expected ${n}`);
+      push(ctx, spec.name, 'js_restart', ms);
+      await sleep(1000);
+      push(ctx, spec.name, 'js_rss_restart', again.rssKiB());
+    } finally {
+      await again.stop();
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  return true;
+}
+
+/**
+ * mTLS connects with `ocsp_peer` on (warm cache) and off (issue 13), tsnats only: nats-server
+ * 2.9.10 has no `ocsp_peer`. Two instances with the same certificates, one checking the client
+ * certificate over OCSP and one not; after a warm-up on each (fills the peer cache), short slices
+ * alternate between them (on, off, off, on, ...) and the totals are compared.
+ */
+async function phaseOcspPeer(ctx: Ctx, spec: ServerSpec): Promise<boolean> {
+  if (!want(ctx, 'ocsp_peer') || spec.name !== 'tsnats' || !ctx.tls) return false;
+  const peer = await ctx.tls.peer();
+  const on = await start(ctx, spec, 'ocsp_peer on', { conf: peer.conf(true) });
+  if (!on) return true;
+  const off = await start(ctx, spec, 'ocsp_peer off', { conf: peer.conf(false) });
+  try {
+    if (!off) return true;
+    const args = (srv: RunningServer, dur: string) => [
+      '-url', `tls://127.0.0.1:${srv.port}`, '-ca', ctx.tls!.caFile, '-cert', peer.certFile, '-key', peer.keyFile,
+      '-conc', String(ctx.opts.handshakeConc), '-dur', dur,
+    ];
+    for (const srv of [on, off]) await runLoadgen(ctx.loadgen, 'handshake', args(srv, ctx.opts.quick ? '0.5s' : '1s'), { prefix: ctx.clientPin, timeoutMs: loadgenTimeout(ctx) });
+    const slice = Math.min(1, ctx.opts.duration);
+    const slices = Math.max(1, Math.round(ctx.opts.duration / slice));
+    const tot = { on: { connects: 0, failed: 0, secs: 0, cpu: 0, err: '' }, off: { connects: 0, failed: 0, secs: 0, cpu: 0, err: '' } };
+    for (let i = 0; i < slices * 2; i++) {
+      const which: 'on' | 'off' = (i + (i >> 1)) % 2 === 0 ? 'on' : 'off';
+      const srv = which === 'on' ? on : off;
+      if (!srv.alive()) {
+        note(ctx, spec.name, `peer_${which}`, `server is not running: ${srv.tail(3)}`);
+        return true;
+      }
+      const cpu0 = srv.cpuSeconds();
+      try {
+        const r = await runLoadgen(ctx.loadgen, 'handshake', args(srv, `${slice}s`), { prefix: ctx.clientPin, timeoutMs: loadgenTimeout(ctx) });
+        const t = tot[which];
+        t.cpu += srv.cpuSeconds() - cpu0;
+        t.connects += num(r, 'connects');
+        t.failed += num(r, 'failed');
+        t.secs += num(r, 'secs');
+        if (r.first_error && !t.err) t.err = String(r.first_error);
+      } catch (e) {
+        note(ctx, spec.name, `peer_${which}`, (e as Error).message);
+        return true;
+      }
+    }
+    for (const which of ['on', 'off'] as const) {
+      const t = tot[which];
+      if (t.failed > 0) note(ctx, spec.name, `peer_${which}`, `${t.failed} connect(s) failed, first: ${t.err}`);
+      if (t.connects > 0) {
+        push(ctx, spec.name, `peer_${which}`, t.connects / t.secs);
+        push(ctx, spec.name, `peer_${which}_cpu`, (1e6 * t.cpu) / t.connects);
+      }
+    }
+    if (tot.on.connects > 0 && tot.off.connects > 0) push(ctx, spec.name, 'peer_cost', 100 * (1 - tot.on.connects / tot.on.secs / (tot.off.connects / tot.off.secs)));
+  } finally {
+    await on.stop();
+    await off?.stop();
+  }
+  return true;
+}
+
 /**
  * TLS phase for one server: two instances with the same Must-Staple certificate, one stapling
  * (`ocsp { mode: always }`) and one not (`ocsp: false`). The 1 → 1 TLS throughput runs on the
@@ -763,7 +880,7 @@ async function main(): Promise<number> {
       ctx.clientPin = ['taskset', '-c', `1-${n - 1}`];
     }
   }
-  if (want(ctx, 'tls_p2p') || want(ctx, 'hs')) {
+  if (want(ctx, 'tls_p2p') || want(ctx, 'hs') || want(ctx, 'ocsp_peer')) {
     try {
       ctx.tls = await setupTls(workDir);
       cleanupFns.push(() => ctx.tls?.close());
@@ -799,6 +916,8 @@ async function main(): Promise<number> {
       ['start-up', phaseStartup],
       ['jetstream', phaseJs],
       ['leaf', phaseLeaf],
+      ['jetstream restart', phaseJsRestart],
+      ['ocsp_peer', phaseOcspPeer],
     ];
     for (const [label, phase] of phases) {
       for (const s of order) {
@@ -821,6 +940,10 @@ async function main(): Promise<number> {
 
   // 5. Report.
   const names: [string, string] = ['nats-server', 'tsnats'];
+  if (restartCount(ctx) !== 1_000_000) {
+    const stored = `${restartCount(ctx) / 1000} k × 128 B stored (--quick; the full run stores 1 M)`;
+    for (const r of ROWS) if (r.key === 'js_restart' || r.key.startsWith('js_rss_')) r.scenario = r.scenario.replace('1 M × 128 B stored', stored);
+  }
   const keys = opts.only ? rowKeysFor(opts.only) : undefined;
   const rows = outcomes(ctx.samples, names, keys);
   const table = markdownTable(rows, names);
@@ -883,6 +1006,8 @@ function rowKeysFor(tasks: Set<Task>): Set<string> {
     startup: ['startup', 'startup_over_node', 'startup_embed', 'startup_embed_over_node', 'startup3', 'startup3_busy'],
     js: ['js_pub16', 'js_pub1k', 'js_sync_p50', 'js_sync_p99', 'js_consume', 'js_ordered', 'js_kv_put', 'js_kv_get'],
     leaf: ['leaf16', 'leaf128'],
+    js_restart: ['js_restart', 'js_rss_fill', 'js_rss_restart'],
+    ocsp_peer: ['peer_on', 'peer_off', 'peer_cost', 'peer_on_cpu', 'peer_off_cpu'],
   };
   return new Set([...tasks].flatMap((t) => m[t]));
 }

@@ -12,6 +12,8 @@ export type Target =
   | 'cost'
   /** Stapling cost: tsnats' own value below 2 %. */
   | 'stapling'
+  /** ocsp_peer cost (issue 13): tsnats' own connect rate lost, below 5 %. */
+  | 'peer'
   /** Start-up above `node -e 0`: tsnats' own value ≤ 30 ms (issue 15). */
   | 'startup'
   /** A failure count: tsnats' own value must be 0. */
@@ -47,6 +49,11 @@ export const ROWS: RowDef[] = [
   { key: 'hs_on_cpu', scenario: 'TLS connects, stapling on', metric: 'server CPU per connect', unit: 'µs', better: 'lower', target: 'none' },
   { key: 'hs_off_cpu', scenario: 'TLS connects, stapling off', metric: 'server CPU per connect', unit: 'µs', better: 'lower', target: 'none' },
   { key: 'staple_cpu', scenario: 'stapling cost in server CPU', metric: 'extra CPU per connect', unit: '%', better: 'lower', target: 'none' },
+  { key: 'peer_on', scenario: 'mTLS connects, ocsp_peer on, warm cache (tsnats only: nats-server 2.9.10 has no ocsp_peer)', metric: 'full connects', unit: 'conn/s', better: 'higher', target: 'none' },
+  { key: 'peer_off', scenario: 'mTLS connects, ocsp_peer off (tsnats only)', metric: 'full connects', unit: 'conn/s', better: 'higher', target: 'none' },
+  { key: 'peer_on_cpu', scenario: 'mTLS connects, ocsp_peer on (tsnats only)', metric: 'server CPU per connect', unit: 'µs', better: 'lower', target: 'none' },
+  { key: 'peer_off_cpu', scenario: 'mTLS connects, ocsp_peer off (tsnats only)', metric: 'server CPU per connect', unit: 'µs', better: 'lower', target: 'none' },
+  { key: 'peer_cost', scenario: 'ocsp_peer cost (1 − on ÷ off), tsnats only', metric: 'connect rate lost', unit: '%', better: 'lower', target: 'peer' },
   { key: 'route16', scenario: '1 pub (node A) → 1 sub (node B) across a route, 16 B', metric: 'delivered', unit: 'msgs/s', better: 'higher', target: 'throughput' },
   { key: 'route128', scenario: '1 pub (node A) → 1 sub (node B) across a route, 128 B', metric: 'delivered', unit: 'msgs/s', better: 'higher', target: 'throughput' },
   { key: 'leaf16', scenario: '1 pub (spoke) → 1 sub (hub) across a leaf connection, 16 B', metric: 'delivered', unit: 'msgs/s', better: 'higher', target: 'throughput' },
@@ -69,6 +76,9 @@ export const ROWS: RowDef[] = [
   { key: 'js_ordered', scenario: 'JetStream ordered consumer replay, 16 B', metric: 'received', unit: 'msgs/s', better: 'higher', target: 'throughput' },
   { key: 'js_kv_put', scenario: 'KV put, 100 B, 1000 keys (sequential)', metric: 'puts', unit: 'req/s', better: 'higher', target: 'throughput' },
   { key: 'js_kv_get', scenario: 'KV get, 100 B, 1000 keys (sequential)', metric: 'gets', unit: 'req/s', better: 'higher', target: 'throughput' },
+  { key: 'js_restart', scenario: 'JetStream restart, file stream, 1 M × 128 B stored', metric: 'exec → first STREAM.INFO reply', unit: 'ms', better: 'lower', target: 'cost' },
+  { key: 'js_rss_fill', scenario: 'JetStream RSS, 1 M × 128 B stored, after the fill', metric: 'server RSS', unit: 'KiB', better: 'lower', target: 'none' },
+  { key: 'js_rss_restart', scenario: 'JetStream RSS, 1 M × 128 B stored, after restart', metric: 'server RSS', unit: 'KiB', better: 'lower', target: 'none' },
 ];
 
 /** Values per server name, per row key, one entry per round. */
@@ -113,6 +123,9 @@ function judge(row: RowDef, b: number, ratio: number): string {
     case 'stapling':
       if (!Number.isFinite(b)) return 'n/a';
       return b < 2 ? 'PASS' : 'FAIL';
+    case 'peer':
+      if (!Number.isFinite(b)) return 'n/a';
+      return b < 5 ? 'PASS' : 'FAIL';
     case 'startup':
       if (!Number.isFinite(b)) return 'n/a';
       return b <= 30 ? 'PASS' : 'FAIL';
@@ -141,6 +154,8 @@ function targetText(row: RowDef): string {
       return '≤ 1.0×';
     case 'stapling':
       return 'tsnats < 2 %';
+    case 'peer':
+      return 'tsnats < 5 %';
     case 'startup':
       return 'tsnats ≤ 30 ms';
     case 'zero':

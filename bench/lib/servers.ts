@@ -26,6 +26,8 @@ export interface StartOpts {
   /** argv prefix such as ['taskset', '-c', '0']. */
   pin?: string[];
   readyTimeoutMs?: number;
+  /** Readiness check instead of "the port sends INFO" (e.g. a JetStream API reply). */
+  ready?: (port: number, timeoutMs: number, alive: () => boolean) => Promise<boolean>;
 }
 
 export interface RunningServer {
@@ -94,7 +96,7 @@ export async function startServer(spec: ServerSpec, opts: StartOpts): Promise<Ru
     }
     logStream.end();
   };
-  const ready = await waitForInfo(port, opts.readyTimeoutMs ?? 20_000, () => !exited);
+  const ready = await (opts.ready ?? waitForInfo)(port, opts.readyTimeoutMs ?? 20_000, () => !exited);
   if (!ready || child.pid === undefined) {
     await stop();
     await sleep(50);

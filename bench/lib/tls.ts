@@ -15,6 +15,11 @@ export interface TlsSetup {
   responderRequests(): number;
   /** nats-server-syntax config body; `stapling` selects `ocsp { mode: always }` or `ocsp: false`. */
   conf(stapling: boolean): string;
+  /**
+   * mTLS with `ocsp_peer` (issue 13): a client certificate (clientAuth, AIA at the same responder)
+   * and the config body of a server that requires it, checking it over OCSP when `peer` is true.
+   */
+  peer(): Promise<{ certFile: string; keyFile: string; conf(peer: boolean): string }>;
   close(): Promise<void>;
 }
 
@@ -27,6 +32,7 @@ export async function setupTls(workDir: string): Promise<TlsSetup> {
     responder.setIssuer(pki.root);
     const cert = pki.serverMustStaple;
     const q = (s: string) => JSON.stringify(s);
+    let client: Promise<{ certFile: string; keyFile: string }> | undefined;
     return {
       caFile: pki.caFile,
       certFile: cert.bundleFile,
@@ -45,6 +51,29 @@ export async function setupTls(workDir: string): Promise<TlsSetup> {
           stapling ? 'ocsp { mode: always }' : 'ocsp: false',
           '',
         ].join('\n'),
+      peer: async () => {
+        client ??= pki.issue('bench-peer-client', { eku: ['clientAuth'] });
+        const c = await client;
+        return {
+          certFile: c.certFile,
+          keyFile: c.keyFile,
+          conf: (peer: boolean) =>
+            [
+              '# written by tsnats bench/run.ts (ocsp_peer)',
+              'tls {',
+              `  cert_file: ${q(pki.server.bundleFile)}`,
+              `  key_file: ${q(pki.server.keyFile)}`,
+              `  ca_file: ${q(pki.caFile)}`,
+              '  verify: true',
+              '  timeout: 5',
+              `  ocsp_peer: ${peer}`,
+              '}',
+              'ocsp: false',
+              `ocsp_cache { local_store: ${q(join(workDir, 'ocsp-peer-cache'))} }`,
+              '',
+            ].join('\n'),
+        };
+      },
       close: async () => {
         await responder.close();
       },

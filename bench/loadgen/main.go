@@ -10,7 +10,8 @@
 //	loadgen reqrep    -url ... -size 128 -dur 3s
 //	loadgen handshake -url tls://127.0.0.1:4443 -ca ca.pem -conc 4 -dur 3s
 //	loadgen idle      -url ... -n 10000 -conc 100     (holds the connections until stdin closes)
-//	loadgen jspub     -url ... -size 16 -window 1000 -dur 3s   (JetStream publish; -window 0 = sync, latency)
+//	loadgen jspub     -url ... -size 16 -window 1000 -dur 3s   (JetStream publish; -window 0 = sync, latency;
+//	                                                           -n N: exactly N async publishes)
 //	loadgen jsconsume -url ... -size 16 -n 100000 -batch 500   (pull consumer, explicit acks)
 //	loadgen jsordered -url ... -size 16 -n 100000              (ordered push consumer replay)
 //	loadgen jskv      -url ... -size 100 -keys 1000 -dur 3s    (KV put rate, then get rate)
@@ -830,6 +831,7 @@ func runJsPub(args []string) {
 	window := fs.Int("window", 1000, "async publishes in flight (0 = synchronous publishes, latency)")
 	storage := fs.String("storage", "file", "file or memory")
 	stream := fs.String("stream", "BENCH", "stream name")
+	count := fs.Int64("n", 0, "publish exactly this many messages (async), ignoring -dur (0 = run for -dur)")
 	_ = fs.Parse(args)
 	nc, err := c.connect("loadgen-jspub")
 	if err != nil {
@@ -857,8 +859,8 @@ func runJsPub(args []string) {
 		emit(map[string]any{"mode": "jspub", "published": n, "secs": secs(el), "pub_rate": float64(n) / secs(el), "p50_us": pct(0.5), "p99_us": pct(0.99)})
 		return
 	}
-	for time.Now().Before(deadline) {
-		for i := 0; i < 100; i++ {
+	for (*count > 0 && n < *count) || (*count == 0 && time.Now().Before(deadline)) {
+		for i := 0; i < 100 && (*count == 0 || n < *count); i++ {
 			if _, err := js.PublishAsync(c.subject, payload); err != nil {
 				noteErr(err)
 				continue
@@ -868,8 +870,8 @@ func runJsPub(args []string) {
 	}
 	select {
 	case <-js.PublishAsyncComplete():
-	case <-time.After(60 * time.Second):
-		fail("async publishes not acknowledged within 60 s (%d pending)", js.PublishAsyncPending())
+	case <-time.After(120 * time.Second):
+		fail("async publishes not acknowledged within 120 s (%d pending)", js.PublishAsyncPending())
 	}
 	el := time.Since(start)
 	emit(map[string]any{"mode": "jspub", "published": n, "secs": secs(el), "pub_rate": float64(n) / secs(el)})

@@ -24,6 +24,8 @@ export class Stream {
   private directSubs: InternalSub[] = [];
   /** Nats-Msg-Id → {seq, ms}, insertion (= time) ordered. */
   private readonly dedupe = new Map<string, { seq: number; ms: number }>();
+  /** After a restart: first sequence whose msg id the dedupe map has not loaded yet (0 = loaded). */
+  private dedupeFrom = 0;
   private lastMsgId = '';
   private closed = false;
   private readonly ackPrefix: string;
@@ -249,6 +251,7 @@ export class Stream {
       if (es !== undefined && es !== this.name) return this.ackError(reply, Err.streamNotMatch());
       msgId = getHeader(hs, 'Nats-Msg-Id');
       if (msgId !== undefined) {
+        if (this.dedupeFrom !== 0) this.loadDedupe();
         this.pruneDedupe(nowMs);
         const d = this.dedupe.get(msgId);
         if (d !== undefined) return this.ackOk(reply, d.seq, true);
@@ -361,7 +364,11 @@ export class Stream {
     for (const c of this.consumers.values()) c.removedMsg(seq);
   }
 
-  /** Rebuilds the dedupe map and last msg id from stored messages (recovery). */
+  /**
+   * Recovery: the last msg id at once; the dedupe map lazily, on the first publish that carries a
+   * Nats-Msg-Id (as nats-server's rebuildDedupe), since rebuilding it reads every message stored
+   * within the duplicate window (1 M messages: about 1.3 s of a 1.5 s restart).
+   */
   recoverDedupe(): void {
     const win = this.cfg.duplicate_window;
     const st = this.store.state();
@@ -370,7 +377,13 @@ export class Stream {
     if (last) this.lastMsgId = getHeader(last.hdr, 'Nats-Msg-Id') ?? '';
     if (win <= 0) return;
     const since = BigInt(Date.now()) * 1_000_000n - BigInt(win);
-    let seq = this.store.seqFromTime(since);
+    this.dedupeFrom = Math.max(1, this.store.seqFromTime(since));
+  }
+
+  /** Loads the dedupe entries of the messages stored before a restart (see recoverDedupe). */
+  private loadDedupe(): void {
+    let seq = this.dedupeFrom;
+    this.dedupeFrom = 0;
     let m: StoredMsg | undefined;
     while ((m = this.store.loadNext('', seq)) !== undefined) {
       const id = getHeader(m.hdr, 'Nats-Msg-Id');

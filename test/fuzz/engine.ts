@@ -8,8 +8,8 @@
 
 import { hashString, mixSeed, type Src } from './rng.js';
 
-export type TargetName = 'protocol' | 'config' | 'ocsp' | 'websocket' | 'route' | 'leaf';
-export const TARGET_NAMES: readonly TargetName[] = ['protocol', 'config', 'ocsp', 'websocket', 'route', 'leaf'];
+export type TargetName = 'protocol' | 'config' | 'ocsp' | 'websocket' | 'route' | 'leaf' | 'jsapi' | 'store';
+export const TARGET_NAMES: readonly TargetName[] = ['protocol', 'config', 'ocsp', 'websocket', 'route', 'leaf', 'jsapi', 'store'];
 
 export interface Current {
   /** Registers the input about to be run (bytes, or text for the config target) and its recipe. */
@@ -162,5 +162,9 @@ export async function loadTarget(name: TargetName, opts: TargetOptions): Promise
       return (await import('./targets/route.js')).create(opts);
     case 'leaf':
       return (await import('./targets/leaf.js')).create(opts);
+    case 'jsapi':
+      return (await import('./targets/jsapi.js')).create(opts);
+    case 'store':
+      return (await import('../jetstream/store/fuzz-target.js')).create(opts);
   }
 }

@@ -1,4 +1,4 @@
-// The CI-sized fuzz run (about 30 s across the six targets) and a self-test of the runner's
+// The CI-sized fuzz run (about 32 s across the eight targets) and a self-test of the runner's
 // watchdog. The long run is `npm run fuzz` (docs/reliability.md).
 //
 //   FUZZ_SECONDS=60 FUZZ_SEED=0x1234 node scripts/run-tests.mjs fuzz/fuzz
@@ -11,11 +11,11 @@ import { join } from 'node:path';
 import { formatSummary, runFuzz, seedHex } from './runner.js';
 import { TARGET_NAMES } from './engine.js';
 
-const SECONDS = Number(process.env.FUZZ_SECONDS ?? 30);
+const SECONDS = Number(process.env.FUZZ_SECONDS ?? 32);
 const SEED = process.env.FUZZ_SEED !== undefined ? Number(process.env.FUZZ_SEED) >>> 0 : (Math.random() * 2 ** 32) >>> 0;
 
 describe('fuzz (CI size)', () => {
-  it(`protocol, config, OCSP, websocket framing, route and leaf protocols for ${SECONDS} s: no crash, hang, oracle failure or memory growth (seed ${seedHex(SEED)})`, async (t) => {
+  it(`protocol, config, OCSP, websocket framing, route and leaf protocols, JetStream API JSON and JetStream stored files for ${SECONDS} s: no crash, hang, oracle failure or memory growth (seed ${seedHex(SEED)})`, async (t) => {
     const summary = await runFuzz({ targets: TARGET_NAMES, seconds: SECONDS, seed: SEED });
     const text = formatSummary(summary, `FUZZ_SECONDS=${SECONDS} FUZZ_SEED=${seedHex(SEED)} node scripts/run-tests.mjs fuzz/fuzz`);
     t.diagnostic(text);
@@ -25,7 +25,9 @@ describe('fuzz (CI size)', () => {
       for (const [kind, c] of Object.entries(target.counts)) {
         assert.ok(c.fc > 0 && c.loop > 0, `${target.target}/${kind} ran ${c.fc} fast-check and ${c.loop} loop inputs`);
       }
-      assert.ok(target.inputs >= 200, `${target.target}: only ${target.inputs} inputs`);
+      // The store target copies and reopens a store per input (≈ 100/s here, not thousands).
+      const min = target.target === 'store' ? 100 : 200;
+      assert.ok(target.inputs >= min, `${target.target}: only ${target.inputs} inputs`);
       assert.ok(target.heapMaxMb < 256, `${target.target}: worker heap reached ${target.heapMaxMb} MB`);
     }
   });

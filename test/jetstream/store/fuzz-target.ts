@@ -1,4 +1,4 @@
-// Fuzz target for test/fuzz (not registered there by this branch; see the note at the end): the
+// Fuzz target `store` of test/fuzz (registered in test/fuzz/engine.ts): the
 // FileStore's recovery from damaged files. A pristine store (blocks with messages, headers, deletes,
 // erased records, delete logs, block indexes; one cleanly closed, one "crashed" without the write
 // block's index) is copied for every input; one of its files is mutated with the shared byte
@@ -106,7 +106,3 @@ export function create(_opts: TargetOptions): TargetInstance {
   ];
   return { kinds, stats, setupNote: `FileStore with ${N} messages, blocks of 1 KiB, clean and crashed copies` };
 }
-
-// To register it (test/fuzz/engine.ts, shared file): add 'store' to TargetName and TARGET_NAMES, and
-//   case 'store': return (await import('../jetstream/store/fuzz-target.js')).create(opts);
-// in loadTarget().
