@@ -510,7 +510,19 @@ export class Leafnodes {
       d.leaf = leaf;
       this.conns.add(leaf);
       leaf.notice('Leafnode connection created for account: $G ');
-      leaf.begin(stream);
+      // `ocsp_peer` of a wss remote: the hub's chain is checked after the upgrade, before the
+      // hub's INFO (buffered in the paused stream) is read and before CONNECT is sent.
+      const gate = url.protocol === 'wss:' && t?.ocspPeer?.verify ? this.server.ocspPeer : undefined;
+      const tsock = (ws as unknown as { _socket?: unknown })._socket;
+      if (!gate || !(tsock instanceof tls.TLSSocket)) return leaf.begin(stream);
+      const admit = (ok: boolean): void => {
+        if (leaf.closed) return;
+        if (ok) leaf.begin(stream);
+        else leaf.close(LeafClosed.TLSHandshakeFailure);
+      };
+      const verdict = gate.check(gate.peerChain(tsock), 'leafnode_remote', leaf, t?.ocspPeer);
+      if (typeof verdict === 'boolean') admit(verdict);
+      else void verdict.then(admit);
     });
   }
 

@@ -185,6 +185,45 @@ describe('ocsp_peer on a leaf remote (the hub\'s certificate)', { skip: SKIP_NAT
   }
 });
 
+describe('ocsp_peer on a leaf remote dialling wss://', { skip: SKIP_NATS }, () => {
+  for (const kind of ['tsnats', 'nats-server'] as Kind[]) {
+    test(`${kind} hub on wss: revoked certificate refused after the upgrade, good admitted`, async () => {
+      const goodHub = await issue();
+      const revokedHub = await issue();
+      env.responder.setStatus(revokedHub.serialHex, 'revoked');
+      for (const [hubCert, ok] of [
+        [revokedHub, false],
+        [goodHub, true],
+      ] as Array<[IssuedCert, boolean]>) {
+        const hub = await startNode(kind, {
+          name: 'HUB',
+          leaf: 'listen: "127.0.0.1:-1"',
+          extra: `websocket { listen: "127.0.0.1:-1", tls { cert_file: "${hubCert.certFile}", key_file: "${hubCert.keyFile}" } }`,
+        });
+        let spoke: LNode | undefined;
+        try {
+          spoke = await startNode('tsnats', {
+            name: 'SPOKE',
+            extra: NO_CACHE,
+            leaf: `reconnect: 1\nremotes: [ { url: "wss://127.0.0.1:${hub.wsPort}", tls { ca_file: "${env.pki.caFile}", ocsp_peer: true } } ]`,
+          });
+          if (ok) {
+            await waitLeafs(spoke, 1, 8000);
+            await crosses(spoke, hub, spoke, 'peer.wss');
+          } else {
+            await until(() => /TLS leafnode handshake error: server not OCSP valid/.test(spoke!.log()), 6000, 'refusal');
+            await until(() => (spoke!.log().match(/server not OCSP valid/g) ?? []).length >= 2, 6000, 'retry');
+            assert.equal((await leafz(hub)).leafnodes, 0);
+          }
+        } finally {
+          await spoke?.stop();
+          await hub.stop();
+        }
+      }
+    });
+  }
+});
+
 describe('ocsp_peer in leaf tls blocks: configuration', () => {
   const parse = (text: string) => parseConfigText(text, 'p.conf', { checkFiles: false });
   test('the hub listener needs verify: true (file:line:col); a remote needs nothing', () => {
