@@ -34,6 +34,7 @@ export const LeafClosed = {
   ReadError: 'Read Error',
   WriteError: 'Write Error',
   SlowConsumerPendingBytes: 'Slow Consumer (Pending Bytes)',
+  Revocation: 'Credentials Revoked',
 } as const;
 export type LeafClosed = (typeof LeafClosed)[keyof typeof LeafClosed];
 
@@ -922,6 +923,11 @@ export class Leaf implements RouteHandler, SubscriptionTarget, Producer {
     // The account is known once a spoke authenticated (always for solicited connections).
     this.notice(`Leafnode connection closed: ${reason} account: ${this.solicited || this.authed ? '$G' : ''}`);
     this.mgr.leafClosed(this);
+  }
+
+  /** The `ocsp_peer` re-check found the peer's certificate revoked (src/server/ocsp-peer.ts). */
+  revoke(): void {
+    this.close(LeafClosed.Revocation);
   }
 
   get tlsSocket(): TLSSocket | undefined {

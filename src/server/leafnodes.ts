@@ -9,6 +9,7 @@ import * as tls from 'node:tls';
 import { randomBytes, randomInt } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { LeafRemoteOptions, LeafnodeOptions } from '../config/leafnodes.js';
+import type { OcspPeerOptions } from '../config/types.js';
 import type { RouteMsg } from '../protocol/route-parser.js';
 import type { Client, Subscription, Producer } from './client.js';
 import type { Logger } from './logger.js';
@@ -280,11 +281,18 @@ export class Leafnodes {
       requestCert: verify,
       rejectUnauthorized: verify,
     });
-    this.tlsHandshake(leaf, ts, 'secure', () => (verify ? clientCertificateError(ts) : undefined));
+    this.tlsHandshake(leaf, ts, 'secure', () => (verify ? clientCertificateError(ts) : undefined), undefined, cfg.options.verify ? cfg.options.ocspPeer : undefined);
     return leaf;
   }
 
-  private tlsHandshake(leaf: Leaf, ts: tls.TLSSocket, ev: 'secure' | 'secureConnect', check: () => string | undefined, then?: () => void): void {
+  private tlsHandshake(
+    leaf: Leaf,
+    ts: tls.TLSSocket,
+    ev: 'secure' | 'secureConnect',
+    check: () => string | undefined,
+    then?: () => void,
+    ocspPeer?: OcspPeerOptions,
+  ): void {
     const timeout = (this.tlsConfig?.options.timeoutMs ?? 2000) + 0;
     let done = false;
     const fail = (e: Error & { code?: string }): void => {
@@ -300,18 +308,43 @@ export class Leafnodes {
     ts.once('error', fail);
     ts.once(ev, () => {
       if (done) return;
+      // `ocsp_peer` (docs/ocsp-peer.md): the chain is read before getPeerX509Certificate(), which
+      // empties Node's copy of a server socket's peer chain.
+      const gate = ocspPeer?.verify ? this.server.ocspPeer : undefined;
+      const chain = gate?.peerChain(ts);
       const why = check();
       if (why !== undefined) return fail(new Error(why));
       done = true;
       clearTimeout(timer);
-      ts.removeListener('error', fail);
-      if (leaf.closed) {
+      const go = (): void => {
+        ts.removeListener('error', fail);
+        if (leaf.closed || ts.destroyed) {
+          ts.destroy();
+          if (!leaf.closed) {
+            leaf.socket = ts;
+            leaf.close(LeafClosed.ClientClosed);
+          }
+          return;
+        }
+        leaf.debug('TLS handshake complete');
+        if (then) then();
+        else leaf.begin(ts);
+      };
+      if (!gate) return go();
+      // Held (nothing the peer sent is read, no CONNECT sent or processed) until the chain is
+      // checked; refused: `TLS leafnode handshake error: client|server not OCSP valid`, closed,
+      // and a remote dials again after its reconnect interval.
+      const refuse = (): void => {
+        ts.removeListener('error', fail);
+        leaf.socket = ts;
         ts.destroy();
-        return;
-      }
-      leaf.debug('TLS handshake complete');
-      if (then) then();
-      else leaf.begin(ts);
+        leaf.close(LeafClosed.TLSHandshakeFailure);
+      };
+      const kind = leaf.solicited ? 'leafnode_remote' : 'leafnode';
+      const verdict = gate.check(chain ?? [], kind, leaf, ocspPeer);
+      if (verdict === true) go();
+      else if (verdict === false) refuse();
+      else void verdict.then((ok) => (ok || leaf.closed ? go() : refuse()));
     });
   }
 
@@ -477,7 +510,19 @@ export class Leafnodes {
       d.leaf = leaf;
       this.conns.add(leaf);
       leaf.notice('Leafnode connection created for account: $G ');
-      leaf.begin(stream);
+      // `ocsp_peer` of a wss remote: the hub's chain is checked after the upgrade, before the
+      // hub's INFO (buffered in the paused stream) is read and before CONNECT is sent.
+      const gate = url.protocol === 'wss:' && t?.ocspPeer?.verify ? this.server.ocspPeer : undefined;
+      const tsock = (ws as unknown as { _socket?: unknown })._socket;
+      if (!gate || !(tsock instanceof tls.TLSSocket)) return leaf.begin(stream);
+      const admit = (ok: boolean): void => {
+        if (leaf.closed) return;
+        if (ok) leaf.begin(stream);
+        else leaf.close(LeafClosed.TLSHandshakeFailure);
+      };
+      const verdict = gate.check(gate.peerChain(tsock), 'leafnode_remote', leaf, t?.ocspPeer);
+      if (typeof verdict === 'boolean') admit(verdict);
+      else void verdict.then(admit);
     });
   }
 
@@ -562,6 +607,7 @@ export class Leafnodes {
         return check ? check.checkPeer(staple, peerDer ?? ts.getPeerCertificate()?.raw) : undefined;
       },
       () => leaf.resumeOn(ts, then),
+      t?.ocspPeer,
     );
   }
 
@@ -835,6 +881,7 @@ export class Leafnodes {
       v.tls_required = true;
       if (this.tlsConfig.options.verify) v.tls_verify = true;
     }
+    const peer = this.server.ocspPeer !== undefined;
     if (this.opts.remotes.length > 0) {
       v.remotes = this.opts.remotes.map((r) => {
         // `local_account` only when configured (nats-server omits it; tsnats has no accounts).
@@ -854,9 +901,12 @@ export class Leafnodes {
           if (r.denyImports.length > 0) deny.imports = r.denyImports;
           e.deny = deny;
         }
+        if (peer && r.tls?.ocspPeer?.verify) e.tls_ocsp_peer_verify = true;
         return e;
       });
     }
+    // nats-server 2.10 (omitempty, after `remotes`).
+    if (peer && this.tlsConfig?.options.verify && this.tlsConfig.options.ocspPeer?.verify) v.tls_ocsp_peer_verify = true;
     return v;
   }
 }

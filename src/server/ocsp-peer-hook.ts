@@ -55,11 +55,25 @@ export interface PeerConnLogger {
 }
 
 /**
- * Is `ocsp_peer` on in a block this server serves (the client `tls {}`, the websocket one)? Leaf
- * node blocks, once they exist, are added here (docs/ocsp-peer.md §1).
+ * Is `ocsp_peer` on in a block this server serves (the client `tls {}`, the websocket one, the
+ * leaf node hub listener's, a leaf remote's) (docs/ocsp-peer.md §1)?
  */
 export function ocspPeerWanted(o: ServerOptions): boolean {
-  return !!o.tls?.ocspPeer?.verify || !!(o.websocket?.port && o.websocket.tls?.ocspPeer?.verify);
+  const l = o.leafnodes;
+  return (
+    !!o.tls?.ocspPeer?.verify ||
+    !!(o.websocket?.port && o.websocket.tls?.ocspPeer?.verify) ||
+    !!(l && l.port !== 0 && l.tls?.ocspPeer?.verify) ||
+    !!l?.remotes.some((r) => r.tls?.ocspPeer?.verify)
+  );
+}
+
+/** A connection the periodic re-check may close (a leaf node connection; clients are found in `server.clients`). */
+export interface PeerRecheckTarget {
+  readonly closed: boolean;
+  error(msg: string): void;
+  /** Closes it as revoked. */
+  revoke(): void;
 }
 
 export function ocspPeerHook(): ServerHook {

@@ -11,7 +11,7 @@ import { DEFAULT_OCSP_CACHE_LOCAL_STORE, defaultOcspCache } from '../config/ocsp
 import type { OcspPeerOptions, ServerOptions } from '../config/types.js';
 import { formatRfc3339 } from '../ocsp/format.js';
 import { OcspPeerChecker, PeerResponseCache, type PeerCacheOptions, type PeerPolicy, type PeerVerdict } from '../ocsp/peer.js';
-import type { OcspPeerGate, PeerConnLogger } from './ocsp-peer-hook.js';
+import type { OcspPeerGate, PeerConnLogger, PeerRecheckTarget } from './ocsp-peer-hook.js';
 import { getServerObservability } from './observability.js';
 import type { Server } from './server.js';
 import { ClosedReason } from './client.js';
@@ -142,18 +142,24 @@ class Gate implements OcspPeerGate {
   async recheck(): Promise<number> {
     const quiet = { debug: noop, warn: noop, error: noop, quiet: true };
     const jobs: Promise<number>[] = [];
+    const targets: [object, PeerRecheckTarget][] = [];
     for (const c of this.server.clients.values()) {
-      const entry = this.admitted.get(c);
-      if (!entry || c.isClosed) continue;
+      targets.push([c, { get closed() { return c.isClosed; }, error: (m) => c.error(m), revoke: () => c.close(ClosedReason.Revocation) }]);
+    }
+    // Leaf node connections (hub and remote sides) checked with the leaf blocks' ocsp_peer.
+    for (const l of this.server.leafnodes?.conns ?? []) targets.push([l, l]);
+    for (const [key, c] of targets) {
+      const entry = this.admitted.get(key);
+      if (!entry || c.closed) continue;
       const p = this.currentOptions(entry);
       if (!p?.verify) continue;
       jobs.push(
-        Promise.resolve(this.checker.check(entry.chain, policyOf(p), quiet, 'Client')).then((v) => {
+        Promise.resolve(this.checker.check(entry.chain, policyOf(p), quiet, KIND_NAME[entry.kind])).then((v) => {
           // Only a definitive answer closes a session; an unreachable responder does not.
           const bad = v.links.find((l) => !l.ok && (l.outcome === 'revoked' || l.outcome === 'unknown'));
-          if (v.admitted || !bad || c.isClosed) return 0;
+          if (v.admitted || !bad || c.closed) return 0;
           c.error(`OCSP peer certificate [${bad.subject}] is now ${bad.outcome}: closing connection`);
-          c.close(ClosedReason.Revocation);
+          c.revoke();
           return 1;
         }),
       );
