@@ -189,6 +189,8 @@ interface Ctx {
   serverPin?: string[];
   clientPin?: string[];
   round: number;
+  /** Both servers, for the phases that mix them (a tsnats node routed to a nats-server node). */
+  specs?: { natsServer: ServerSpec; tsnats: ServerSpec };
 }
 
 function want(ctx: Ctx, t: Task): boolean {
@@ -367,24 +369,74 @@ async function phasePlain(ctx: Ctx, spec: ServerSpec): Promise<boolean> {
  */
 async function phaseRoute(ctx: Ctx, spec: ServerSpec): Promise<boolean> {
   if (!want(ctx, 'route')) return false;
-  const pa = await freePort();
-  const a = await start(ctx, spec, 'route', { conf: `cluster {\n  name: BENCH\n  listen: 127.0.0.1:${pa}\n}\n` });
-  if (!a) return true;
-  const pb = await freePort();
-  const b = await start(ctx, spec, 'route', { conf: `cluster {\n  name: BENCH\n  listen: 127.0.0.1:${pb}\n  routes: ["nats-route://127.0.0.1:${pa}"]\n}\n` });
+  const pair = await startPair(ctx, spec, spec);
+  if (!pair) return true;
+  const [a, b] = pair;
   try {
-    if (!b) return true;
-    await sleep(1500); // the route forms (first dial + handshake)
     const sub = ['-suburl', `nats://127.0.0.1:${b.port}`];
     await warmUp(ctx, a, 'pubsub', `nats://127.0.0.1:${a.port}`, sub);
     for (const size of [16, 128]) {
       const key = `route${size}`;
       const r = await pubsub(ctx, a, key, ['-size', String(size), '-pubs', '1', '-subs', '1', ...sub]);
-      if (r) push(ctx, spec.name, key, num(r, 'sub_rate'));
+      if (r) {
+        push(ctx, spec.name, key, num(r, 'sub_rate'));
+        // The mixed rows compare against the nats-server pair: its 16 B value is their baseline.
+        if (size === 16 && spec.name === 'nats-server') for (const k of ROUTE_MIXED_KEYS) push(ctx, spec.name, k, num(r, 'sub_rate'));
+      }
     }
+    // A queue group of 4 spread over both nodes: members 0 and 2 on node B, 1 and 3 on node A.
+    const r = await pubsub(ctx, a, 'route_queue', ['-size', '128', '-pubs', '1', '-subs', '4', '-queue', 'bench-q', '-suburl', `nats://127.0.0.1:${b.port},nats://127.0.0.1:${a.port}`]);
+    if (r) push(ctx, spec.name, 'route_queue', num(r, 'sub_rate'));
   } finally {
-    await b?.stop();
+    await b.stop();
     await a.stop();
+  }
+  return true;
+}
+
+const ROUTE_MIXED_KEYS = ['route_mix_tn16', 'route_mix_nt16'] as const;
+
+/** Node A (the publisher's) of kind `sa` and node B (the subscribers') of kind `sb`, B routed to A. */
+async function startPair(ctx: Ctx, sa: ServerSpec, sb: ServerSpec): Promise<[RunningServer, RunningServer] | undefined> {
+  const pa = await freePort();
+  const a = await start(ctx, sa, 'route', { conf: `cluster {\n  name: BENCH\n  listen: 127.0.0.1:${pa}\n}\n` });
+  if (!a) return undefined;
+  const pb = await freePort();
+  const b = await start(ctx, sb, 'route', { conf: `cluster {\n  name: BENCH\n  listen: 127.0.0.1:${pb}\n  routes: ["nats-route://127.0.0.1:${pa}"]\n}\n` });
+  if (!b) {
+    await a.stop();
+    return undefined;
+  }
+  await sleep(1500); // the route forms (first dial + handshake)
+  return [a, b];
+}
+
+/**
+ * Mixed pairs (issue 11): a tsnats node routed to a nats-server node, publisher on node A,
+ * subscriber on node B, 16 B, both ways round. Runs once per round (on the tsnats turn); the
+ * value goes into the tsnats column, the nats-server column holds the nats-server pair's route16.
+ */
+async function phaseRouteMixed(ctx: Ctx, spec: ServerSpec): Promise<boolean> {
+  if (!want(ctx, 'route') || spec.name !== 'tsnats' || !ctx.specs || ctx.specs.natsServer.unavailable) return false;
+  const { natsServer, tsnats } = ctx.specs;
+  const ways: [string, ServerSpec, ServerSpec][] = [
+    ['route_mix_tn16', tsnats, natsServer],
+    ['route_mix_nt16', natsServer, tsnats],
+  ];
+  for (const [key, sa, sb] of ways) {
+    if (stopping) return true;
+    const pair = await startPair(ctx, sa, sb);
+    if (!pair) continue;
+    const [a, b] = pair;
+    try {
+      const sub = ['-suburl', `nats://127.0.0.1:${b.port}`];
+      await warmUp(ctx, a, 'pubsub', `nats://127.0.0.1:${a.port}`, sub);
+      const r = await pubsub(ctx, a, key, ['-size', '16', '-pubs', '1', '-subs', '1', ...sub]);
+      if (r) push(ctx, 'tsnats', key, num(r, 'sub_rate'));
+    } finally {
+      await b.stop();
+      await a.stop();
+    }
   }
   return true;
 }
@@ -894,6 +946,7 @@ async function main(): Promise<number> {
   const tsnats = await tsnatsSpec(ctx, root);
   if (tsnats.unavailable) log(`tsnats column will be n/a: ${tsnats.unavailable}`);
   const specs = [natsServer, tsnats];
+  ctx.specs = { natsServer, tsnats };
   const runnable = specs.filter((s) => !s.unavailable);
   const machine = machineLines(specs, goVer, natsGoVer, opts);
   for (const l of machine) log(l);
@@ -913,6 +966,7 @@ async function main(): Promise<number> {
       ['tls', phaseTls],
       ['websocket', phaseWs],
       ['route', phaseRoute],
+      ['route mixed', phaseRouteMixed],
       ['start-up', phaseStartup],
       ['jetstream', phaseJs],
       ['leaf', phaseLeaf],
@@ -1002,7 +1056,7 @@ function rowKeysFor(tasks: Set<Task>): Set<string> {
     ws_p2p: ['ws_p2p', 'cpu_ws_p2p'],
     ws_fanout: ['ws_fanout'],
     hs: ['hs_on', 'hs_off', 'staple_cost', 'hs_on_cpu', 'hs_off_cpu', 'staple_cpu'],
-    route: ['route16', 'route128'],
+    route: ['route16', 'route128', ...ROUTE_MIXED_KEYS, 'route_queue'],
     startup: ['startup', 'startup_over_node', 'startup_embed', 'startup_embed_over_node', 'startup3', 'startup3_busy'],
     js: ['js_pub16', 'js_pub1k', 'js_sync_p50', 'js_sync_p99', 'js_consume', 'js_ordered', 'js_kv_put', 'js_kv_get'],
     leaf: ['leaf16', 'leaf128'],

@@ -211,14 +211,15 @@ func runPubSub(args []string, withSubs bool) {
 	queue := fs.String("queue", "", "queue group name for the subscribers")
 	drain := fs.Duration("drain", 3*time.Second, "after publishing, wait this long without progress for the subscribers")
 	maxWait := fs.Duration("maxwait", 30*time.Second, "after publishing, wait at most this long for the subscribers in all")
-	subURL := fs.String("suburl", "", "server URL for the subscribers (default: -url), e.g. another node of a cluster")
+	subURL := fs.String("suburl", "", "server URL for the subscribers (default: -url), e.g. another node of a cluster; a comma-separated list spreads them round-robin (subscriber i on URL i mod n)")
 	_ = fs.Parse(args)
 	if !withSubs {
 		*subs = 0
 	}
 	pubURL := c.url
+	subURLs := []string{c.url}
 	if *subURL != "" {
-		c.url = *subURL
+		subURLs = strings.Split(*subURL, ",")
 	}
 	payload := make([]byte, c.size)
 	for i := range payload {
@@ -228,6 +229,7 @@ func runPubSub(args []string, withSubs bool) {
 	counters := make([]*subCounter, *subs)
 	subConns := make([]*nats.Conn, *subs)
 	for i := 0; i < *subs; i++ {
+		c.url = subURLs[i%len(subURLs)]
 		nc, err := c.connect(fmt.Sprintf("bench-sub-%d", i))
 		if err != nil {
 			fail("subscriber connect: %v", err)
@@ -256,9 +258,9 @@ func runPubSub(args []string, withSubs bool) {
 			fail("subscriber flush: %v", err)
 		}
 	}
+	c.url = pubURL
 	if *subURL != "" {
 		// Interest travels to the publisher's node over the route: give it time to arrive.
-		c.url = pubURL
 		time.Sleep(500 * time.Millisecond)
 	}
 	pubConns := make([]*nats.Conn, *pubs)

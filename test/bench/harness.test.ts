@@ -12,7 +12,7 @@ import { buildLoadgen, runLoadgen, startIdle } from '../../bench/lib/loadgen.js'
 import { startServer, type RunningServer } from '../../bench/lib/servers.js';
 import { streamInfoReady } from '../../bench/lib/jsready.js';
 import { setupTls } from '../../bench/lib/tls.js';
-import { outcomes, markdownTable, writeSection, type Samples } from '../../bench/lib/report.js';
+import { ROWS, outcomes, markdownTable, writeSection, type Samples } from '../../bench/lib/report.js';
 
 const tools = findTools();
 const skip = tools.problems.length > 0 ? `benchmark tools missing: ${tools.problems.join('; ')}` : false;
@@ -55,6 +55,15 @@ describe('bench harness: Go load generator against nats-server', { skip, timeout
     assert.equal(r.lost, 0);
     assert.equal(r.subs_closed, 0);
     assert.ok((r.sub_rate as number) > 0);
+  });
+
+  it('-suburl with a list spreads a queue group round-robin; the group gets each message once', async () => {
+    // Two URLs of the same server stand in for two nodes (the route rows pass node B, node A).
+    const r = await runLoadgen(bin, 'pubsub', ['-url', url, '-size', '128', '-subs', '4', '-queue', 'q', '-suburl', `${url},${url}`, '-dur', '0.5s'], { timeoutMs: 60_000 });
+    assert.ok((r.expected as number) > 0);
+    assert.equal(r.expected, r.sent, 'a queue group shares the messages');
+    assert.equal(r.received, r.expected);
+    assert.equal(r.subs_closed, 0);
   });
 
   it('request/reply reports ordered latency percentiles', async () => {
@@ -165,6 +174,20 @@ describe('bench report', () => {
     // Restart time is a cost: tsnats at most as slow as nats-server.
     const s6: Samples = { 'nats-server': { js_restart: [20] }, tsnats: { js_restart: [250] } };
     assert.equal(outcomes(s6, names).find((o) => o.row.key === 'js_restart')!.result, 'FAIL');
+  });
+
+  it('defines each row once; the route rows include the mixed pairs and the spread queue group', () => {
+    const keys = ROWS.map((r) => r.key);
+    assert.equal(new Set(keys).size, keys.length, 'row keys are unique');
+    for (const k of ['route16', 'route128', 'route_mix_tn16', 'route_mix_nt16', 'route_queue']) {
+      const row = ROWS.find((r) => r.key === k);
+      assert.ok(row, `row ${k}`);
+      assert.equal(row.target, 'throughput');
+      assert.equal(row.better, 'higher');
+    }
+    // A mixed row says which way round it runs and what its nats-server column holds.
+    assert.match(ROWS.find((r) => r.key === 'route_mix_tn16')!.scenario, /tsnats node A.*nats-server node B.*nats-server pair/);
+    assert.match(ROWS.find((r) => r.key === 'route_mix_nt16')!.scenario, /nats-server node A.*tsnats node B.*nats-server pair/);
   });
 
   it('renders a markdown table with both servers and the ratio', () => {
