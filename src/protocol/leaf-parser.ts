@@ -3,6 +3,7 @@
 // `HMSG <subj> [...] <hdr> <size>`: no account, no origin. The framing is the route reader's
 // (src/protocol/route-parser.ts), which takes this function as its argument parser.
 
+import { ERR_MAX_PAYLOAD, ERR_UNKNOWN_OP } from './errors.js';
 import { ROUTE_MAX_PAYLOAD, RouteParser, splitArgs, type RouteHandler, type RouteMsg } from './route-parser.js';
 
 export const LEAF_ACCOUNT = '$G';
@@ -25,7 +26,7 @@ function sizeAt(s: string, from: number, to: number): number {
 }
 
 export function parseLeafMsgArgs(op: string, rest: string): RouteMsg | string {
-  if (op !== 'LMSG' && op !== 'HMSG') return `Unknown Protocol Operation`;
+  if (op !== 'LMSG' && op !== 'HMSG') return ERR_UNKNOWN_OP.text;
   // Fast path: `LMSG <subj> <size>` and `LMSG <subj> <reply> <size>` with single blanks.
   if (op === 'LMSG') {
     const a = rest.indexOf(' ');
@@ -56,7 +57,7 @@ export function parseLeafMsgArgs(op: string, rest: string): RouteMsg | string {
     total = size(a[a.length - 1]!);
   } else total = size(a[a.length - 1]!);
   if (total < 0 || (hasHdr && (hdr < 0 || hdr > total))) return `processLeafMsgArgs Bad or Missing Size: '${rest}'`;
-  if (total > ROUTE_MAX_PAYLOAD) return 'Maximum Payload Violation';
+  if (total > ROUTE_MAX_PAYLOAD) return ERR_MAX_PAYLOAD.text;
   let reply: string | undefined;
   let queues: string[] | null = null;
   if (mid.length === 1) reply = mid[0];

@@ -9,6 +9,16 @@
 import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import { decimalLength, writeDecimal, writeLatin1 } from '../protocol/encode.js';
+import {
+  ERR_AUTH_TIMEOUT,
+  ERR_AUTH_VIOLATION,
+  ERR_LEAF_PORT,
+  ERR_STALE_CONNECTION,
+  ERR_UNKNOWN_OP,
+  errFrame,
+  errPermSubscribe,
+  type WireError,
+} from '../protocol/errors.js';
 import type { RouteHandler, RouteMsg, RouteParser } from '../protocol/route-parser.js';
 import { newLeafParser } from '../protocol/leaf-parser.js';
 import { Stall, Subscription, stallDuration, type Producer, type SubscriptionTarget } from './client.js';
@@ -20,10 +30,10 @@ import type { Leafnodes } from './leafnodes.js';
 /** nats-server's close reasons (logged as `Leafnode connection closed: <reason> account: $G`). */
 export const LeafClosed = {
   ClientClosed: 'Client Closed',
-  AuthenticationTimeout: 'Authentication Timeout',
+  AuthenticationTimeout: ERR_AUTH_TIMEOUT.text,
   AuthenticationFailure: 'Authentication Failure',
   TLSHandshakeFailure: 'TLS Handshake Failure',
-  StaleConnection: 'Stale Connection',
+  StaleConnection: ERR_STALE_CONNECTION.text,
   ParseError: 'Parse Error',
   ProtocolViolation: 'Protocol Violation',
   MinimumVersionRequired: 'Minimum Version Required',
@@ -220,8 +230,8 @@ export class Leaf implements RouteHandler, SubscriptionTarget, Producer {
       this.authTimer = setTimeout(() => {
         this.authTimer = null;
         if (this.connectReceived || this.closed) return;
-        this.sendErr('Authentication Timeout');
-        this.error('Authentication Timeout');
+        this.sendErr(ERR_AUTH_TIMEOUT);
+        this.error(ERR_AUTH_TIMEOUT.text);
         this.close(LeafClosed.AuthenticationTimeout);
       }, this.mgr.authTimeoutMs);
     } else {
@@ -258,7 +268,7 @@ export class Leaf implements RouteHandler, SubscriptionTarget, Producer {
     const o = this.mgr.server.options;
     if (this.pingsOut + 1 > o.pingMax) {
       this.debug('Stale Client Connection - Closing');
-      this.sendErr('Stale Connection');
+      this.sendErr(ERR_STALE_CONNECTION);
       this.close(LeafClosed.StaleConnection);
       return;
     }
@@ -290,7 +300,7 @@ export class Leaf implements RouteHandler, SubscriptionTarget, Producer {
 
   onParseError(reason: string, snippet: string): void {
     this.error(`Leafnode parser ERROR, ${reason}: proto='${JSON.stringify(snippet).slice(1, -1)}...'`);
-    this.sendErr('Unknown Protocol Operation');
+    this.sendErr(ERR_UNKNOWN_OP);
     this.close(LeafClosed.ParseError);
   }
 
@@ -329,7 +339,7 @@ export class Leaf implements RouteHandler, SubscriptionTarget, Producer {
         this.onLeafUnsub(args, rest);
         return;
       default:
-        this.sendErr('Unknown Protocol Operation');
+        this.sendErr(ERR_UNKNOWN_OP);
         this.error(`Leafnode parser ERROR, state=0, i=0: proto='${(op + ' ' + rest).slice(0, 32)}...'`);
         this.close(LeafClosed.ParseError);
     }
@@ -356,7 +366,7 @@ export class Leaf implements RouteHandler, SubscriptionTarget, Producer {
       this.error('Leafnode connection dropped with same cluster name error. Delaying attempt to reconnect for 30s');
       this.reconnectDelayMs = LOOP_DELAY_MS;
       this.close(LeafClosed.ClusterNamesIdentical);
-    } else if (rest.includes('Permissions Violation') || rest.includes('Authorization Violation')) {
+    } else if (rest.includes('Permissions Violation') || rest.includes(ERR_AUTH_VIOLATION.text)) {
       if (rest.includes('Permissions Violation')) this.reconnectDelayMs = LOOP_DELAY_MS;
     }
   }
@@ -380,12 +390,12 @@ export class Leaf implements RouteHandler, SubscriptionTarget, Producer {
     const j = this.parseJson('CONNECT', json);
     if (j === null) return;
     if (typeof j.lang === 'string' && j.lang !== '') {
-      this.sendErr('attempted to connect to leaf node port');
+      this.sendErr(ERR_LEAF_PORT);
       this.close(LeafClosed.IncorrectPort);
       return;
     }
     if (typeof j.gateway === 'string' && j.gateway !== '') {
-      this.sendErr('attempted to connect to leaf node port');
+      this.sendErr(ERR_LEAF_PORT);
       this.close(LeafClosed.IncorrectPort);
       return;
     }
@@ -411,7 +421,7 @@ export class Leaf implements RouteHandler, SubscriptionTarget, Producer {
     if (ok) this.authed = true;
     if (!ok) {
       this.error('authentication error');
-      this.sendErr('Authorization Violation');
+      this.sendErr(ERR_AUTH_VIOLATION);
       this.close(LeafClosed.AuthenticationFailure);
       return;
     }
@@ -570,8 +580,7 @@ export class Leaf implements RouteHandler, SubscriptionTarget, Producer {
     const special = subject.startsWith('$LDS.') || subject.startsWith('$GR.') || subject.startsWith('_GR_.');
     if (!special && this.pubPerm !== null && !/[*>]/.test(subject) && !this.pubPerm.allowed(subject)) {
       if (this.isSpoke) return; // a spoke drops silently: nothing of it is sent to the hub
-      const text = `Permissions Violation for Subscription to "${subject}"`;
-      this.sendErr(text);
+      this.sendErr(errPermSubscribe(subject));
       this.error(`Subscription Violation on "${subject}" - Check other side configuration`);
       this.close(LeafClosed.ProtocolViolation);
       return;
@@ -812,10 +821,13 @@ export class Leaf implements RouteHandler, SubscriptionTarget, Producer {
     this.markFlush();
   }
 
-  sendErr(text: string): void {
+  /** `-ERR`: one of the table's errors, a formatted one, or a leaf-specific text. */
+  sendErr(e: WireError | Buffer | string): void {
     if (this.closed) return;
-    if (this.mgr.log.traceEnabled) this.trace('->>', `-ERR '${text}'`);
-    this.enqueueText(`-ERR '${text}'\r\n`);
+    const frame = typeof e === 'string' ? errFrame(e) : Buffer.isBuffer(e) ? e : e.frame;
+    const line = frame.toString('latin1');
+    if (this.mgr.log.traceEnabled) this.trace('->>', line.slice(0, -2));
+    this.enqueueText(line);
     this.flushNow();
   }
 
