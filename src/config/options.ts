@@ -10,7 +10,7 @@ import { isValidPublicUserKey } from '../server/nkey.js';
 import { parseClusterBlock } from './cluster.js';
 import { parseLeafnodesBlock } from './leafnodes.js';
 import { ConfigError, formatPosition, type Position } from './errors.js';
-import { parseConfig, type ConfigNode, type MapEntry, type MapNode, type ParseOptions } from './parser.js';
+import { goType, parseConfig, type ConfigNode, type MapEntry, type MapNode, type ParseOptions } from './parser.js';
 import { ocspPeerPrerequisite, parseOcspCache, parseOcspPeer, type TlsBlockKind } from './ocsp-peer.js';
 import { parseWebsocket, validateWebsocket } from './websocket.js';
 import type {
@@ -251,25 +251,6 @@ const OCSP_MODES: ReadonlySet<string> = new Set(['auto', 'must', 'always', 'neve
 // ---------------------------------------------------------------------------
 // Helpers
 
-/** How nats-server (Go) names a config value's type in some of its messages. */
-function goType(n: ConfigNode): string {
-  switch (n.kind) {
-    case 'string':
-      return 'string';
-    case 'integer':
-      return 'int64';
-    case 'float':
-      return 'float64';
-    case 'bool':
-      return 'bool';
-    case 'datetime':
-      return 'time.Time';
-    case 'array':
-      return '[]interface {}';
-    case 'map':
-      return 'map[string]interface {}';
-  }
-}
 
 function describe(n: ConfigNode): string {
   switch (n.kind) {
@@ -1254,7 +1235,7 @@ class Builder {
         int: (f) => this.int(f),
         bool: (f) => this.bool(f),
         duration: (f, n) => this.duration(f, n),
-        goType: (v) => goType(v),
+        goType,
         storeDirInBlock: (f, dir) => {
           if (this.storeDirFrom === 'top') return this.err(f.keyPos, `Duplicate 'store_dir' configuration`);
           this.o.storeDir = dir;

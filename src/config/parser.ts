@@ -364,3 +364,23 @@ export function toPlain(node: ConfigNode): PlainValue {
       return node.value;
   }
 }
+
+/** How nats-server (Go) names a config value's type in some of its messages. */
+export function goType(n: ConfigNode): string {
+  switch (n.kind) {
+    case 'string':
+      return 'string';
+    case 'integer':
+      return 'int64';
+    case 'float':
+      return 'float64';
+    case 'bool':
+      return 'bool';
+    case 'datetime':
+      return 'time.Time';
+    case 'array':
+      return '[]interface {}';
+    case 'map':
+      return 'map[string]interface {}';
+  }
+}

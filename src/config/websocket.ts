@@ -1,7 +1,7 @@
 // The `websocket {}` block (alias `ws`), as nats-server 2.9.10 parses and validates it
 // (opts.go parseWebsocket, websocket.go validateWebsocketOptions). Errors carry file:line:col.
 
-import type { MapEntry, ConfigNode } from './parser.js';
+import { goType, type MapEntry } from './parser.js';
 import type { Position } from './errors.js';
 import type { TlsBlockKind } from './ocsp-peer.js';
 import type { ServerOptions, TlsOptions } from './types.js';
@@ -41,24 +41,6 @@ export interface WsBuilder {
   tls(e: MapEntry, kind: TlsBlockKind): TlsOptions | undefined;
 }
 
-function goType(n: ConfigNode): string {
-  switch (n.kind) {
-    case 'string':
-      return 'string';
-    case 'integer':
-      return 'int64';
-    case 'float':
-      return 'float64';
-    case 'bool':
-      return 'bool';
-    case 'datetime':
-      return 'time.Time';
-    case 'array':
-      return '[]interface {}';
-    case 'map':
-      return 'map[string]interface {}';
-  }
-}
 
 /** A Go duration string ("2s", "500ms", "1m30s") → ms, or undefined. */
 function goDurationMs(s: string): number | undefined {
