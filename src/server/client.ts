@@ -1,5 +1,6 @@
-// One client connection: the protocol handler behind the parser, its subscriptions, its outbound
-// buffer, and its timers (auth, ping, TLS handshake, write deadline).
+// One client connection: the protocol handler behind the parser, its subscriptions, and its
+// timers (auth, ping, TLS handshake). The socket, outbound chunk list, flush, stall gate and write
+// deadline are the connection core's (src/server/connection/core.ts), shared with routes and leafs.
 //
 // Hot path (a PUB): the parser hands a zero-copy view of the payload to onPub; the subject is
 // looked up through a one-entry memo of the connection's last published subject (valid while the
@@ -16,7 +17,7 @@
 // for at most nats-server's stall duration (100 ms, growing to 1 s near max_pending), after which
 // the producer goes on (and is stalled again by its next delivery if the consumer has not caught
 // up). A consumer above max_pending, or one whose socket makes no write progress for
-// write_deadline, is closed as a slow consumer (no -ERR).
+// write_deadline, is closed as a slow consumer (no -ERR). The mechanics live in the core.
 
 import type { X509Certificate } from 'node:crypto';
 import type { Socket } from 'node:net';
@@ -63,6 +64,9 @@ import { isLiteral, isValidLiteralSubject, isValidQueueName, matchLiteral, type 
 import { goDuration } from './monitor/format.js';
 import { clientCertificateError, tlsVersionName } from './tls.js';
 import { readIntoShared } from './shared-read.js';
+import { COPY_MAX, ConnCore, STALL_SHARE, type Producer } from './connection/core.js';
+
+export { Stall, stallDuration, type Producer } from './connection/core.js';
 import type { Server } from './server.js';
 
 /** Why a connection was closed: nats-server's ClosedState strings (shown in logs and /connz). */
@@ -96,19 +100,6 @@ const VIOLATION_REASON: Record<ProtocolViolation, ClosedReason> = {
   auth_violation: ClosedReason.AuthenticationViolation,
   bad_args: ClosedReason.ProtocolViolation,
 };
-
-/**
- * The connection a message comes from, as a consumer sees it: a client, or a route (see
- * src/server/route.ts). A consumer that falls behind pauses its producer (the stall gate).
- */
-export interface Producer {
-  readonly parser: { readonly chunksReused: boolean };
-  stall: Stall | null;
-  stallCount: number;
-  updateReading(): void;
-  stallEnded(st: Stall): void;
-  debug(msg: string): void;
-}
 
 /**
  * What a subscription delivers to: a client connection, or another kind of connection or internal
@@ -159,62 +150,6 @@ export class Subscription {
 }
 
 /**
- * A producer paused by the stall gate: its socket reading stays paused until every consumer it
- * waits for has drained, or until the stall duration has passed.
- */
-export class Stall {
-  readonly producer: Producer;
-  private waits = 0;
-  private ended = false;
-  private readonly timer: NodeJS.Timeout;
-
-  constructor(producer: Producer, ttlMs: number) {
-    this.producer = producer;
-    this.timer = setTimeout(() => this.expire(ttlMs), ttlMs);
-  }
-
-  get active(): boolean {
-    return !this.ended;
-  }
-
-  /** One more consumer to wait for. */
-  waitFor(): void {
-    this.waits++;
-  }
-
-  /** A consumer it waited for has drained (or closed). */
-  release(): void {
-    if (--this.waits <= 0) this.end();
-  }
-
-  end(): void {
-    if (this.ended) return;
-    this.ended = true;
-    clearTimeout(this.timer);
-    this.producer.stallEnded(this);
-  }
-
-  private expire(ttlMs: number): void {
-    if (this.ended) return;
-    this.producer.debug(`Timed out of fast producer stall (${goDuration(ttlMs * 1e6)})`);
-    this.end();
-  }
-}
-
-/**
- * How long a producer waits for a consumer with `pending` of `maxPending` bytes queued
- * (nats-server 2.9's stallDuration: 100 ms, plus 100 ms per 10 % of max_pending/2 above half, 1 s
- * at or above max_pending).
- */
-export function stallDuration(pending: number, maxPending: number): number {
-  if (pending >= maxPending) return STALL_MAX_MS;
-  let ttl = STALL_MIN_MS;
-  const half = Math.floor(maxPending / 2);
-  if (pending > half) ttl += STALL_MIN_MS * Math.floor((pending - half) / Math.max(1, Math.floor(half / 10)));
-  return ttl;
-}
-
-/**
  * Copies `src` into `dst` at `k`; returns the new offset. Uint8Array#set is a plain memmove: for
  * every size it beats a byte loop and Buffer#copy (which validates its arguments in JavaScript).
  */
@@ -230,41 +165,8 @@ const enum State {
   Closed,
 }
 
-/** Outbound chunk sizes (like nats-server's 512 B / 4 KiB / 64 KiB pools). */
-const MIN_CHUNK = 512;
-const MAX_CHUNK = 64 * 1024;
-/** Chunks bigger than this are MAX_CHUNK buffers from the pool (smaller ones come from Node's 8 KiB slab). */
-const POOL_MIN = 4096;
-/** Pooled chunks kept for reuse (4 MiB). */
-const POOL_MAX = 64;
-/** Payloads up to this size are copied into the outbound chunk; larger ones are queued by reference. */
-const COPY_MAX = 4096;
 /** Payloads up to this size are copied with a byte loop (no view needed). */
 const LOOP_COPY_MAX = 64;
-/** Producers are stalled while a consumer's pending bytes are above this share of max_pending. */
-const STALL_SHARE = 0.75;
-/** nats-server 2.9's stallClientMinDuration / stallClientMaxDuration. */
-const STALL_MIN_MS = 100;
-const STALL_MAX_MS = 1000;
-
-/**
- * A reusable MAX_CHUNK outbound buffer (nats-server pools its 64 KiB buffers the same way). A busy
- * connection takes one for a flush cycle, writes slices of it, and drops it at the end of the
- * flush; it goes back to the pool when the socket has completed every write that referenced it
- * (the write callbacks), so reuse never overwrites bytes still waiting to be written. (Without
- * it every 64 KiB of output is a new ArrayBuffer; with it a fan-out run reuses ~90 % of its chunks.
- * Chunks held by a consumer that is behind come back when their writes complete.)
- */
-class PooledChunk {
-  readonly buf = Buffer.allocUnsafeSlow(MAX_CHUNK);
-  /** Writes in flight referencing it, plus one while it is a connection's current chunk. */
-  refs = 0;
-  readonly release = (): void => {
-    if (--this.refs === 0 && chunkPool.length < POOL_MAX) chunkPool.push(this);
-  };
-}
-const chunkPool: PooledChunk[] = [];
-
 /** CONNECT options as nats-server reads them (defaults when absent: verbose/pedantic/echo true). */
 interface ConnectOpts {
   verbose: boolean;
@@ -334,12 +236,10 @@ export interface ClientTransport {
   info(cid: number, ip: string, ldm: boolean, nonce?: string): Buffer;
 }
 
-export class Client implements ProtocolHandler, SubscriptionTarget {
+export class Client extends ConnCore implements ProtocolHandler, SubscriptionTarget {
   readonly cid: number;
   readonly server: Server;
   readonly raw: Socket;
-  /** The socket carrying protocol data (raw, or the TLS socket after the upgrade). */
-  socket: Socket;
   readonly ip: string;
   readonly port: number;
   readonly start: number;
@@ -402,34 +302,11 @@ export class Client implements ProtocolHandler, SubscriptionTarget {
   private pingTimer: NodeJS.Timeout | null = null;
   private authTimer: NodeJS.Timeout | null = null;
   private tlsTimer: NodeJS.Timeout | null = null;
-  private wdTimer: NodeJS.Timeout | null = null;
 
-  // Outbound
-  private chunk: Buffer | null = null;
-  private chunkStart = 0;
-  /** The pool entry of the current chunk, when it is pooled. */
-  private pooled: PooledChunk | null = null;
-  private chunkOff = 0;
-  private outList: Buffer[] = [];
-  /** Write callbacks, parallel to outList (a pooled chunk's release, or undefined). */
-  private outDone: Array<(() => void) | undefined> = [];
-  private queued = 0;
-  private lastFlush = 0;
+  // Outbound (the chunk list is the core's)
   private flushedMsgs = 0;
-  /** Bytes handed to the socket so far (minus its writableLength: bytes the socket has written). */
-  private written = 0;
-  /** Bytes the socket had written when the write-deadline timer was armed. */
-  private wdMark = 0;
   /** Registered in the server's pending list (flush at the end of the current read). */
   flagged = false;
-
-  // Flow control
-  /** As a producer: the stall pausing this connection's reading, if any. */
-  stall: Stall | null = null;
-  /** As a consumer: stalls waiting for this connection to drain. */
-  private stalled: Stall[] | null = null;
-  /** How many times this connection was stalled as a producer. */
-  stallCount = 0;
 
   // Subject lookup memo: the last subject published and its match, valid for one index generation.
   private lastSubject = '';
@@ -445,9 +322,9 @@ export class Client implements ProtocolHandler, SubscriptionTarget {
     cid: number,
     readonly transport?: ClientTransport,
   ) {
+    super(raw);
     this.server = server;
     this.raw = raw;
-    this.socket = raw;
     this.cid = cid;
     this.ip = stripV6Mapped(raw.remoteAddress);
     this.port = raw.remotePort ?? 0;
@@ -1214,124 +1091,11 @@ export class Client implements ProtocolHandler, SubscriptionTarget {
     this.server.index.remove(sub);
   }
 
-  // -------------------------------------------------------------------------------------------
-  // Flow control: the fast-producer stall
-
-  /**
-   * This consumer is above the stall threshold while `producer` delivers to it: pause the
-   * producer's reading until this connection drains (or the stall duration passes). The rest of the
-   * producer's current read is still processed; reading stops after it.
-   */
-  private stallProducer(producer: Producer, pending: number, maxPending: number): void {
-    let st = producer.stall;
-    let list = this.stalled;
-    if (st !== null && list !== null && list.includes(st)) return;
-    if (st === null) {
-      st = new Stall(producer, stallDuration(pending, maxPending));
-      producer.stall = st;
-      producer.stallCount++;
-      producer.updateReading();
-    }
-    st.waitFor();
-    if (list === null) {
-      list = this.stalled = [];
-    } else if (list.length >= 8) {
-      // Drop stalls that already ended (timed out) so a stuck consumer's list stays short.
-      this.stalled = list = list.filter((s) => s.active);
-    }
-    list.push(st);
-  }
-
-  /** Lets every producer waiting for this consumer go on (it drained, or closed). */
-  private releaseStalled(): void {
-    const list = this.stalled;
-    if (list === null) return;
-    this.stalled = null;
-    for (let i = 0; i < list.length; i++) list[i]!.release();
-  }
-
-  /** Called by a Stall when it ends (all its consumers drained, or timeout). */
-  stallEnded(st: Stall): void {
-    if (this.stall !== st) return;
-    this.stall = null;
-    this.updateReading();
-  }
-
   /** Reading is paused while stalled or while a CONNECT is being authenticated asynchronously. */
   updateReading(): void {
     if (this.state !== State.Open) return;
     if (this.stall !== null || this.deferred !== null) this.socket.pause();
     else this.socket.resume();
-  }
-
-  /** True while this connection's reading is paused by the stall gate (for tests and monitoring). */
-  get isStalled(): boolean {
-    return this.stall !== null;
-  }
-
-  // -------------------------------------------------------------------------------------------
-  // Outbound buffer
-
-  /** Makes room for `n` bytes in the current chunk; returns the chunk (write at chunkOff). */
-  private reserve(n: number): Buffer {
-    const c = this.chunk;
-    if (c !== null && c.length - this.chunkOff >= n) return c;
-    return this.newChunk(n);
-  }
-
-  /** reserve()'s slow path, kept out of line so that the hot path stays small enough to inline. */
-  private newChunk(n: number): Buffer {
-    this.sealChunk();
-    this.dropChunk();
-    // Sized by the previous flush: small for quiet connections, a pooled 64 KiB chunk for busy ones.
-    let size = this.lastFlush * 2;
-    if (size < MIN_CHUNK) size = MIN_CHUNK;
-    if (size < n) size = n;
-    let nc: Buffer;
-    if (size > POOL_MIN && n <= MAX_CHUNK) {
-      const pc = chunkPool.pop() ?? new PooledChunk();
-      pc.refs = 1;
-      this.pooled = pc;
-      nc = pc.buf;
-    } else {
-      nc = Buffer.allocUnsafe(size);
-    }
-    this.chunk = nc;
-    this.chunkStart = 0;
-    this.chunkOff = 0;
-    return nc;
-  }
-
-  /** Moves the filled, unflushed part of the current chunk to the out list. */
-  private sealChunk(): void {
-    if (this.chunk !== null && this.chunkOff > this.chunkStart) {
-      this.outList.push(this.chunk.subarray(this.chunkStart, this.chunkOff));
-      const pc = this.pooled;
-      if (pc !== null) {
-        pc.refs++;
-        this.outDone.push(pc.release);
-      } else {
-        this.outDone.push(undefined);
-      }
-      this.chunkStart = this.chunkOff;
-    }
-  }
-
-  /** Lets go of the current chunk (a pooled one returns to the pool once its writes complete). */
-  private dropChunk(): void {
-    if (this.pooled !== null) {
-      this.pooled.release();
-      this.pooled = null;
-    }
-    this.chunk = null;
-  }
-
-  /** Discards everything queued (closed or unwritable socket). */
-  private discardQueued(): void {
-    this.outList.length = 0;
-    this.outDone.length = 0;
-    this.queued = 0;
-    this.chunkStart = this.chunkOff;
   }
 
   /**
@@ -1364,79 +1128,29 @@ export class Client implements ProtocolHandler, SubscriptionTarget {
     this.server.markPending(this);
   }
 
-  /** Bytes waiting to be written (queued here + buffered in the socket). */
-  get pendingBytes(): number {
-    return this.queued + (this.socket.writableLength ?? 0);
-  }
-
   /** Writes everything queued, in one batch (one write, or one corked writev). */
   flush(): void {
     this.flagged = false;
     if (this.queued === 0) return;
-    const sock = this.socket;
-    if (sock.destroyed || !sock.writable) {
-      this.discardQueued();
-      return;
-    }
-    this.sealChunk();
-    const list = this.outList;
-    const done = this.outDone;
-    const bytes = this.queued;
-    if (list.length === 1) {
-      sock.write(list[0]!, done[0]);
-    } else {
-      sock.cork();
-      for (let i = 0; i < list.length; i++) sock.write(list[i]!, done[i]);
-      sock.uncork();
-    }
-    list.length = 0;
-    done.length = 0;
-    this.queued = 0;
-    this.written += bytes;
-    this.lastFlush = bytes;
+    if (this.flushOut() === 0) return;
     // Message delivery counts as activity (nats-server updates `last` when it flushes messages).
     if (this.outMsgs !== this.flushedMsgs) {
       this.flushedMsgs = this.outMsgs;
       this.last = Date.now();
     }
-    // A pooled chunk goes back after every flush (no idle connection holds 64 KiB); a small one is
-    // kept for the next flush unless nearly full.
-    if (this.pooled !== null || (this.chunk !== null && this.chunk.length - this.chunkOff < 64)) this.dropChunk();
-    if (sock.writableNeedDrain) this.armWriteDeadline();
-    else if (this.stalled !== null) this.releaseStalled(); // the socket took it all: caught up
   }
 
-  private onDrain(): void {
-    if (this.wdTimer !== null) {
-      clearTimeout(this.wdTimer);
-      this.wdTimer = null;
-    }
+  protected override onDrain(): void {
     this.last = Date.now();
-    this.releaseStalled();
+    super.onDrain();
   }
 
-  /**
-   * Write deadline: armed while the socket has more buffered than it wants (write() returned
-   * false), cleared on 'drain'. When it fires, a socket that wrote nothing since it was armed is
-   * closed as a slow consumer; one that made progress (slow but reading) gets another period.
-   */
-  private armWriteDeadline(): void {
-    if (this.wdTimer !== null || this.state === State.Closed) return;
-    const dl = this.server.options.writeDeadlineMs;
-    if (dl <= 0) return;
-    this.wdMark = this.written - this.socket.writableLength;
-    this.wdTimer = setTimeout(() => this.writeDeadlineExceeded(), dl);
+  protected get writeDeadlineMs(): number {
+    return this.server.options.writeDeadlineMs;
   }
 
-  private writeDeadlineExceeded(): void {
-    this.wdTimer = null;
-    if (this.isClosed) return;
+  protected writeDeadlineExceeded(): void {
     const sock = this.socket;
-    if (!sock.writableNeedDrain) return;
-    if (this.written - sock.writableLength > this.wdMark) {
-      this.armWriteDeadline();
-      return;
-    }
     const dl = goDuration(this.server.options.writeDeadlineMs * 1e6);
     const chunks = (sock as unknown as { writableBuffer?: unknown[] }).writableBuffer?.length ?? 1;
     this.notice(`Slow Consumer Detected: WriteDeadline of ${dl} exceeded with ${chunks} chunks of ${sock.writableLength} total bytes.`);
@@ -1569,34 +1283,22 @@ export class Client implements ProtocolHandler, SubscriptionTarget {
     const wasOpen = this.state === State.Open;
     this.state = State.Closed;
     this.parser.halt();
-    for (const t of [this.pingTimer, this.authTimer, this.tlsTimer, this.wdTimer]) if (t !== null) clearTimeout(t);
-    this.pingTimer = this.authTimer = this.tlsTimer = this.wdTimer = null;
+    for (const t of [this.pingTimer, this.authTimer, this.tlsTimer]) if (t !== null) clearTimeout(t);
+    this.pingTimer = this.authTimer = this.tlsTimer = null;
     this.stop = Date.now();
     this.reason = reason;
-    // Producers waiting for this consumer go on; a stall of this producer ends.
-    this.releaseStalled();
-    if (this.stall !== null) this.stall.end();
+    // Producers waiting for this consumer go on, a stall of this producer ends, the rest is written.
+    const drop = discard || reason === ClosedReason.TLSHandshakeError;
+    this.closeOutbound(drop);
     const sock = this.socket;
-    if (discard || reason === ClosedReason.TLSHandshakeError) {
-      this.discardQueued();
+    if (drop) {
       sock.destroy();
       if (sock !== this.raw) this.raw.destroy();
     } else {
-      if (this.queued > 0 && !sock.destroyed && sock.writable) {
-        this.state = State.Open; // let flush write
-        this.flush();
-        this.state = State.Closed;
-        if (this.wdTimer !== null) {
-          clearTimeout(this.wdTimer);
-          this.wdTimer = null;
-        }
-      }
-      this.discardQueued();
       if (!sock.destroyed) sock.destroySoon();
       // A peer that never reads must not keep the socket alive.
       if (!sock.destroyed) setTimeout(() => sock.destroy(), 2000).unref();
     }
-    this.dropChunk();
     const subsSnapshot = this.server.keepsClosedSubs() ? this.subsList() : [];
     this.debug(`Client connection closed: ${reason}`);
     const trace = this.server.logger.traceEnabled;

@@ -21,7 +21,8 @@ import {
 } from '../protocol/errors.js';
 import type { RouteHandler, RouteMsg, RouteParser } from '../protocol/route-parser.js';
 import { newLeafParser } from '../protocol/leaf-parser.js';
-import { Stall, Subscription, stallDuration, type Producer, type SubscriptionTarget } from './client.js';
+import { Subscription, type SubscriptionTarget } from './client.js';
+import { COPY_MAX, ConnCore, STALL_SHARE, type Producer } from './connection/core.js';
 import { versionAtLeast, versionParts, type LeafRemoteOptions } from '../config/leafnodes.js';
 import { PublishRule } from './permissions.js';
 import { routeNonce } from './route.js';
@@ -65,9 +66,6 @@ export class LeafSub extends Subscription {
   }
 }
 
-const COPY_MAX = 4096;
-const CHUNK = 64 * 1024;
-const CRLF = Buffer.from('\r\n');
 const PING_FRAME = Buffer.from('PING\r\n');
 const PONG_FRAME = Buffer.from('PONG\r\n');
 const LOOP_DELAY_MS = 30_000;
@@ -81,10 +79,9 @@ function redact(json: string): string {
   return json.replace(/("pass"\s*:\s*)"(?:[^"\\]|\\.)*"/, '$1"[REDACTED]"');
 }
 
-export class Leaf implements RouteHandler, SubscriptionTarget, Producer {
+export class Leaf extends ConnCore implements RouteHandler, SubscriptionTarget, Producer {
   readonly cid: number;
   readonly mgr: Leafnodes;
-  socket: Socket;
   readonly ip: string;
   readonly port: number;
   readonly start = Date.now();
@@ -137,20 +134,10 @@ export class Leaf implements RouteHandler, SubscriptionTarget, Producer {
 
   // Producer (flow control)
   readonly parser = { chunksReused: false };
-  stall: Stall | null = null;
-  stallCount = 0;
 
   /** Set by the leaf manager's publish: the publish this leaf is a target of, and its queue names. */
   pubEpoch = 0;
   pubQueues: string[] | null = null;
-
-  // Outbound (one chunk written in place, as routes do)
-  private chunk: Buffer = Buffer.allocUnsafe(CHUNK);
-  private chunkStart = 0;
-  private off = 0;
-  private out: Buffer[] = [];
-  private scheduled = false;
-  private stalled: Stall[] | null = null;
 
   /** deliver() batching: one LMSG per message with every queue name chosen for this leaf. */
   private pend: {
@@ -171,8 +158,8 @@ export class Leaf implements RouteHandler, SubscriptionTarget, Producer {
   private readonly prefix: string;
 
   constructor(mgr: Leafnodes, sock: Socket, cid: number, remote: LeafRemoteOptions | undefined, url: URL | undefined) {
+    super(sock);
     this.mgr = mgr;
-    this.socket = sock;
     this.cid = cid;
     this.ip = stripV6Mapped(sock.remoteAddress);
     this.port = sock.remotePort ?? 0;
@@ -224,7 +211,7 @@ export class Leaf implements RouteHandler, SubscriptionTarget, Producer {
     sock.on('data', (d: Buffer) => this.onData(d));
     sock.on('error', (e: NodeJS.ErrnoException) => this.onSocketError(e));
     sock.on('close', () => this.close(LeafClosed.ClientClosed));
-    sock.on('drain', () => this.releaseStalled());
+    sock.on('drain', () => this.onDrain());
     sock.resume();
     if (!this.solicited) {
       this.authTimer = setTimeout(() => {
@@ -252,7 +239,7 @@ export class Leaf implements RouteHandler, SubscriptionTarget, Producer {
     sock.on('data', (d: Buffer) => this.onData(d));
     sock.on('error', (e: NodeJS.ErrnoException) => this.onSocketError(e));
     sock.on('close', () => this.close(LeafClosed.ClientClosed));
-    sock.on('drain', () => this.releaseStalled());
+    sock.on('drain', () => this.onDrain());
     rest();
   }
 
@@ -311,7 +298,7 @@ export class Leaf implements RouteHandler, SubscriptionTarget, Producer {
     switch (op) {
       case 'PING':
         this.enqueue(PONG_FRAME);
-        this.markFlush();
+        this.scheduleFlush();
         return;
       case 'PONG':
         this.pingsOut = 0;
@@ -726,7 +713,7 @@ export class Leaf implements RouteHandler, SubscriptionTarget, Producer {
     n += decimalLength(size) + 2;
     const copy = size <= COPY_MAX;
     const buf = this.reserve(copy ? n + size + 2 : n);
-    let k = this.off;
+    let k = this.chunkOff;
     k += writeLatin1(buf, k, hdr >= 0 ? 'HMSG ' : 'LMSG ');
     k += writeLatin1(buf, k, subject);
     buf[k++] = 0x20;
@@ -763,18 +750,17 @@ export class Leaf implements RouteHandler, SubscriptionTarget, Producer {
       }
       buf[k++] = 13;
       buf[k++] = 10;
-      this.off = k;
+      this.commit(k);
     } else {
-      this.off = k;
-      this.seal();
+      this.commit(k);
       const body = data.subarray(from, end);
-      this.out.push(copyLarge ? Buffer.from(body) : body, CRLF);
+      this.queueRef(copyLarge ? Buffer.from(body) : body);
     }
     this.outMsgs++;
     this.outBytes += size;
     if (this.mgr.log.traceEnabled) this.traceMsg('->>', subject, reply, queues, hdr, size);
-    this.markFlush();
-    const pending = this.socket.writableLength + (this.off - this.chunkStart);
+    this.scheduleFlush();
+    const pending = this.pendingBytes;
     const max = this.mgr.server.options.maxPending;
     if (pending > max) {
       // A peer that stops reading: memory stays bounded (nats-server closes it the same way).
@@ -782,43 +768,34 @@ export class Leaf implements RouteHandler, SubscriptionTarget, Producer {
       this.close(LeafClosed.SlowConsumerPendingBytes);
       return;
     }
-    if (producer !== null && pending > max * 0.75) this.stallProducer(producer, pending, max);
+    if (producer !== null && pending > max * STALL_SHARE) this.stallProducer(producer, pending, max);
   }
 
-  private stallProducer(producer: Producer, pending: number, max: number): void {
-    let st = producer.stall;
-    let list = this.stalled;
-    if (st !== null && list !== null && list.includes(st)) return;
-    if (st === null) {
-      st = new Stall(producer, stallDuration(pending, max));
-      producer.stall = st;
-      producer.stallCount++;
-      producer.updateReading();
-    }
-    st.waitFor();
-    if (list === null) list = this.stalled = [];
-    else if (list.length >= 8) this.stalled = list = list.filter((x) => x.active);
-    list.push(st);
+  protected get writeDeadlineMs(): number {
+    return this.mgr.server.options.writeDeadlineMs;
   }
 
-  private releaseStalled(): void {
-    const list = this.stalled;
-    if (list === null) return;
-    this.stalled = null;
-    for (const st of list) st.release();
+  /** A leaf that writes nothing for write_deadline is closed (as nats-server does). */
+  protected writeDeadlineExceeded(): void {
+    this.notice('Slow Consumer Detected: WriteDeadline exceeded');
+    this.close(LeafClosed.WriteError);
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
   }
 
   sendProto(line: string): void {
     if (this.closed) return;
     if (this.mgr.log.traceEnabled) this.trace('->>', line);
     this.enqueueText(line + '\r\n');
-    this.markFlush();
+    this.scheduleFlush();
   }
 
   sendInfo(json: string): void {
     if (this.closed) return;
     this.enqueueText(`INFO ${json}\r\n`);
-    this.markFlush();
+    this.scheduleFlush();
   }
 
   /** `-ERR`: one of the table's errors, a formatted one, or a leaf-specific text. */
@@ -831,61 +808,12 @@ export class Leaf implements RouteHandler, SubscriptionTarget, Producer {
     this.flushNow();
   }
 
-  // -------------------------------------------------------------------------------------------
-  // Outbound buffer
-
-  private reserve(n: number): Buffer {
-    if (this.off + n > this.chunk.length) {
-      this.seal();
-      this.chunk = Buffer.allocUnsafe(Math.max(CHUNK, n));
-      this.chunkStart = this.off = 0;
-    }
-    return this.chunk;
-  }
-
-  private seal(): void {
-    if (this.off > this.chunkStart) {
-      this.out.push(this.chunk.subarray(this.chunkStart, this.off));
-      this.chunkStart = this.off;
-    }
-  }
-
   private enqueue(b: Buffer): void {
-    const buf = this.reserve(b.length);
-    b.copy(buf, this.off);
-    this.off += b.length;
+    this.enqueueBytes(b);
   }
-
-  private enqueueText(s: string): void {
-    const len = Buffer.byteLength(s, 'latin1');
-    const buf = this.reserve(len);
-    this.off += buf.write(s, this.off, len, 'latin1');
-  }
-
-  private markFlush(): void {
-    if (this.scheduled) return;
-    this.scheduled = true;
-    process.nextTick(this.flushTick);
-  }
-
-  private readonly flushTick = (): void => {
-    this.scheduled = false;
-    this.flushNow();
-  };
 
   flushNow(): void {
-    this.seal();
-    const out = this.out;
-    if (out.length === 0) return;
-    this.out = [];
-    const sock = this.socket;
-    if (sock.destroyed) return;
-    if (out.length === 1) sock.write(out[0]!);
-    else {
-      sock.cork();
-      for (const b of out) sock.write(b);
-      sock.uncork();
-    }
+    this.flushOut();
   }
 
   // -------------------------------------------------------------------------------------------
@@ -895,12 +823,6 @@ export class Leaf implements RouteHandler, SubscriptionTarget, Producer {
     if (this.closed) return;
     if (this.stall !== null) this.socket.pause();
     else this.socket.resume();
-  }
-
-  stallEnded(st: Stall): void {
-    if (this.stall !== st) return;
-    this.stall = null;
-    this.updateReading();
   }
 
   // -------------------------------------------------------------------------------------------
@@ -914,16 +836,8 @@ export class Leaf implements RouteHandler, SubscriptionTarget, Producer {
     this.reader.halt();
     for (const t of [this.pingTimer, this.authTimer]) if (t !== null) clearTimeout(t);
     this.pingTimer = this.authTimer = null;
-    if (this.stall !== null) this.stall.end();
-    this.releaseStalled();
+    this.closeOutbound(false);
     const sock = this.socket;
-    try {
-      this.seal();
-      if (this.out.length > 0 && !sock.destroyed && sock.writable) for (const b of this.out) sock.write(b);
-    } catch {
-      // ignore
-    }
-    this.out = [];
     if (!sock.destroyed) sock.end();
     setTimeout(() => sock.destroy(), 2000).unref();
     const index = this.mgr.server.index;

@@ -16,7 +16,8 @@ import {
   type WireError,
 } from '../protocol/errors.js';
 import { RouteParser, type RouteHandler, type RouteMsg } from '../protocol/route-parser.js';
-import { Stall, Subscription, stallDuration, type Producer, type SubscriptionTarget } from './client.js';
+import { Subscription, type SubscriptionTarget } from './client.js';
+import { COPY_MAX, ConnCore, STALL_SHARE, type Producer } from './connection/core.js';
 import type { Cluster } from './cluster.js';
 
 /** nats-server's close reasons for routes (also in logs: `Router connection closed: <reason>`). */
@@ -71,9 +72,6 @@ export interface RouteInfo {
   [k: string]: unknown;
 }
 
-const CHUNK = 64 * 1024;
-const COPY_MAX = 4096;
-const CRLF = Buffer.from('\r\n');
 const PING_FRAME = Buffer.from('PING\r\n');
 const PONG_FRAME = Buffer.from('PONG\r\n');
 
@@ -87,10 +85,9 @@ export function routeNonce(): string {
   return randomBytes(11).toString('base64url');
 }
 
-export class Route implements RouteHandler, SubscriptionTarget, Producer {
+export class Route extends ConnCore implements RouteHandler, SubscriptionTarget, Producer {
   readonly rid: number;
   readonly cluster: Cluster;
-  socket: Socket;
   readonly ip: string;
   readonly port: number;
   readonly start = Date.now();
@@ -132,20 +129,6 @@ export class Route implements RouteHandler, SubscriptionTarget, Producer {
 
   // Producer (flow control: a client consumer that falls behind pauses this route's reading)
   readonly parser = { chunksReused: false };
-  stall: Stall | null = null;
-  stallCount = 0;
-
-  // Outbound
-  private chunk: Buffer = Buffer.allocUnsafe(CHUNK);
-  private chunkStart = 0;
-  private off = 0;
-  private out: Buffer[] = [];
-  private scheduled = false;
-
-  /** As a consumer: producers paused until this route drains. */
-  private stalled: Stall[] | null = null;
-  private wdTimer: NodeJS.Timeout | null = null;
-  private wdMark = 0;
 
   private lastSubject = '';
   private lastHead: Buffer | null = null;
@@ -158,8 +141,8 @@ export class Route implements RouteHandler, SubscriptionTarget, Producer {
   private readonly prefix: string;
 
   constructor(cluster: Cluster, sock: Socket, rid: number, solicited: boolean, url: URL | undefined, explicit: boolean) {
+    super(sock);
     this.cluster = cluster;
-    this.socket = sock;
     this.rid = rid;
     this.ip = stripV6Mapped(sock.remoteAddress);
     this.port = sock.remotePort ?? 0;
@@ -305,7 +288,7 @@ export class Route implements RouteHandler, SubscriptionTarget, Producer {
     switch (op) {
       case 'PING':
         this.enqueue(PONG_FRAME);
-        this.markFlush();
+        this.scheduleFlush();
         return;
       case 'PONG':
         this.pingsOut = 0;
@@ -625,7 +608,7 @@ export class Route implements RouteHandler, SubscriptionTarget, Producer {
     n += decimalLength(size) + 2;
     const copy = size <= COPY_MAX;
     const buf = this.reserve(copy ? n + size + 2 : n);
-    let k = this.off;
+    let k = this.chunkOff;
     // `RMSG $G <subject> ` is kept for the last subject (a run of publishes to one subject).
     let head = this.lastHead;
     if (subject !== this.lastSubject || head === null) {
@@ -668,76 +651,38 @@ export class Route implements RouteHandler, SubscriptionTarget, Producer {
       }
       buf[k++] = 13;
       buf[k++] = 10;
-      this.off = k;
+      this.commit(k);
     } else {
-      this.off = k;
-      this.seal();
+      this.commit(k);
       const body = data.subarray(from, end);
-      this.out.push(copyLarge ? Buffer.from(body) : body, CRLF);
+      this.queueRef(copyLarge ? Buffer.from(body) : body);
     }
     this.outMsgs++;
     this.outBytes += size;
     if (this.cluster.log.traceEnabled) {
       this.traceMsg('->>', { origin: undefined, account: GLOBAL_ACCOUNT, subject, reply, queues, hdr, size });
     }
-    this.markFlush();
+    this.scheduleFlush();
     if (producer !== null) {
       const pending = this.pendingBytes;
       const max = this.cluster.server.options.maxPending;
-      if (pending > max * 0.75) this.stallProducer(producer, pending, max);
+      if (pending > max * STALL_SHARE) this.stallProducer(producer, pending, max);
     }
   }
 
-  /**
-   * The fast-producer stall, as for client consumers: the producer's reading pauses until this
-   * route drains (or the stall duration passes). Routes are never closed as slow consumers; a
-   * route that writes nothing at all for write_deadline is closed (nats-server does the same).
-   */
-  private stallProducer(producer: Producer, pending: number, max: number): void {
-    let st = producer.stall;
-    let list = this.stalled;
-    if (st !== null && list !== null && list.includes(st)) return;
-    if (st === null) {
-      st = new Stall(producer, stallDuration(pending, max));
-      producer.stall = st;
-      producer.stallCount++;
-      producer.updateReading();
-    }
-    st.waitFor();
-    if (list === null) list = this.stalled = [];
-    else if (list.length >= 8) this.stalled = list = list.filter((x) => x.active);
-    list.push(st);
-    if (this.wdTimer === null) this.armWriteDeadline();
+  // Routes are never closed as slow consumers (they stall their producers); a route that writes
+  // nothing at all for write_deadline is closed (nats-server does the same).
+  protected get writeDeadlineMs(): number {
+    return this.cluster.server.options.writeDeadlineMs;
   }
 
-  private armWriteDeadline(): void {
-    this.wdMark = this.socket.bytesWritten - this.socket.writableLength;
-    this.wdTimer = setTimeout(() => {
-      this.wdTimer = null;
-      if (this.closed) return;
-      if (this.socket.bytesWritten - this.socket.writableLength === this.wdMark && this.socket.writableLength > 0) {
-        this.error('Slow Consumer Detected: WriteDeadline exceeded');
-        this.close(RouteClosed.WriteError);
-        return;
-      }
-      if (this.socket.writableLength > 0) this.armWriteDeadline();
-    }, this.cluster.server.options.writeDeadlineMs);
-    this.wdTimer.unref?.();
+  protected writeDeadlineExceeded(): void {
+    this.error('Slow Consumer Detected: WriteDeadline exceeded');
+    this.close(RouteClosed.WriteError);
   }
 
-  private onDrain(): void {
-    if (this.wdTimer !== null) {
-      clearTimeout(this.wdTimer);
-      this.wdTimer = null;
-    }
-    this.releaseStalled();
-  }
-
-  private releaseStalled(): void {
-    const list = this.stalled;
-    if (list === null) return;
-    this.stalled = null;
-    for (const st of list) st.release();
+  get isClosed(): boolean {
+    return this.closed;
   }
 
   /** `RS+`/`RS-` and other control lines. */
@@ -745,14 +690,14 @@ export class Route implements RouteHandler, SubscriptionTarget, Producer {
     if (this.closed) return;
     if (this.cluster.log.traceEnabled) this.trace('->>', line);
     this.enqueueText(line + '\r\n');
-    this.markFlush();
+    this.scheduleFlush();
   }
 
   sendInfo(json: string): void {
     if (this.closed) return;
     if (this.cluster.log.traceEnabled) this.trace('->>', `INFO ${json}`);
     this.enqueueText(`INFO ${json}\r\n`);
-    this.markFlush();
+    this.scheduleFlush();
   }
 
   sendErr(e: WireError): void {
@@ -762,67 +707,12 @@ export class Route implements RouteHandler, SubscriptionTarget, Producer {
     this.flushNow();
   }
 
-  // -------------------------------------------------------------------------------------------
-  // Outbound buffer
-
-  private reserve(n: number): Buffer {
-    if (this.off + n > this.chunk.length) {
-      this.seal();
-      this.chunk = Buffer.allocUnsafe(Math.max(CHUNK, n));
-      this.chunkStart = this.off = 0;
-    }
-    return this.chunk;
-  }
-
-  private seal(): void {
-    if (this.off > this.chunkStart) {
-      this.out.push(this.chunk.subarray(this.chunkStart, this.off));
-      this.chunkStart = this.off;
-    }
-  }
-
   private enqueue(b: Buffer): void {
-    const buf = this.reserve(b.length);
-    b.copy(buf, this.off);
-    this.off += b.length;
+    this.enqueueBytes(b);
   }
-
-  private enqueueText(s: string): void {
-    const len = Buffer.byteLength(s, 'latin1');
-    const buf = this.reserve(len);
-    this.off += buf.write(s, this.off, len, 'latin1');
-  }
-
-  private markFlush(): void {
-    if (this.scheduled) return;
-    this.scheduled = true;
-    process.nextTick(this.flushTick);
-  }
-
-  private readonly flushTick = (): void => {
-    this.scheduled = false;
-    this.flushNow();
-  };
 
   flushNow(): void {
-    this.seal();
-    const out = this.out;
-    if (out.length === 0) return;
-    this.out = [];
-    // Start a fresh region of the chunk: what was sealed now belongs to the socket.
-    const sock = this.socket;
-    if (this.closed && sock.destroyed) return;
-    if (out.length === 1) sock.write(out[0]!);
-    else {
-      sock.cork();
-      for (const b of out) sock.write(b);
-      sock.uncork();
-    }
-  }
-
-  /** Bytes queued and not yet written by the socket. */
-  get pendingBytes(): number {
-    return this.socket.writableLength + (this.off - this.chunkStart);
+    this.flushOut();
   }
 
   // -------------------------------------------------------------------------------------------
@@ -834,12 +724,6 @@ export class Route implements RouteHandler, SubscriptionTarget, Producer {
     else this.socket.resume();
   }
 
-  stallEnded(st: Stall): void {
-    if (this.stall !== st) return;
-    this.stall = null;
-    this.updateReading();
-  }
-
   // -------------------------------------------------------------------------------------------
   // Close
 
@@ -848,20 +732,10 @@ export class Route implements RouteHandler, SubscriptionTarget, Producer {
     this.closed = true;
     this.reason = reason;
     this.reader.halt();
-    for (const t of [this.pingTimer, this.authTimer, this.wdTimer]) if (t !== null) clearTimeout(t);
-    this.pingTimer = this.authTimer = this.wdTimer = null;
-    if (this.stall !== null) this.stall.end();
-    this.releaseStalled();
+    for (const t of [this.pingTimer, this.authTimer]) if (t !== null) clearTimeout(t);
+    this.pingTimer = this.authTimer = null;
+    this.closeOutbound(false);
     const sock = this.socket;
-    try {
-      this.seal();
-      if (this.out.length > 0 && !sock.destroyed && sock.writable) {
-        for (const b of this.out) sock.write(b);
-      }
-    } catch {
-      // ignore
-    }
-    this.out = [];
     if (!sock.destroyed) sock.end();
     setTimeout(() => sock.destroy(), 2000).unref();
     const index = this.cluster.server.index;

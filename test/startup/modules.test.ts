@@ -39,6 +39,7 @@ const CORE = [
   'src/protocol/parser.js',
   'src/server/auth.js',
   'src/server/client.js',
+  'src/server/connection/core.js',
   'src/server/hooks.js',
   'src/server/info.js',
   'src/server/internal.js',
