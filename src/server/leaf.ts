@@ -22,7 +22,10 @@ import {
 import type { RouteHandler, RouteMsg, RouteParser } from '../protocol/route-parser.js';
 import { newLeafParser } from '../protocol/leaf-parser.js';
 import { Subscription, type SubscriptionTarget } from './client.js';
-import { COPY_MAX, ConnCore, STALL_SHARE, type Producer } from './connection/core.js';
+import { COPY_MAX, STALL_SHARE, type Producer } from './connection/core.js';
+import { ServerLink } from './connection/link.js';
+import type { Logger } from './logger.js';
+import type { ServerOptions } from '../config/types.js';
 import { versionAtLeast, versionParts, type LeafRemoteOptions } from '../config/leafnodes.js';
 import { PublishRule } from './permissions.js';
 import { routeNonce } from './route.js';
@@ -66,7 +69,6 @@ export class LeafSub extends Subscription {
   }
 }
 
-const PING_FRAME = Buffer.from('PING\r\n');
 const PONG_FRAME = Buffer.from('PONG\r\n');
 const LOOP_DELAY_MS = 30_000;
 
@@ -79,7 +81,7 @@ function redact(json: string): string {
   return json.replace(/("pass"\s*:\s*)"(?:[^"\\]|\\.)*"/, '$1"[REDACTED]"');
 }
 
-export class Leaf extends ConnCore implements RouteHandler, SubscriptionTarget, Producer {
+export class Leaf extends ServerLink implements RouteHandler, SubscriptionTarget, Producer {
   readonly cid: number;
   readonly mgr: Leafnodes;
   readonly ip: string;
@@ -101,7 +103,6 @@ export class Leaf extends ConnCore implements RouteHandler, SubscriptionTarget, 
   remoteCluster = '';
   headers = true;
   registered = false;
-  closed = false;
   reason = '';
   /** Delay before the next dial of this remote (loop or permission errors: 30 s). */
   reconnectDelayMs = 0;
@@ -126,10 +127,6 @@ export class Leaf extends ConnCore implements RouteHandler, SubscriptionTarget, 
   outMsgs = 0;
   inBytes = 0;
   outBytes = 0;
-  rttNs = 0;
-  private pingStart = 0;
-  private pingsOut = 0;
-  private pingTimer: NodeJS.Timeout | null = null;
   private authTimer: NodeJS.Timeout | null = null;
 
   // Producer (flow control)
@@ -155,7 +152,6 @@ export class Leaf extends ConnCore implements RouteHandler, SubscriptionTarget, 
   } | null = null;
 
   private readonly reader: RouteParser;
-  private readonly prefix: string;
 
   constructor(mgr: Leafnodes, sock: Socket, cid: number, remote: LeafRemoteOptions | undefined, url: URL | undefined) {
     super(sock);
@@ -177,23 +173,6 @@ export class Leaf extends ConnCore implements RouteHandler, SubscriptionTarget, 
 
   // -------------------------------------------------------------------------------------------
   // Logging
-
-  debug(msg: string): void {
-    const l = this.mgr.log;
-    if (l.debugEnabled) l.debug(this.prefix + msg);
-  }
-  notice(msg: string): void {
-    this.mgr.log.notice(this.prefix + msg);
-  }
-  warn(msg: string): void {
-    this.mgr.log.warn(this.prefix + msg);
-  }
-  error(msg: string): void {
-    this.mgr.log.error(this.prefix + msg);
-  }
-  private trace(dir: '<<-' | '->>', op: string): void {
-    this.mgr.log.trace(`${this.prefix}${dir} [${op}]`);
-  }
 
   // -------------------------------------------------------------------------------------------
   // Start
@@ -243,28 +222,18 @@ export class Leaf extends ConnCore implements RouteHandler, SubscriptionTarget, 
     rest();
   }
 
-  private armPing(ms: number): void {
-    if (this.pingTimer !== null) clearTimeout(this.pingTimer);
-    this.pingTimer = setTimeout(() => this.pingTick(), ms);
-    this.pingTimer.unref?.();
+  protected get log(): Logger {
+    return this.mgr.log;
   }
 
-  private pingTick(): void {
-    this.pingTimer = null;
-    if (this.closed) return;
-    const o = this.mgr.server.options;
-    if (this.pingsOut + 1 > o.pingMax) {
-      this.debug('Stale Client Connection - Closing');
-      this.sendErr(ERR_STALE_CONNECTION);
-      this.close(LeafClosed.StaleConnection);
-      return;
-    }
-    this.pingsOut++;
-    this.pingStart = performance.now();
-    if (this.mgr.log.traceEnabled) this.trace('->>', 'PING');
-    this.enqueue(PING_FRAME);
-    this.flushNow();
-    this.armPing(o.pingIntervalMs);
+  protected get pingOptions(): ServerOptions {
+    return this.mgr.server.options;
+  }
+
+  protected closeStale(): void {
+    this.debug('Stale Client Connection - Closing');
+    this.sendErr(ERR_STALE_CONNECTION);
+    this.close(LeafClosed.StaleConnection);
   }
 
   // -------------------------------------------------------------------------------------------
@@ -301,8 +270,7 @@ export class Leaf extends ConnCore implements RouteHandler, SubscriptionTarget, 
         this.scheduleFlush();
         return;
       case 'PONG':
-        this.pingsOut = 0;
-        if (this.pingStart > 0) this.rttNs = Math.round((performance.now() - this.pingStart) * 1e6);
+        this.gotPong();
         return;
       case 'CONNECT':
         if (log.traceEnabled) this.trace('<<-', `CONNECT ${redact(rest)}`);
@@ -536,7 +504,7 @@ export class Leaf extends ConnCore implements RouteHandler, SubscriptionTarget, 
     this.registered = true;
     this.mgr.addJetStreamDenies(this);
     this.mgr.sendInitialInterest(this);
-    this.armPing(1000 + Math.floor(Math.random() * 200));
+    this.startPing();
     this.flushNow();
   }
 
@@ -781,10 +749,6 @@ export class Leaf extends ConnCore implements RouteHandler, SubscriptionTarget, 
     this.close(LeafClosed.WriteError);
   }
 
-  get isClosed(): boolean {
-    return this.closed;
-  }
-
   sendProto(line: string): void {
     if (this.closed) return;
     if (this.mgr.log.traceEnabled) this.trace('->>', line);
@@ -808,14 +772,6 @@ export class Leaf extends ConnCore implements RouteHandler, SubscriptionTarget, 
     this.flushNow();
   }
 
-  private enqueue(b: Buffer): void {
-    this.enqueueBytes(b);
-  }
-
-  flushNow(): void {
-    this.flushOut();
-  }
-
   // -------------------------------------------------------------------------------------------
   // Producer
 
@@ -834,8 +790,9 @@ export class Leaf extends ConnCore implements RouteHandler, SubscriptionTarget, 
     this.closed = true;
     this.reason = reason;
     this.reader.halt();
-    for (const t of [this.pingTimer, this.authTimer]) if (t !== null) clearTimeout(t);
-    this.pingTimer = this.authTimer = null;
+    this.stopPing();
+    if (this.authTimer !== null) clearTimeout(this.authTimer);
+    this.authTimer = null;
     this.closeOutbound(false);
     const sock = this.socket;
     if (!sock.destroyed) sock.end();

@@ -17,7 +17,10 @@ import {
 } from '../protocol/errors.js';
 import { RouteParser, type RouteHandler, type RouteMsg } from '../protocol/route-parser.js';
 import { Subscription, type SubscriptionTarget } from './client.js';
-import { COPY_MAX, ConnCore, STALL_SHARE, type Producer } from './connection/core.js';
+import { COPY_MAX, STALL_SHARE, type Producer } from './connection/core.js';
+import { ServerLink } from './connection/link.js';
+import type { Logger } from './logger.js';
+import type { ServerOptions } from '../config/types.js';
 import type { Cluster } from './cluster.js';
 
 /** nats-server's close reasons for routes (also in logs: `Router connection closed: <reason>`). */
@@ -72,7 +75,6 @@ export interface RouteInfo {
   [k: string]: unknown;
 }
 
-const PING_FRAME = Buffer.from('PING\r\n');
 const PONG_FRAME = Buffer.from('PONG\r\n');
 
 function stripV6Mapped(ip: string | undefined): string {
@@ -85,7 +87,7 @@ export function routeNonce(): string {
   return randomBytes(11).toString('base64url');
 }
 
-export class Route extends ConnCore implements RouteHandler, SubscriptionTarget, Producer {
+export class Route extends ServerLink implements RouteHandler, SubscriptionTarget, Producer {
   readonly rid: number;
   readonly cluster: Cluster;
   readonly ip: string;
@@ -107,7 +109,6 @@ export class Route extends ConnCore implements RouteHandler, SubscriptionTarget,
   /** The peer negotiated headers. */
   headers = false;
   registered = false;
-  closed = false;
   reason = '';
   private connectReceived = false;
   /** Ops held while a bcrypt password is checked. */
@@ -120,11 +121,7 @@ export class Route extends ConnCore implements RouteHandler, SubscriptionTarget,
   outMsgs = 0;
   inBytes = 0;
   outBytes = 0;
-  rttNs = 0;
-  private pingStart = 0;
-  private pingsOut = 0;
   private lastIn = 0;
-  private pingTimer: NodeJS.Timeout | null = null;
   private authTimer: NodeJS.Timeout | null = null;
 
   // Producer (flow control: a client consumer that falls behind pauses this route's reading)
@@ -138,7 +135,6 @@ export class Route extends ConnCore implements RouteHandler, SubscriptionTarget,
   pubQueues: string[] | null = null;
 
   private readonly reader: RouteParser;
-  private readonly prefix: string;
 
   constructor(cluster: Cluster, sock: Socket, rid: number, solicited: boolean, url: URL | undefined, explicit: boolean) {
     super(sock);
@@ -155,20 +151,6 @@ export class Route extends ConnCore implements RouteHandler, SubscriptionTarget,
 
   // -------------------------------------------------------------------------------------------
   // Logging
-
-  debug(msg: string): void {
-    const l = this.cluster.log;
-    if (l.debugEnabled) l.debug(this.prefix + msg);
-  }
-  notice(msg: string): void {
-    this.cluster.log.notice(this.prefix + msg);
-  }
-  error(msg: string): void {
-    this.cluster.log.error(this.prefix + msg);
-  }
-  private trace(dir: '<<-' | '->>', op: string): void {
-    this.cluster.log.trace(`${this.prefix}${dir} [${op}]`);
-  }
 
   // -------------------------------------------------------------------------------------------
   // Start
@@ -197,8 +179,7 @@ export class Route extends ConnCore implements RouteHandler, SubscriptionTarget,
         }, cl.authTimeoutMs);
       }
     }
-    // First PING at 1 s (+ up to 20 %), then every ping_interval.
-    this.armPing(1000 + Math.floor(Math.random() * 200));
+    this.startPing();
     this.notice('Route connection created');
     this.flushNow();
   }
@@ -226,31 +207,23 @@ export class Route extends ConnCore implements RouteHandler, SubscriptionTarget,
     this.enqueueText(`CONNECT ${json}\r\n`);
   }
 
-  private armPing(ms: number): void {
-    if (this.pingTimer !== null) clearTimeout(this.pingTimer);
-    this.pingTimer = setTimeout(() => this.pingTick(), ms);
-    this.pingTimer.unref?.();
+  protected get log(): Logger {
+    return this.cluster.log;
   }
 
-  private pingTick(): void {
-    this.pingTimer = null;
-    if (this.closed) return;
-    const o = this.cluster.server.options;
-    if (this.pingsOut + 1 > o.pingMax) {
-      this.debug('Stale Router Connection - Closing');
-      this.sendErr(ERR_STALE_CONNECTION);
-      this.close(RouteClosed.StaleConnection);
-      return;
-    }
-    // Routes skip the PING when something was received within the interval.
-    if (this.pingStart === 0 || Date.now() - this.lastIn >= o.pingIntervalMs) {
-      this.pingsOut++;
-      this.pingStart = performance.now();
-      if (this.cluster.log.traceEnabled) this.trace('->>', 'PING');
-      this.enqueue(PING_FRAME);
-      this.flushNow();
-    }
-    this.armPing(o.pingIntervalMs);
+  protected get pingOptions(): ServerOptions {
+    return this.cluster.server.options;
+  }
+
+  /** Routes skip the PING when something was received within the interval. */
+  protected override pingDue(intervalMs: number): boolean {
+    return Date.now() - this.lastIn >= intervalMs;
+  }
+
+  protected closeStale(): void {
+    this.debug('Stale Router Connection - Closing');
+    this.sendErr(ERR_STALE_CONNECTION);
+    this.close(RouteClosed.StaleConnection);
   }
 
   // -------------------------------------------------------------------------------------------
@@ -291,8 +264,7 @@ export class Route extends ConnCore implements RouteHandler, SubscriptionTarget,
         this.scheduleFlush();
         return;
       case 'PONG':
-        this.pingsOut = 0;
-        if (this.pingStart > 0) this.rttNs = Math.round((performance.now() - this.pingStart) * 1e6);
+        this.gotPong();
         return;
       case 'CONNECT':
         if (cl.log.traceEnabled) this.trace('<<-', `CONNECT ${rest.replace(/("pass"\s*:\s*)"(?:[^"\\]|\\.)*"/, '$1"[REDACTED]"')}`);
@@ -681,10 +653,6 @@ export class Route extends ConnCore implements RouteHandler, SubscriptionTarget,
     this.close(RouteClosed.WriteError);
   }
 
-  get isClosed(): boolean {
-    return this.closed;
-  }
-
   /** `RS+`/`RS-` and other control lines. */
   sendProto(line: string): void {
     if (this.closed) return;
@@ -707,14 +675,6 @@ export class Route extends ConnCore implements RouteHandler, SubscriptionTarget,
     this.flushNow();
   }
 
-  private enqueue(b: Buffer): void {
-    this.enqueueBytes(b);
-  }
-
-  flushNow(): void {
-    this.flushOut();
-  }
-
   // -------------------------------------------------------------------------------------------
   // Producer
 
@@ -732,8 +692,9 @@ export class Route extends ConnCore implements RouteHandler, SubscriptionTarget,
     this.closed = true;
     this.reason = reason;
     this.reader.halt();
-    for (const t of [this.pingTimer, this.authTimer]) if (t !== null) clearTimeout(t);
-    this.pingTimer = this.authTimer = null;
+    this.stopPing();
+    if (this.authTimer !== null) clearTimeout(this.authTimer);
+    this.authTimer = null;
     this.closeOutbound(false);
     const sock = this.socket;
     if (!sock.destroyed) sock.end();
