@@ -79,6 +79,10 @@ export interface Permissions {
 
 export interface UserEntry {
   user: string;
+  /** The account the user belongs to (set for users of an `accounts {}` entry; absent = global). */
+  account?: string;
+  /** `allowed_connection_types` (upper-case: STANDARD, WEBSOCKET, LEAFNODE, MQTT, IN_PROCESS). */
+  allowedConnectionTypes?: string[];
   /** Plain text or a bcrypt hash (`$2a$...`). Absent for users mapped from certificates. */
   password?: string;
   permissions?: Permissions;
@@ -88,6 +92,9 @@ export interface UserEntry {
 export interface NkeyUserEntry {
   /** The public user nkey (`U...`, 56 characters). */
   nkey: string;
+  /** The account the user belongs to (absent = global). */
+  account?: string;
+  allowedConnectionTypes?: string[];
   permissions?: Permissions;
 }
 
@@ -101,6 +108,73 @@ export interface AuthorizationOptions {
   /** `timeout` (float seconds in the file). */
   timeoutMs?: number;
   defaultPermissions?: Permissions;
+}
+
+/** A stream or service export of an account (`exports: [...]`, or an account JWT's exports). */
+export interface ExportEntry {
+  kind: 'stream' | 'service';
+  /** The exported subject (may hold wildcards). */
+  subject: string;
+  /** Private export: only these accounts (names or account public keys) may import it. Absent: public. */
+  accounts?: string[];
+  /** Service exports: `response` / `response_type` (default Singleton). */
+  responseType?: 'Singleton' | 'Stream' | 'Chunked';
+  /** Service exports: `response_threshold` (default 2 min, as nats-server). */
+  responseThresholdMs?: number;
+  /** Service exports: `latency` sampling (1..100 %, or 0 = headers) and the subject results go to. */
+  latency?: { sampling: number; subject: string };
+  /** `account_token_position` (1-based token of the subject that must equal the importer's name). */
+  accountTokenPosition?: number;
+}
+
+/** A stream or service import (`imports: [...]`, or an account JWT's imports). */
+export interface ImportEntry {
+  kind: 'stream' | 'service';
+  /** The exporting account (name, or public key in operator mode). */
+  account: string;
+  /** The subject in the exporting account. */
+  subject: string;
+  /** Service: the local subject clients publish to (`to`, default `subject`). Stream: the local subject (`to`). */
+  to?: string;
+  /** Stream imports: `prefix` prepended to the exporter's subject. */
+  prefix?: string;
+  /** Service imports: `share` (latency tracking shares the requester's identity). */
+  share?: boolean;
+  /** An activation token (JWT), operator mode only. */
+  token?: string;
+}
+
+/** Per-account limits (`limits {}` in the configuration, or an account JWT's limits). -1 = unlimited. */
+export interface AccountLimits {
+  maxConnections?: number;
+  maxLeafnodes?: number;
+  maxSubscriptions?: number;
+  maxPayload?: number;
+}
+
+/** JetStream limits of an account (`jetstream: enabled | { max_mem, max_file, max_streams, max_consumers }`). */
+export interface AccountJetStreamOptions {
+  maxMemory: number;
+  maxStore: number;
+  maxStreams: number;
+  maxConsumers: number;
+}
+
+/** One `accounts { NAME { ... } }` entry. */
+export interface AccountConfig {
+  name: string;
+  /** The account's public nkey (`nkey: A...`), if configured. */
+  nkey?: string;
+  users: UserEntry[];
+  nkeys?: NkeyUserEntry[];
+  exports: ExportEntry[];
+  imports: ImportEntry[];
+  /** `jetstream: enabled` = all -1 limits; absent = JetStream not enabled for this account. */
+  jetstream?: AccountJetStreamOptions;
+  defaultPermissions?: Permissions;
+  /** `mappings { src: dest }` (simple one-destination form). */
+  mappings?: { source: string; destination: string }[];
+  limits?: AccountLimits;
 }
 
 /** `cluster {}` (see src/config/cluster.ts, docs/clustering.md). */
@@ -146,6 +220,14 @@ export interface ServerOptions {
   writeDeadlineMs: number; // 10 s
   authorization?: AuthorizationOptions;
   noAuthUser?: string;
+  /** `accounts {}` (src/config/accounts.ts, docs/accounts.md). */
+  accounts?: AccountConfig[];
+  /** `system_account` (default `$SYS`, created automatically as nats-server does). */
+  systemAccount?: string;
+  /** `no_system_account: true`. */
+  noSystemAccount?: boolean;
+  /** Operator mode (src/config/operator.ts): `operator` JWTs, `resolver`, `resolver_preload`. */
+  operator?: import('./operator.js').OperatorOptions;
   tls?: TlsOptions;
   allowNonTls: boolean;
   /** Top-level `store_dir`, or `jetstream { store_dir }`. */
