@@ -1,7 +1,8 @@
-// Client authentication as nats-server does it for a single (global) account:
-// token, single user/password, a users list (plain or bcrypt passwords), `no_auth_user`,
-// `verify_and_map` (TLS client certificate identity -> user, no password), and nkey users
-// (nonce signatures, in nkey-auth.ts).
+// Client authentication as nats-server does it: token, single user/password, a users list (plain
+// or bcrypt passwords, users of `accounts {}` entries included), `no_auth_user`, `verify_and_map`
+// (TLS client certificate identity -> user, no password), and nkey users (nonce signatures, in
+// nkey-auth.ts). Each mechanism is a strategy (`AuthStrategy`); the Authenticator picks the one
+// that applies to a CONNECT in nats-server's order (processClientOrLeafAuthentication).
 //
 // Plain secrets are compared in constant time (timingSafeEqual over SHA-256 digests, so lengths
 // do not leak either); bcrypt hashes (`$2a$`, `$2b$`, `$2x$`, `$2y$`) are checked asynchronously
@@ -9,7 +10,7 @@
 // bcrypt check, so a configuration without bcrypt passwords never loads it).
 
 import { createHash, timingSafeEqual, type X509Certificate } from 'node:crypto';
-import type { AuthorizationOptions, ServerOptions, UserEntry } from '../config/types.js';
+import type { ServerOptions, UserEntry } from '../config/types.js';
 import { checkNkey, compileNkeys, type NkeyUser } from './nkey-auth.js';
 import { CompiledPermissions } from './permissions.js';
 
@@ -126,6 +127,119 @@ export function certIdentities(cert: X509Certificate): string[] {
   return ids;
 }
 
+/**
+ * One authentication mechanism. The Authenticator asks each strategy, in order, whether it
+ * `applies` to a CONNECT; the first that does decides (nats-server does not fall through from
+ * one mechanism to the next).
+ */
+export interface AuthStrategy {
+  readonly name: string;
+  applies(c: Credentials, peerCert: X509Certificate | undefined): boolean;
+  authenticate(c: Credentials, peerCert: X509Certificate | undefined): AuthResult | Promise<AuthResult>;
+}
+
+/** What the strategies share: the compiled users and the connection kind. */
+interface AuthContext {
+  users: Map<string, CompiledUser>;
+  usersByDn: Map<string, CompiledUser>;
+  nkeys: Map<string, NkeyUser>;
+  noAuthUser: string | undefined;
+  defaultPermissions: CompiledPermissions | null;
+  connType: ConnectionType;
+}
+
+const FAIL: AuthFailed = { ok: false, log: 'authentication error' };
+
+/** After the check of a secret that may be bcrypt (asynchronous) or plain. */
+function passed(r: boolean | Promise<boolean>, ok: AuthOk, fail: AuthFailed): AuthResult | Promise<AuthResult> {
+  if (typeof r === 'boolean') return r ? ok : fail;
+  return r.then((good) => (good ? ok : fail));
+}
+
+/** nkey users: a CONNECT with an `nkey` signs the INFO nonce (nkey-auth.ts). */
+class NkeyStrategy implements AuthStrategy {
+  readonly name = 'nkey';
+  constructor(private readonly ctx: AuthContext) {}
+  applies(c: Credentials): boolean {
+    return this.ctx.nkeys.size > 0 && !!c.nkey;
+  }
+  authenticate(c: Credentials): AuthResult | Promise<AuthResult> {
+    return checkNkey(this.ctx.nkeys, c, this.ctx.connType);
+  }
+}
+
+/** `verify_and_map`: the verified client certificate names the user (no password). */
+class CertMapStrategy implements AuthStrategy {
+  readonly name = 'tls-map';
+  constructor(private readonly ctx: AuthContext) {}
+  applies(): boolean {
+    return this.ctx.users.size > 0;
+  }
+  authenticate(_c: Credentials, peerCert: X509Certificate | undefined): AuthResult {
+    if (!peerCert) return FAIL;
+    for (const id of certIdentities(peerCert)) {
+      const u = this.ctx.users.get(id) ?? (id.includes('=') ? this.ctx.usersByDn.get(normDn(id)) : undefined);
+      if (u && typeAllowed(u.entry.allowedConnectionTypes, this.ctx.connType)) return okFor(u.entry.user, u.entry.account, u.permissions);
+    }
+    return FAIL;
+  }
+}
+
+/** A `users` list (any account): user + password, or nothing at all for the `no_auth_user`. */
+class UsersStrategy implements AuthStrategy {
+  readonly name = 'users';
+  constructor(private readonly ctx: AuthContext) {}
+  applies(): boolean {
+    return this.ctx.users.size > 0;
+  }
+  authenticate(c: Credentials): AuthResult | Promise<AuthResult> {
+    const { users, noAuthUser } = this.ctx;
+    let name = c.user;
+    if ((name === undefined || name === '') && noAuthUser && !c.auth_token) name = noAuthUser;
+    const fail: AuthFailed = { ok: false, log: `authentication error - User ${JSON.stringify(c.user ?? '')}` };
+    const u = name !== undefined ? users.get(name) : undefined;
+    if (!u) return fail;
+    if (!typeAllowed(u.entry.allowedConnectionTypes, this.ctx.connType)) return { ...fail, debug: 'Connection type not allowed' };
+    const ok = okFor(u.entry.user, u.entry.account, u.permissions);
+    // The no_auth_user default user is accepted without a password.
+    if (name === noAuthUser && (c.user === undefined || c.user === '')) return ok;
+    if (u.entry.password === undefined) return fail;
+    return passed(comparePassword(u.entry.password, c.pass ?? ''), ok, fail);
+  }
+}
+
+/** `authorization { token }`. */
+class TokenStrategy implements AuthStrategy {
+  readonly name = 'token';
+  constructor(
+    private readonly token: string,
+    private readonly ctx: AuthContext,
+  ) {}
+  applies(): boolean {
+    return true;
+  }
+  authenticate(c: Credentials): AuthResult | Promise<AuthResult> {
+    return passed(comparePassword(this.token, c.auth_token ?? ''), { ok: true, permissions: this.ctx.defaultPermissions }, FAIL);
+  }
+}
+
+/** `authorization { user, password }`. */
+class SingleUserStrategy implements AuthStrategy {
+  readonly name = 'user';
+  constructor(
+    private readonly user: string,
+    private readonly password: string,
+    private readonly ctx: AuthContext,
+  ) {}
+  applies(): boolean {
+    return true;
+  }
+  authenticate(c: Credentials): AuthResult | Promise<AuthResult> {
+    if (!safeEqual(this.user, c.user ?? '')) return FAIL;
+    return passed(comparePassword(this.password, c.pass ?? ''), { ok: true, user: this.user, permissions: this.ctx.defaultPermissions }, FAIL);
+  }
+}
+
 export class Authenticator {
   /** INFO `auth_required` (false when nothing is configured or `no_auth_user` is set). */
   readonly required: boolean;
@@ -134,49 +248,54 @@ export class Authenticator {
   /** The auth timeout in ms. */
   readonly timeoutMs: number;
   readonly hasPlaintextPasswords: boolean;
-  private readonly auth: AuthorizationOptions | undefined;
-  private readonly users = new Map<string, CompiledUser>();
-  private readonly usersByDn = new Map<string, CompiledUser>();
-  private readonly noAuthUser: string | undefined;
-  private readonly verifyAndMap: boolean;
-  private readonly defaultPermissions: CompiledPermissions | null;
-  private readonly nkeys: Map<string, NkeyUser>;
   /** INFO carries a nonce (nkey users are configured). */
   readonly nonceRequired: boolean;
-
   /** The kind of connection this authenticator admits (`allowed_connection_types`). */
   readonly connType: ConnectionType;
+  /** The mechanisms in the order they are tried (the first that applies decides). */
+  readonly strategies: readonly AuthStrategy[];
+  private readonly ctx: AuthContext;
 
   constructor(opts: ServerOptions, connType: ConnectionType = 'STANDARD') {
     const a = opts.authorization;
-    this.auth = a;
     this.connType = connType;
-    this.noAuthUser = opts.noAuthUser;
-    this.verifyAndMap = !!opts.tls?.verifyAndMap;
-    this.defaultPermissions = CompiledPermissions.from(a?.defaultPermissions);
-    let plaintext = false;
+    const defaultPermissions = CompiledPermissions.from(a?.defaultPermissions);
     // Users of `accounts {}` entries join the authorization block's (names are unique across both).
-    const accountUsers = (opts.accounts ?? []).flatMap((acc) => acc.users);
-    const accountNkeys = (opts.accounts ?? []).flatMap((acc) => acc.nkeys ?? []);
-    for (const u of [...(a?.users ?? []), ...accountUsers]) {
-      const cu: CompiledUser = { entry: u, permissions: CompiledPermissions.from(u.permissions) ?? this.defaultPermissions };
-      this.users.set(u.user, cu);
-      if (u.user.includes('=')) this.usersByDn.set(normDn(u.user), cu);
+    const allUsers = [...(a?.users ?? []), ...(opts.accounts ?? []).flatMap((acc) => acc.users)];
+    const allNkeys = [...(a?.nkeys ?? []), ...(opts.accounts ?? []).flatMap((acc) => acc.nkeys ?? [])];
+    const ctx: AuthContext = {
+      users: new Map(),
+      usersByDn: new Map(),
+      nkeys: compileNkeys(allNkeys, defaultPermissions),
+      noAuthUser: opts.noAuthUser,
+      defaultPermissions,
+      connType,
+    };
+    this.ctx = ctx;
+    let plaintext = a?.password !== undefined && !isBcrypt(a.password);
+    for (const u of allUsers) {
+      const cu: CompiledUser = { entry: u, permissions: CompiledPermissions.from(u.permissions) ?? defaultPermissions };
+      ctx.users.set(u.user, cu);
+      if (u.user.includes('=')) ctx.usersByDn.set(normDn(u.user), cu);
       if (u.password !== undefined && !isBcrypt(u.password)) plaintext = true;
     }
-    if (a?.password !== undefined && !isBcrypt(a.password)) plaintext = true;
     // A bcrypt password is configured: load bcryptjs now, so the first CONNECT does not wait for it.
-    if ([a?.password, a?.token, ...[...(a?.users ?? []), ...accountUsers].map((u) => u.password)].some((p) => p !== undefined && isBcrypt(p))) {
+    if ([a?.password, a?.token, ...allUsers.map((u) => u.password)].some((p) => p !== undefined && isBcrypt(p))) {
       void import('bcryptjs').catch(() => undefined);
     }
     this.hasPlaintextPasswords = plaintext;
-    this.nkeys = compileNkeys([...(a?.nkeys ?? []), ...accountNkeys], this.defaultPermissions);
-    this.nonceRequired = this.nkeys.size > 0;
-    this.enabled = (!!a && (a.token !== undefined || a.user !== undefined)) || this.users.size > 0 || this.nkeys.size > 0;
-    this.required = this.enabled && !(this.noAuthUser && this.users.has(this.noAuthUser));
-    const tlsTimeout = opts.tls ? opts.tls.timeoutMs : 0;
+    // nats-server's order: nkey (when the CONNECT has one), TLS map, users, token, single user.
+    const list: AuthStrategy[] = [];
+    if (ctx.nkeys.size > 0) list.push(new NkeyStrategy(ctx));
+    if (ctx.users.size > 0) list.push(opts.tls?.verifyAndMap ? new CertMapStrategy(ctx) : new UsersStrategy(ctx));
+    else if (a?.token !== undefined) list.push(new TokenStrategy(a.token, ctx));
+    else if (a?.user !== undefined) list.push(new SingleUserStrategy(a.user, a.password ?? '', ctx));
+    this.strategies = list;
+    this.nonceRequired = ctx.nkeys.size > 0;
+    this.enabled = list.length > 0;
+    this.required = this.enabled && !(opts.noAuthUser && ctx.users.has(opts.noAuthUser));
     // nats-server: default auth timeout 2 s, or TLS timeout + 1 s when TLS is on.
-    this.timeoutMs = a?.timeoutMs ?? (opts.tls ? tlsTimeout + 1000 : 2000);
+    this.timeoutMs = a?.timeoutMs ?? (opts.tls ? opts.tls.timeoutMs + 1000 : 2000);
   }
 
   /**
@@ -185,11 +304,14 @@ export class Authenticator {
    * checked.
    */
   authenticate(c: Credentials, peerCert?: X509Certificate): AuthResult | Promise<AuthResult> {
-    if (this.nkeys.size === 0) return this.check(c, peerCert);
+    if (!this.enabled) return { ok: true, permissions: null };
+    const s = this.strategies.find((x) => x.applies(c, peerCert));
+    // Only nkey users are configured and the CONNECT has no nkey: nothing applies.
+    const r = s ? s.authenticate(c, peerCert) : FAIL;
+    if (this.ctx.nkeys.size === 0) return r;
     // With nkey users configured, nats-server logs every failure as `- Nkey "<CONNECT nkey>"`.
     const log = `authentication error - Nkey ${JSON.stringify(c.nkey ?? '')}`;
-    const relog = (r: AuthResult): AuthResult => (r.ok ? r : r.debug ? { ok: false, log, debug: r.debug } : { ok: false, log });
-    const r = c.nkey ? checkNkey(this.nkeys, c, this.connType) : this.check(c, peerCert);
+    const relog = (x: AuthResult): AuthResult => (x.ok ? x : x.debug ? { ok: false, log, debug: x.debug } : { ok: false, log });
     return r instanceof Promise ? r.then(relog) : relog(r);
   }
 
@@ -199,61 +321,13 @@ export class Authenticator {
    */
   stillConfigured(c: Credentials, user: string | undefined, account = '$G'): boolean {
     if (c.nkey) {
-      const n = this.nkeys.get(c.nkey);
+      const n = this.ctx.nkeys.get(c.nkey);
       return n !== undefined && (n.account ?? '$G') === account;
     }
     if (user === undefined || user === '') return true;
     // A user name that is not in a `users` list (also the single `user` of an authorization
     // block) counts as moved: nats-server closes such clients on every auth reload.
-    const u = this.users.get(user);
+    const u = this.ctx.users.get(user);
     return u !== undefined && (u.entry.account ?? '$G') === account;
-  }
-
-  private check(c: Credentials, peerCert?: X509Certificate): AuthResult | Promise<AuthResult> {
-    if (!this.enabled) return { ok: true, permissions: null };
-    const a = this.auth ?? { users: [] };
-
-    if (this.verifyAndMap && this.users.size > 0) {
-      if (!peerCert) return { ok: false, log: 'authentication error' };
-      for (const id of certIdentities(peerCert)) {
-        const u = this.users.get(id) ?? (id.includes('=') ? this.usersByDn.get(normDn(id)) : undefined);
-        if (u && typeAllowed(u.entry.allowedConnectionTypes, this.connType)) return okFor(u.entry.user, u.entry.account, u.permissions);
-      }
-      return { ok: false, log: 'authentication error' };
-    }
-
-    if (this.users.size > 0) {
-      let name = c.user;
-      if ((name === undefined || name === '') && this.noAuthUser && !c.auth_token) name = this.noAuthUser;
-      const fail: AuthFailed = { ok: false, log: `authentication error - User ${JSON.stringify(c.user ?? '')}` };
-      const u = name !== undefined ? this.users.get(name) : undefined;
-      if (!u) return fail;
-      if (!typeAllowed(u.entry.allowedConnectionTypes, this.connType)) return { ...fail, debug: 'Connection type not allowed' };
-      const ok = okFor(u.entry.user, u.entry.account, u.permissions);
-      // The no_auth_user default user is accepted without a password.
-      if (name === this.noAuthUser && (c.user === undefined || c.user === '')) return ok;
-      if (u.entry.password === undefined) return fail;
-      const r = comparePassword(u.entry.password, c.pass ?? '');
-      if (typeof r === 'boolean') return r ? ok : fail;
-      return r.then((good) => (good ? ok : fail));
-    }
-
-    const fail: AuthFailed = { ok: false, log: 'authentication error' };
-    if (a.token !== undefined) {
-      const r = comparePassword(a.token, c.auth_token ?? '');
-      const ok: AuthOk = { ok: true, permissions: this.defaultPermissions };
-      if (typeof r === 'boolean') return r ? ok : fail;
-      return r.then((good) => (good ? ok : fail));
-    }
-    if (a.user !== undefined) {
-      if (!safeEqual(a.user, c.user ?? '')) return fail;
-      const ok: AuthOk = { ok: true, user: a.user, permissions: this.defaultPermissions };
-      const r = comparePassword(a.password ?? '', c.pass ?? '');
-      if (typeof r === 'boolean') return r ? ok : fail;
-      return r.then((good) => (good ? ok : fail));
-    }
-    // Only nkey users are configured and the CONNECT has no nkey.
-    if (this.nkeys.size > 0) return fail;
-    return { ok: true, permissions: null };
   }
 }

@@ -39,7 +39,8 @@ describe('password comparison is constant-time', () => {
     const bad = code.split('\n').filter((l) => /(pass|password|token|secret)\w*\s*[!=]==?\s*[^=\s]|[!=]==?\s*\w*\.?(pass|password|token)\b/i.test(l) && !/=== undefined|!== undefined|=== ''|!== ''|typeof/.test(l));
     assert.deepEqual(bad, [], 'no direct comparison of a secret');
     // Every secret check goes through comparePassword/safeEqual.
-    assert.ok(/comparePassword\(u\.entry\.password/.test(code) && /comparePassword\(a\.token/.test(code) && /comparePassword\(a\.password/.test(code));
+    assert.ok(/comparePassword\(u\.entry\.password/.test(code) && /comparePassword\(this\.token/.test(code) && /comparePassword\(this\.password/.test(code));
+    assert.ok(/safeEqual\(this\.user, /.test(code), 'the single user name too');
   });
 
   it('timing: right secret, wrong first byte, wrong last byte, all wrong: same time (paired medians within 25 %)', (t) => {
