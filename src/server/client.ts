@@ -737,6 +737,8 @@ export class Client extends ConnCore implements ProtocolHandler, SubscriptionTar
       this.uncountAccount();
       this.account = acc;
       this.lastMatch = null;
+      // The account's `max_payload` applies when stricter than the server's (nats-server's applyAccountLimits).
+      if (acc.limits.maxPayload >= 0) this.applyOptions();
     }
     this.user = r.user ?? '';
     this.permissions = r.permissions;
@@ -1268,7 +1270,7 @@ export class Client extends ConnCore implements ProtocolHandler, SubscriptionTar
   /** Applies options that can change on reload (limits). */
   applyOptions(): void {
     const o = this.server.options;
-    this.parser.setLimits({ maxControlLine: o.maxControlLine, maxPayload: o.maxPayload });
+    this.parser.setLimits({ maxControlLine: o.maxControlLine, maxPayload: minLimit(o.maxPayload, this.account.limits.maxPayload) });
   }
 
   /** Re-checks the connection's credentials after an auth reload; closes it if they no longer pass. */

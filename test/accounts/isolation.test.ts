@@ -243,3 +243,24 @@ describe('accounts: reload', () => {
     });
   }
 });
+
+describe('accounts: payload limit', () => {
+  scenario(
+    'an account max_payload stricter than the server one closes a client publishing more',
+    `accounts { A { users: [ {user: a1, password: p} ], limits: { max_payload: 100 } } }`,
+    async (srv) => {
+      const c = await as(srv.port, 'a1');
+      const done = c.closed();
+      // nats.js checks the INFO max_payload itself: raw bytes over the account limit but under
+      // the server's reach the server, which closes the connection.
+      c.publish('small', new Uint8Array(50));
+      await c.flush();
+      (c as unknown as { protocol: { transport: { send(b: Uint8Array): void } } }).protocol.transport.send(new TextEncoder().encode(`PUB big ${200}\r\n${'x'.repeat(200)}\r\n`));
+      const err = await Promise.race([done, sleep(3000).then(() => 'timeout')]);
+      assert.notEqual(err, 'timeout', 'the connection was closed');
+      const end = Date.now() + 2000;
+      while (!/Maximum Payload Violation|maximum payload/i.test(srv.log()) && Date.now() < end) await sleep(20);
+      assert.match(srv.log(), /Maximum Payload Violation|maximum payload/i);
+    },
+  );
+});
