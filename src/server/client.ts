@@ -556,24 +556,23 @@ export class Client extends ConnCore implements ProtocolHandler, SubscriptionTar
     }
     if (this.isClosed) return;
     const tls = this.server.tls!;
-    // `ocsp_peer`: the chain is read before getPeerX509Certificate(), which empties Node's copy
-    // of a server socket's peer chain.
-    const gate = this.server.ocspPeer;
-    const chain = gate?.peerChain(sock);
+    // Without `verify` no certificate is requested, so the client cannot have sent one. This is the
+    // socket's first getPeerX509Certificate(): the certificates the client sent hang off its
+    // `issuerCertificate` links (Node takes them out of its own copy of the chain), which is what
+    // `ocsp_peer` needs to build the chain cheaply.
+    const verify = tls.options.verify || tls.options.verifyAndMap;
+    this.peerCert = verify ? sock.getPeerX509Certificate() : undefined;
     // A TLSSocket wrapped by hand (INFO-first upgrade) is not rejected by Node when the client
     // certificate fails verification: `rejectUnauthorized` is only enforced for sockets a listening
     // tls.Server accepts itself. Enforce `verify` here.
-    const verify = tls.options.verify || tls.options.verifyAndMap;
     if (verify) {
-      const why = clientCertificateError(sock);
+      const why = clientCertificateError(sock, this.peerCert);
       if (why !== undefined) {
         this.error(`TLS handshake error: client certificate: ${why}`);
         this.close(ClosedReason.TLSHandshakeError);
         return;
       }
     }
-    // Without `verify` no certificate is requested, so the client cannot have sent one.
-    this.peerCert = verify ? sock.getPeerX509Certificate() : undefined;
     if (!tls.config.isPinned(this.peerCert)) {
       this.error('TLS handshake error: peer certificate not in pinned_certs');
       this.close(ClosedReason.TLSHandshakeError);
@@ -581,7 +580,10 @@ export class Client extends ConnCore implements ProtocolHandler, SubscriptionTar
     }
     // `ocsp_peer`: the connection stays held (nothing it sent is read, no INFO for TLS-first
     // clients) until its chain is checked; refused, it is closed without a session.
-    const verdict = gate && this.peerCert ? gate.check(chain ?? [], 'client', this) : true;
+    const gate = this.server.ocspPeer;
+    const peer = this.peerCert;
+    const config = tls.config;
+    const verdict = gate && peer ? gate.check(gate.peerChain(sock, { leaf: peer, anchors: () => config.anchors }), 'client', this) : true;
     if (verdict === true) this.openSecure(sock);
     else if (verdict === false) this.close(ClosedReason.TLSHandshakeError);
     else void verdict.then((ok) => (this.isClosed ? undefined : ok ? this.openSecure(sock) : this.close(ClosedReason.TLSHandshakeError)));

@@ -2,6 +2,7 @@
 // (src/server/ocsp-peer.ts, src/ocsp/peer.ts) is imported only when a `tls {}` block turns
 // `ocsp_peer` on, at start-up or at a reload, so servers without it start as fast as before.
 
+import type { X509Certificate } from 'node:crypto';
 import type { TLSSocket } from 'node:tls';
 import type { OcspPeerOptions, ServerOptions } from '../config/types.js';
 import type { HookContext, ServerHook } from './server.js';
@@ -20,10 +21,13 @@ export interface OcspPeerGate {
     options?: OcspPeerOptions,
   ): boolean | Promise<boolean>;
   /**
-   * The peer's chain (DER, leaf first, trust anchor last). Call it before
-   * `getPeerX509Certificate()`: on a server socket that call empties Node's copy of the chain.
+   * The peer's chain (DER, leaf first, trust anchor last). Without `first`, call it before any
+   * `getPeerX509Certificate()`: the first such call on a socket takes the certificates the peer
+   * sent out of Node's copy of the chain (they hang off the returned leaf's `issuerCertificate`).
+   * With `first` (that first call's leaf, and the anchors of the listener's `tls {}`), the chain is
+   * built from them: ~2 µs instead of the ~20 µs of Node's detailed certificate object.
    */
-  peerChain(sock: TLSSocket): Buffer[];
+  peerChain(sock: TLSSocket, first?: { leaf: X509Certificate; anchors: () => readonly X509Certificate[] }): Buffer[];
   /** /varz `ocsp_peer_cache` (undefined when the cache type is none). */
   varzCache(): Record<string, unknown> | undefined;
   /** The /ocspz `peer` section. */

@@ -150,6 +150,26 @@ export class TlsConfig {
     return this.defaultContext;
   }
 
+  private anchorCache: X509Certificate[] | undefined;
+
+  /**
+   * The certificates peers' chains end in: `ca_file`'s, else Node's root store (parsed on first
+   * use; `ocsp_peer` builds a peer's chain from them, see src/server/ocsp-peer.ts).
+   */
+  get anchors(): X509Certificate[] {
+    if (this.anchorCache) return this.anchorCache;
+    const pems = this.ca ? (this.ca.toString('latin1').match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? []) : tls.rootCertificates;
+    const out: X509Certificate[] = [];
+    for (const pem of pems) {
+      try {
+        out.push(new X509Certificate(pem));
+      } catch {
+        // Not a certificate Node can read: it cannot anchor a chain either.
+      }
+    }
+    return (this.anchorCache = out);
+  }
+
   /** Is the peer certificate allowed by `pinned_certs` (SHA-256 of the SPKI, hex)? */
   isPinned(peer: X509Certificate | undefined): boolean {
     if (this.pinned === null) return true;
@@ -266,11 +286,11 @@ export class TlsManager {
  * when it passes. Node computes `authorized` only for sockets a listening tls.Server accepted
  * itself, so an INFO-first upgrade asks the TLS handle directly, as Node's own server does.
  */
-export function clientCertificateError(sock: tls.TLSSocket): string | undefined {
+export function clientCertificateError(sock: tls.TLSSocket, peer?: X509Certificate): string | undefined {
   const handle = (sock as unknown as { _handle?: { verifyError?: () => (Error & { code?: string }) | null } | null })._handle;
   const err = handle?.verifyError?.();
   if (err) return err.code ?? err.message;
-  if (!sock.getPeerX509Certificate()) return 'no client certificate';
+  if (!(peer ?? sock.getPeerX509Certificate())) return 'no client certificate';
   return undefined;
 }
 

@@ -296,12 +296,12 @@ export class WebsocketListener {
       if (done) return;
       const opts = tls.options;
       const verify = opts.verify || opts.verifyAndMap;
-      // `ocsp_peer` of this block: the chain is read before getPeerX509Certificate(), which
-      // empties Node's copy of a server socket's peer chain.
+      // The socket's first getPeerX509Certificate(): `ocsp_peer` builds the chain from it (see
+      // OcspPeerGate.peerChain).
+      const peer = verify ? sock.getPeerX509Certificate() : undefined;
       const gate = verify && opts.ocspPeer?.verify ? this.server.ocspPeer : undefined;
-      const chain = gate?.peerChain(sock);
       if (verify) {
-        const why = clientCertificateError(sock);
+        const why = clientCertificateError(sock, peer);
         if (why !== undefined) {
           log.error(`websocket: TLS handshake error from ${addr}: client certificate: ${why}`);
           finish();
@@ -309,7 +309,7 @@ export class WebsocketListener {
           return;
         }
       }
-      if (!tls.config.isPinned(verify ? sock.getPeerX509Certificate() : undefined)) {
+      if (!tls.config.isPinned(peer)) {
         log.error(`websocket: TLS handshake error from ${addr}: peer certificate not in pinned_certs`);
         finish();
         sock.destroy();
@@ -330,7 +330,9 @@ export class WebsocketListener {
           sock.destroy();
         }
       };
-      const verdict = gate.check(chain ?? [], 'websocket', peerLog, opts.ocspPeer);
+      const config = tls.config;
+      const chain = peer ? gate.peerChain(sock, { leaf: peer, anchors: () => config.anchors }) : [];
+      const verdict = gate.check(chain, 'websocket', peerLog, opts.ocspPeer);
       if (typeof verdict === 'boolean') admit(verdict);
       else void verdict.then(admit);
     });
