@@ -446,6 +446,18 @@ export interface PeerRejection {
 
 const PARSED_CACHE_MAX = 4096;
 
+/**
+ * Fingerprints of the DER buffers seen (the gate hands over the same cached chain arrays for a
+ * peer seen before, so a warm check hashes nothing; a WeakMap forgets them with the chains).
+ */
+const FINGERPRINTS = new WeakMap<Buffer, string>();
+
+function cachedFingerprint(der: Buffer): string {
+  let f = FINGERPRINTS.get(der);
+  if (f === undefined) FINGERPRINTS.set(der, (f = fingerprintOf(der)));
+  return f;
+}
+
 export class OcspPeerChecker {
   cache: PeerResponseCache;
   private readonly log: OcspLogger;
@@ -510,7 +522,7 @@ export class OcspPeerChecker {
       log.error('Peer certificate is nil, rejecting OCSP peer');
       return this.finish({ admitted: false, warnOnly: false, peerSubject: '', peerFingerprint: '', links: [], reason: 'Empty chainlink found' }, kind, log);
     }
-    const fps = chain.map((d) => fingerprintOf(d));
+    const fps = chain.map(cachedFingerprint);
     const certs = chain.map((d, i) => this.parse(d, fps[i]!));
     const base = { peerSubject: certs[0]!.subject, peerFingerprint: fps[0]! };
     if (!log.quiet) log.debug(`Peer OCSP enabled: 1 TLS ${kind === 'Client' ? 'client' : kind.toLowerCase()} chain(s) will be evaluated`);
