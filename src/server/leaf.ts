@@ -51,6 +51,7 @@ export const LeafClosed = {
   SlowConsumerPendingBytes: 'Slow Consumer (Pending Bytes)',
   Revocation: 'Credentials Revoked',
   MissingAccount: 'Missing Account',
+  MaxAccountConnectionsExceeded: 'Maximum Account Connections Exceeded',
 } as const;
 export type LeafClosed = (typeof LeafClosed)[keyof typeof LeafClosed];
 
@@ -72,6 +73,12 @@ export class LeafSub extends Subscription {
 }
 
 const PONG_FRAME = Buffer.from('PONG\r\n');
+
+/** The account's `max_leafnodes` (-1 = unlimited) is reached. */
+function leafLimitReached(acc: Account<Subscription>): boolean {
+  const max = acc.limits.maxLeafnodes;
+  return max >= 0 && acc.numLeafs >= max;
+}
 const LOOP_DELAY_MS = 30_000;
 
 function stripV6Mapped(ip: string | undefined): string {
@@ -399,6 +406,9 @@ export class Leaf extends ServerLink implements RouteHandler, SubscriptionTarget
           `authentication of user ${JSON.stringify(typeof j.user === 'string' ? j.user : '')} failed, unable to lookup account ${JSON.stringify(v.account ?? '')}: account not found`,
         );
         ok = false;
+      } else if (leafLimitReached(acc)) {
+        // nats-server's registerWithAccount refuses the leaf: an authentication failure.
+        ok = false;
       } else {
         this.account = acc;
         this.authed = true;
@@ -531,6 +541,13 @@ export class Leaf extends ServerLink implements RouteHandler, SubscriptionTarget
   }
 
   private finishRegistration(): void {
+    if (this.solicited && leafLimitReached(this.account)) {
+      // The account's `max_leafnodes` (nats-server: maxAccountConnExceeded).
+      this.sendErr('maximum account active connections exceeded');
+      this.error('maximum account active connections exceeded');
+      this.close(LeafClosed.MaxAccountConnectionsExceeded);
+      return;
+    }
     this.registered = true;
     this.account.numLeafs++;
     this.accountCounted = true;

@@ -237,6 +237,110 @@ for (const [xKind, yKind] of [
   });
 }
 
+const WITH_SYS = `no_system_account: false
+system_account: SYS
+accounts {
+  A { users: [ { user: a, password: a } ] }
+  SYS { users: [ { user: sys, password: sys } ] }
+}`;
+
+const LIMITED = `accounts {
+  A { users: [ { user: a, password: a } ], limits: { max_leafnodes: 1 } }
+}`;
+
+for (const [hubKind, spokeKind] of PAIRS) {
+  const skip = SKIP_NATS && (hubKind !== 'tsnats' || spokeKind !== 'tsnats') ? SKIP_NATS : false;
+  describe(`leaf accounts: ${hubKind} hub <- ${spokeKind} spoke, a remote bound to the system account`, { skip }, () => {
+    let hub: LNode;
+    let spoke: LNode;
+    const conns: NatsConnection[] = [];
+
+    before(async () => {
+      hub = await startNode(hubKind, {
+        name: 'HUB',
+        extra: WITH_SYS,
+        leaf: 'listen: "127.0.0.1:-1"\nauthorization { users: [ { user: ls, password: ls, account: SYS }, { user: la, password: la, account: A } ] }',
+      });
+      spoke = await startNode(spokeKind, {
+        name: 'SPOKE',
+        extra: WITH_SYS,
+        leaf: `remotes: [ { url: "nats-leaf://ls:ls@127.0.0.1:${hub.leafPort}", account: SYS }, { url: "nats-leaf://la:la@127.0.0.1:${hub.leafPort}", account: A } ]`,
+      });
+      await waitLeafs(hub, 2);
+      await waitLeafs(spoke, 2);
+    });
+
+    after(async () => {
+      for (const c of conns) await c.close().catch(() => undefined);
+      await spoke?.stop();
+      await hub?.stop();
+    });
+
+    it('its log lines and denies; SYS traffic stays in SYS', async () => {
+      // nats-server 2.9.10 spokes send their server name as cluster name: `SPOKE/SPOKE` then.
+      assert.match(hub.log(), /System Account Connected from SPOKE/);
+      assert.match(spoke.log(), /System Account Connected from HUB/);
+      for (const n of [hub, spoke]) {
+        assert.match(n.log(), /JetStream Not Extended, adding denies \[\$JSC\.> \$NRG\.> \$JS\.API\.> \$KV\.> \$OBJ\.>\]/, n.kind);
+        assert.match(n.log(), /JetStream Not Extended, adding deny \[\$JS\.API\.> \$KV\.> \$OBJ\.>\] for account "A"/, n.kind);
+      }
+      const hs = await client(hub, as('sys'));
+      const ha = await client(hub, as('a'));
+      const ss = await client(spoke, as('sys'));
+      conns.push(hs, ha, ss);
+      const inSys = hs.subscribe('sysleaf.>');
+      const inA = ha.subscribe('sysleaf.>');
+      await hs.flush();
+      await ha.flush();
+      await waitLeafInterest(spoke, 'sysleaf.>');
+      ss.publish('sysleaf.x', 'sys');
+      await ss.flush();
+      assert.deepEqual(await collect(inSys, 1), ['sys']);
+      assert.deepEqual(await collect(inA, 1, 300), []);
+      assert.equal(((await leafzAcc(hub, 'SYS')).leafs ?? []).length, 1);
+    });
+  });
+
+  describe(`leaf accounts: ${hubKind} hub <- ${spokeKind} spoke, max_leafnodes`, { skip }, () => {
+    let hub: LNode;
+    let spoke: LNode;
+
+    before(async () => {
+      hub = await startNode(hubKind, {
+        name: 'HUB',
+        extra: LIMITED,
+        leaf: 'listen: "127.0.0.1:-1"\nauthorization { users: [ { user: la, password: la, account: A } ] }',
+      });
+      spoke = await startNode(spokeKind, { name: 'SPOKE', extra: LIMITED, leaf: `remotes: [ { url: "nats-leaf://la:la@127.0.0.1:${hub.leafPort}", account: A } ]` });
+      await waitLeafs(hub, 1);
+      await waitLeafs(spoke, 1);
+    });
+
+    after(async () => {
+      await spoke?.stop();
+      await hub?.stop();
+    });
+
+    it('the account limit refuses a second leaf in it (Authorization Violation)', async () => {
+      const sock = netConnect(hub.leafPort, '127.0.0.1');
+      let text = '';
+      let closed = false;
+      sock.on('data', (d) => (text += d.toString('latin1')));
+      sock.on('close', () => (closed = true));
+      sock.on('error', () => undefined);
+      try {
+        await until(() => text.includes('\r\n'), 3000, 'first INFO');
+        sock.write('CONNECT {"user":"la","pass":"la","tls_required":false,"name":"RAW2","headers":true}\r\n');
+        await until(() => closed || /-ERR/.test(text), 3000, 'refusal');
+        assert.match(text, /-ERR 'Authorization Violation'/);
+        assert.equal((await leafzAcc(hub, 'A')).leafs?.length, 1);
+      } finally {
+        sock.destroy();
+      }
+    });
+  });
+}
+
 describe('leaf accounts: configuration', () => {
   const cases: Array<[string, string]> = [
     ['leafnodes { remotes: [ { url: "nats-leaf://127.0.0.1:7422", account: NOPE } ] }', 'cannot find local account "NOPE" specified in leafnode remote'],
