@@ -5,9 +5,11 @@
 // allowed connection types; a reload that moves a user to another account closes its connection.
 
 import assert from 'node:assert/strict';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { connect, nkeyAuthenticator, type NatsConnection } from '@nats-io/transport-node';
 import { createUser } from '@nats-io/nkeys';
+import { loadConfigFile } from '../../src/config/index.js';
 import { SKIP_NATS_SERVER, sleep, startNatsServer, startTsnats, type Running, type TargetName } from '../wire/harness.js';
 
 const TARGETS: TargetName[] = ['tsnats', 'nats-server'];
@@ -204,4 +206,40 @@ describe('accounts: users and limits', () => {
       await s.close();
     },
   );
+});
+
+describe('accounts: reload', () => {
+  for (const name of TARGETS) {
+    it(`a user moved to another account is disconnected, the others stay in theirs [${name}]`, { skip: name === 'nats-server' ? SKIP_NATS_SERVER : false, timeout: 20000 }, async () => {
+      const srv = await start(name, TWO);
+      try {
+        const a1 = await as(srv.port, 'a1');
+        const a2 = await as(srv.port, 'a2');
+        const b1 = await as(srv.port, 'b1');
+        const closed = a2.closed();
+        const text = readFileSync(srv.confFile, 'utf8');
+        // a2 moves from A to B.
+        writeFileSync(srv.confFile, text.replace(', {user: a2, password: p} ]', ' ]').replace('{user: b1, password: p} ]', '{user: b1, password: p}, {user: a2, password: p} ]'));
+        if (srv.ts) await srv.ts.server.reload(loadConfigFile(srv.confFile).options);
+        else process.kill(srv.pid!, 'SIGHUP');
+        const end = Date.now() + 3000;
+        while (!/Reloaded: accounts/.test(srv.log()) && Date.now() < end) await sleep(20);
+        assert.match(srv.log(), /Reloaded: accounts/);
+        await Promise.race([closed, sleep(3000)]);
+        assert.equal(a2.isClosed(), true, 'a2 was disconnected');
+        // a1 and b1 still work, each in its own account; a2 reconnects into B.
+        const a2b = await as(srv.port, 'a2');
+        const gb = collect(b1, 'after', 300);
+        const ga = collect(a1, 'after', 300);
+        await sleep(50);
+        a2b.publish('after', 'x');
+        await a2b.flush();
+        assert.deepEqual(await gb, ['after:x']);
+        assert.deepEqual(await ga, []);
+        await Promise.all([a1.close(), b1.close(), a2b.close()]);
+      } finally {
+        await srv.stop();
+      }
+    });
+  }
 });
