@@ -378,7 +378,7 @@ export class Leaf extends ServerLink implements RouteHandler, SubscriptionTarget
       this.close(LeafClosed.IncorrectPort);
       return;
     }
-    const r = this.mgr.authorize(j);
+    const r = this.mgr.authorize(j, this.viaWs);
     if (r instanceof Promise) {
       // bcrypt or an nkey signature: checked asynchronously (reading waits).
       this.socket.pause();

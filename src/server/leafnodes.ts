@@ -13,7 +13,7 @@ import type { OcspPeerOptions } from '../config/types.js';
 import type { RouteMsg } from '../protocol/route-parser.js';
 import type { Client, Subscription, Producer } from './client.js';
 import type { Logger } from './logger.js';
-import { comparePassword, safeEqual } from './auth.js';
+import { Authenticator, comparePassword, safeEqual } from './auth.js';
 import { Leaf, LeafClosed, LeafSub } from './leaf.js';
 import { Route, RouteSub, hostPortOf } from './route.js';
 import { hostsFor, type Server } from './server.js';
@@ -65,6 +65,8 @@ export class Leafnodes {
   /** Loop detection subjects (`$LDS.<nuid>`), one per account (nats-server's `acc.lds`). */
   private readonly lds = new Map<string, string>();
   private unobserve: (() => void) | null = null;
+  /** The client authentication as leaf connections see it (`LEAFNODE`/`LEAFNODE_WS` connection types). */
+  private readonly leafAuth: Array<{ from: Authenticator; a: Authenticator } | undefined> = [undefined, undefined];
   tlsConfig: TlsConfig | undefined;
   tlsServer: tls.Server | undefined;
   /** OCSP stapling on the leaf listener (src/server/leaf-ocsp.ts). */
@@ -383,7 +385,7 @@ export class Leafnodes {
    * `authorization` (single user: its `account`; `users`: the user's `account`; default `$G`),
    * else the client authentication, whose user's account the leaf is bound to.
    */
-  authorize(j: Record<string, unknown>): LeafAuth | Promise<LeafAuth> {
+  authorize(j: Record<string, unknown>, viaWs = false): LeafAuth | Promise<LeafAuth> {
     const o = this.opts;
     const user = typeof j.user === 'string' ? j.user : undefined;
     const pass = typeof j.pass === 'string' ? j.pass : undefined;
@@ -400,11 +402,22 @@ export class Leafnodes {
       if (u === undefined) return { ok: false };
       return check(comparePassword(u.password, pass ?? ''), u.account);
     }
-    const auth = this.server.auth;
+    const auth = this.clientAuth(viaWs);
     if (!auth.enabled) return { ok: true, account: GLOBAL_ACCOUNT };
     const r = auth.authenticate({ user, pass, auth_token: typeof j.auth_token === 'string' ? j.auth_token : undefined });
     const v = (x: { ok: boolean; account?: string }): LeafAuth => (x.ok ? { ok: true, account: x.account ?? GLOBAL_ACCOUNT } : { ok: false });
     return r instanceof Promise ? r.then(v, () => ({ ok: false })) : v(r);
+  }
+
+  /** The server's client authentication for a leaf: users' `allowed_connection_types` see `LEAFNODE[_WS]`. */
+  private clientAuth(viaWs: boolean): Authenticator {
+    const base = this.server.auth;
+    const k = viaWs ? 1 : 0;
+    const c = this.leafAuth[k];
+    if (c !== undefined && c.from === base) return c.a;
+    const a = new Authenticator(this.server.options, viaWs ? 'LEAFNODE_WS' : 'LEAFNODE');
+    this.leafAuth[k] = { from: base, a };
+    return a;
   }
 
   /** An accepted leaf finished its CONNECT: duplicates (same server, cluster) evict the older. */

@@ -341,6 +341,50 @@ for (const [hubKind, spokeKind] of PAIRS) {
   });
 }
 
+/** A raw leaf CONNECT as `user` on the hub's leaf port: the `remote_account` it is bound to, or the -ERR. */
+async function rawLeafConnect(hub: LNode, user: string): Promise<string> {
+  const sock = netConnect(hub.leafPort, '127.0.0.1');
+  let text = '';
+  sock.on('data', (d) => (text += d.toString('latin1')));
+  sock.on('error', () => undefined);
+  try {
+    await until(() => text.includes('\r\n'), 3000, 'first INFO');
+    sock.write(`CONNECT {"user":"${user}","pass":"${user}","tls_required":false,"name":"RAW-${user}","headers":true}\r\n`);
+    await until(() => /-ERR '[^']*'/.test(text) || /"remote_account":"[^"]*"/.test(text), 3000, 'answer');
+    return (/-ERR '[^']*'/.exec(text) ?? /"remote_account":"[^"]*"/.exec(text))![0];
+  } finally {
+    sock.destroy();
+  }
+}
+
+for (const kind of ['tsnats', 'nats-server'] as Kind[]) {
+  describe(`leaf accounts: ${kind} hub binds by client users and their connection types`, { skip: kind === 'nats-server' && SKIP_NATS ? SKIP_NATS : false }, () => {
+    let hub: LNode;
+    before(async () => {
+      hub = await startNode(kind, {
+        name: 'HUB',
+        extra: `accounts {
+  A { users: [ { user: la, password: la, allowed_connection_types: [LEAFNODE] }, { user: sa, password: sa, allowed_connection_types: [STANDARD] } ] }
+  B { users: [ { user: b, password: b } ] }
+}
+authorization { users: [ { user: g, password: g } ] }`,
+        leaf: 'listen: "127.0.0.1:-1"',
+      });
+    });
+    after(async () => {
+      await hub?.stop();
+    });
+
+    it('a user of A allowed as LEAFNODE binds to A; one allowed only as STANDARD is refused; $G and B users bind to theirs', async () => {
+      assert.equal(await rawLeafConnect(hub, 'la'), '"remote_account":"A"');
+      assert.equal(await rawLeafConnect(hub, 'sa'), "-ERR 'Authorization Violation'");
+      assert.equal(await rawLeafConnect(hub, 'b'), '"remote_account":"B"');
+      assert.equal(await rawLeafConnect(hub, 'g'), '"remote_account":"$G"');
+      assert.equal(await rawLeafConnect(hub, 'nobody'), "-ERR 'Authorization Violation'");
+    });
+  });
+}
+
 describe('leaf accounts: configuration', () => {
   const cases: Array<[string, string]> = [
     ['leafnodes { remotes: [ { url: "nats-leaf://127.0.0.1:7422", account: NOPE } ] }', 'cannot find local account "NOPE" specified in leafnode remote'],
