@@ -13,6 +13,8 @@ export const DEFAULT_LEAF_RECONNECT_MS = 1000;
 export interface LeafUser {
   user: string;
   password: string;
+  /** The local account a leaf authenticating as this user is bound to (default `$G`). */
+  account?: string;
 }
 
 export interface LeafRemoteOptions {
@@ -23,6 +25,8 @@ export interface LeafRemoteOptions {
   denyImports: string[];
   denyExports: string[];
   noRandomize: boolean;
+  /** The local account the connection is bound to (`account`/`local`; default `$G`). */
+  account?: string;
 }
 
 export interface LeafnodeOptions {
@@ -31,6 +35,8 @@ export interface LeafnodeOptions {
   port: number;
   user?: string;
   password?: string;
+  /** The account of the single `authorization` user (default `$G`). */
+  account?: string;
   users?: LeafUser[];
   authTimeoutMs?: number;
   tls?: TlsOptions;
@@ -148,6 +154,7 @@ function parseAuthorization(b: ClusterBuilder, f: MapEntry, o: LeafnodeOptions):
           }
           let user: string | undefined;
           let password = '';
+          let account: string | undefined;
           for (const h of it.entries) {
             switch (h.key.toLowerCase()) {
               case 'user':
@@ -159,21 +166,23 @@ function parseAuthorization(b: ClusterBuilder, f: MapEntry, o: LeafnodeOptions):
                 password = b.str(h) ?? '';
                 break;
               case 'account':
-                b.err(h.keyPos, 'leafnode user "account" is not supported by tsnats yet (accounts are not implemented)');
+                account = b.str(h);
                 break;
               default:
                 if (!h.usedAsVariable) b.err(h.keyPos, `unknown field ${JSON.stringify(h.key)}`);
             }
           }
           if (user === undefined) b.err(it.pos, 'leafnode user entry needs a "user"');
-          else users.push({ user, password });
+          else users.push(account !== undefined ? { user, password, account } : { user, password });
         }
         o.users = users;
         break;
       }
-      case 'account':
-        b.err(g.keyPos, 'leafnode authorization "account" is not supported by tsnats yet (accounts are not implemented)');
+      case 'account': {
+        const s = b.str(g);
+        if (s !== undefined) o.account = s;
         break;
+      }
       default:
         if (!g.usedAsVariable) b.err(g.keyPos, `unknown field ${JSON.stringify(g.key)}`);
     }
@@ -233,9 +242,7 @@ function parseRemote(b: ClusterBuilder, node: ConfigNode): LeafRemoteOptions | u
       case 'account':
       case 'local': {
         const s = b.str(f);
-        if (s !== undefined && s !== '$G') {
-          b.err(f.keyPos, `leafnode remote account "${s}" is not supported by tsnats yet (only the global account exists)`);
-        }
+        if (s !== undefined && s !== '') r.account = s;
         break;
       }
       case 'credentials':
@@ -348,4 +355,30 @@ export function parseLeafnodesBlock(b: ClusterBuilder, e: MapEntry): LeafnodeOpt
     }
   }
   return o;
+}
+
+/**
+ * nats-server's validateLeafNode (static configuration): every account a leaf remote or a leaf
+ * authorization user names must exist (`$G`, the configured ones, `$SYS` unless another system
+ * account or no_system_account is set). Errors have no position, as nats-server's.
+ */
+export function checkLeafnodeAccounts(
+  err: (reason: string) => void,
+  lo: LeafnodeOptions,
+  accounts: readonly string[],
+  systemAccount: string | undefined,
+  noSystemAccount: boolean | undefined,
+): void {
+  const known = new Set<string>(accounts);
+  known.add('$G');
+  known.add('');
+  if ((systemAccount === undefined || systemAccount === '') && !noSystemAccount) known.add('$SYS');
+  const check = (name: string | undefined, what: string): boolean => {
+    if (name === undefined || known.has(name)) return true;
+    err(`cannot find local account ${JSON.stringify(name)} specified in leafnode ${what}`);
+    return false;
+  };
+  if (!check(lo.account, 'authorization')) return;
+  for (const u of lo.users ?? []) if (!check(u.account, 'authorization')) return;
+  for (const r of lo.remotes) if (!check(r.account, 'remote')) return;
 }

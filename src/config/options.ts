@@ -9,7 +9,7 @@ import { resolve } from 'node:path';
 import { isValidPublicUserKey } from '../server/nkey.js';
 import { parseClusterBlock } from './cluster.js';
 import { checkAccounts, parseAccountsBlock } from './accounts.js';
-import { parseLeafnodesBlock } from './leafnodes.js';
+import { checkLeafnodeAccounts, parseLeafnodesBlock } from './leafnodes.js';
 import { ConfigError, formatPosition, type Position } from './errors.js';
 import { goType, parseConfig, type ConfigNode, type MapEntry, type MapNode, type ParseOptions } from './parser.js';
 import { ocspPeerPrerequisite, parseOcspCache, parseOcspPeer, type TlsBlockKind } from './ocsp-peer.js';
@@ -725,6 +725,7 @@ class Builder {
       );
     }
     if (o.accounts || o.systemAccount !== undefined) checkAccounts(this, o, this.at('accounts'), this.at('system_account'));
+    if (o.leafnodes) checkLeafnodeAccounts((r) => this.err(undefined, r), o.leafnodes, (o.accounts ?? []).map((a) => a.name), o.systemAccount, o.noSystemAccount);
     const nau = this.at('no_auth_user');
     if (nau && o.noAuthUser !== undefined && o.noAuthUser !== '') {
       // nats-server 2.9.10 looks only at user/password users: an nkey user cannot be the default.

@@ -13,7 +13,8 @@ import type { ClusterOptions } from '../config/types.js';
 import type { RouteMsg } from '../protocol/route-parser.js';
 import type { Client, Subscription } from './client.js';
 import type { Logger } from './logger.js';
-import { GLOBAL_ACCOUNT, Route, RouteClosed, RouteSub, hostPortOf, type RouteInfo } from './route.js';
+import { Route, RouteClosed, RouteSub, hostPortOf, type RouteInfo } from './route.js';
+import type { Account } from './accounts/account.js';
 import { hostPort, hostsFor, type Server } from './server.js';
 import type { MatchResult } from './subjects.js';
 import { TlsConfig, clientCertificateError } from './tls.js';
@@ -66,8 +67,12 @@ export class Cluster {
   private readonly dialers = new Map<string, Dialer>();
   /** host:port of URLs found to be ourselves. */
   private readonly selfUrls = new Set<string>();
-  /** Local interest: key `<subject>` or `<subject> <queue>` → count (nats-server's `rm`). */
+  /**
+   * Local interest of every account: key `<acc> <subject>` or `<acc> <subject> <queue>` → count
+   * (nats-server's per-account `rm`; the key is the RS+/RS- argument text).
+   */
   private readonly interest = new Map<string, number>();
+  private unobserve: (() => void) | null = null;
   /** connect_urls learned from peers (ref-counted). */
   private readonly peerUrls = new Map<string, number>();
   private epoch = 0;
@@ -146,11 +151,11 @@ export class Cluster {
       this.stapling = await startRouteStapling(this.server, this);
     }
     this.rebuildInfo();
-    // Index observer: local subscriptions become RS+/RS- on every route.
-    // (Chained after an observer already installed: the leaf manager's, src/server/leafnodes.ts.)
-    const prev = this.server.index.observer;
-    this.server.index.observer = prev === null ? (sub, added) => this.onLocalSub(sub, added) : (sub, added) => (prev(sub, added), this.onLocalSub(sub, added));
-    for (const s of this.server.index.all()) if (!(s instanceof RouteSub)) this.onLocalSub(s, true);
+    // Local subscriptions of every account become RS+/RS- on every route.
+    this.unobserve = this.server.accounts.observe((acc, sub, added) => this.onLocalSub(acc, sub, added));
+    for (const acc of this.server.accounts.all()) {
+      for (const s of acc.index.all()) if (!(s instanceof RouteSub)) this.onLocalSub(acc, s, true);
+    }
     log.notice(`Listening for route connections on ${hostPortOf(o.host, this.listenPort)}`);
     for (const r of o.routes) this.addDialer(r, true);
   }
@@ -170,7 +175,8 @@ export class Cluster {
       if (d.timer) clearTimeout(d.timer);
     }
     for (const r of [...this.conns]) r.close(RouteClosed.ServerShutdown);
-    this.server.index.observer = null;
+    this.unobserve?.();
+    this.unobserve = null;
     this.stapling?.close();
   }
 
@@ -547,12 +553,13 @@ export class Cluster {
     r.registered = true;
     this.routes.set(id, r);
     r.debug(`Registering remote route "${id}"`);
-    // Full interest.
+    // Full interest of every account.
     const lines: string[] = [];
     for (const [key, n] of this.interest) {
-      const sp = key.indexOf(' ');
-      if (!this.canImport(sp < 0 ? key : key.slice(0, sp))) continue;
-      lines.push(sp < 0 ? `RS+ ${GLOBAL_ACCOUNT} ${key}` : `RS+ ${GLOBAL_ACCOUNT} ${key} ${n}`);
+      const a = key.indexOf(' ');
+      const sp = key.indexOf(' ', a + 1);
+      if (!this.canImport(sp < 0 ? key.slice(a + 1) : key.slice(a + 1, sp))) continue;
+      lines.push(sp < 0 ? `RS+ ${key}` : `RS+ ${key} ${n}`);
     }
     for (const l of lines) r.sendProto(l);
     // Gossip the newcomer's INFO to the other routes.
@@ -668,21 +675,21 @@ export class Cluster {
   // -------------------------------------------------------------------------------------------
   // Local interest → RS+/RS-
 
-  private onLocalSub(sub: Subscription, added: boolean): void {
+  private onLocalSub(acc: Account<Subscription>, sub: Subscription, added: boolean): void {
     // Interest from a leaf whose remote is our hub (`noRoute`, src/server/leaf.ts) stays local.
     if (sub instanceof RouteSub || (sub as { noRoute?: boolean }).noRoute === true) return;
     const q = sub.queue;
-    const key = q === undefined || q === '' ? sub.subject : `${sub.subject} ${q}`;
+    const key = q === undefined || q === '' ? `${acc.name} ${sub.subject}` : `${acc.name} ${sub.subject} ${q}`;
     const n = (this.interest.get(key) ?? 0) + (added ? 1 : -1);
     let line: string | undefined;
     if (n <= 0) {
-      this.interest.delete(key);
-      line = `RS- ${GLOBAL_ACCOUNT} ${key}`;
+      if (!this.interest.delete(key)) return;
+      line = `RS- ${key}`;
     } else {
       this.interest.set(key, n);
       if (q === undefined || q === '') {
-        if (n === 1 && added) line = `RS+ ${GLOBAL_ACCOUNT} ${key}`;
-      } else line = `RS+ ${GLOBAL_ACCOUNT} ${key} ${n}`;
+        if (n === 1 && added) line = `RS+ ${key}`;
+      } else line = `RS+ ${key} ${n}`;
     }
     if (line === undefined || !this.canImport(sub.subject)) return;
     for (const r of this.routes.values()) r.sendProto(line);
@@ -778,9 +785,10 @@ export class Cluster {
     }
     if (targets !== null) {
       const copyLarge = producer.parser.chunksReused;
+      const acc = producer.account.name;
       for (let i = 0; i < targets.length; i++) {
         const t = targets[i]!;
-        t.sendMsg(subject, reply, t.pubQueues, headerSize, data, start, end, copyLarge, producer);
+        t.sendMsg(acc, subject, reply, t.pubQueues, headerSize, data, start, end, copyLarge, producer);
         t.pubQueues = null;
       }
       delivered = true;
@@ -788,12 +796,15 @@ export class Cluster {
     return delivered;
   }
 
-  /** A message from a route: local subscribers only (one hop); queues only for the listed names. */
-  deliverRouted(from: Route, m: RouteMsg, data: Buffer, start: number, end: number): void {
+  /**
+   * A message from a route into `acc` (the account its RMSG named): local subscribers only (one
+   * hop); queues only for the listed names.
+   */
+  deliverRouted(from: Route, acc: Account<Subscription>, m: RouteMsg, data: Buffer, start: number, end: number): void {
     const srv = this.server;
     srv.inMsgs++;
     srv.inBytes += end - start;
-    const r = srv.index.match(m.subject);
+    const r = acc.index.match(m.subject);
     const subject = m.subject;
     const reply = m.reply;
     const hdr = m.hdr;
@@ -832,7 +843,7 @@ export class Cluster {
       for (let k = 0; k < n && !done; k++) {
         const sub = group[(startAt + k) % n]!;
         if (!(sub instanceof RouteSub) || sub.route === from || !sub.route.registered || sub.route.closed) continue;
-        sub.route.sendMsg(subject, reply, [name], hdr, data, start, end, false, from);
+        sub.route.sendMsg(acc.name, subject, reply, [name], hdr, data, start, end, false, from);
         done = true;
       }
     }

@@ -29,9 +29,10 @@ import type { ServerOptions } from '../config/types.js';
 import { versionAtLeast, versionParts, type LeafRemoteOptions } from '../config/leafnodes.js';
 import { PublishRule } from './permissions.js';
 import { routeNonce } from './route.js';
-import type { Leafnodes } from './leafnodes.js';
+import type { LeafAuth, Leafnodes } from './leafnodes.js';
+import type { Account } from './accounts/account.js';
 
-/** nats-server's close reasons (logged as `Leafnode connection closed: <reason> account: $G`). */
+/** nats-server's close reasons (logged as `Leafnode connection closed: <reason> account: <acc>`). */
 export const LeafClosed = {
   ClientClosed: 'Client Closed',
   AuthenticationTimeout: ERR_AUTH_TIMEOUT.text,
@@ -49,10 +50,12 @@ export const LeafClosed = {
   WriteError: 'Write Error',
   SlowConsumerPendingBytes: 'Slow Consumer (Pending Bytes)',
   Revocation: 'Credentials Revoked',
+  MissingAccount: 'Missing Account',
+  MaxAccountConnectionsExceeded: 'Maximum Account Connections Exceeded',
 } as const;
 export type LeafClosed = (typeof LeafClosed)[keyof typeof LeafClosed];
 
-/** Interest a leaf peer registered with LS+ (key `<subj>[ <queue>]`). */
+/** Interest a leaf peer registered with LS+ (key `<subj>[ <queue>]`), in the leaf's account. */
 export class LeafSub extends Subscription {
   weight: number;
   readonly leaf: Leaf;
@@ -70,6 +73,12 @@ export class LeafSub extends Subscription {
 }
 
 const PONG_FRAME = Buffer.from('PONG\r\n');
+
+/** The account's `max_leafnodes` (-1 = unlimited) is reached. */
+function leafLimitReached(acc: Account<Subscription>): boolean {
+  const max = acc.limits.maxLeafnodes;
+  return max >= 0 && acc.numLeafs >= max;
+}
 const LOOP_DELAY_MS = 30_000;
 
 function stripV6Mapped(ip: string | undefined): string {
@@ -104,6 +113,13 @@ export class Leaf extends ServerLink implements RouteHandler, SubscriptionTarget
   headers = true;
   registered = false;
   reason = '';
+  /**
+   * The local account this connection is bound to: a remote's `account` (solicited), the
+   * authenticated user's account (accepted; `$G` until then). LS+/LMSG go to and come from it only.
+   */
+  account: Account<Subscription>;
+  /** Counted in `account.numLeafs`. */
+  private accountCounted = false;
   /** Delay before the next dial of this remote (loop or permission errors: 30 s). */
   reconnectDelayMs = 0;
   private connectReceived = false;
@@ -153,9 +169,17 @@ export class Leaf extends ServerLink implements RouteHandler, SubscriptionTarget
 
   private readonly reader: RouteParser;
 
-  constructor(mgr: Leafnodes, sock: Socket, cid: number, remote: LeafRemoteOptions | undefined, url: URL | undefined) {
+  constructor(
+    mgr: Leafnodes,
+    sock: Socket,
+    cid: number,
+    remote: LeafRemoteOptions | undefined,
+    url: URL | undefined,
+    account?: Account<Subscription>,
+  ) {
     super(sock);
     this.mgr = mgr;
+    this.account = account ?? mgr.server.accounts.global;
     this.cid = cid;
     this.ip = stripV6Mapped(sock.remoteAddress);
     this.port = sock.remotePort ?? 0;
@@ -354,26 +378,42 @@ export class Leaf extends ServerLink implements RouteHandler, SubscriptionTarget
       this.close(LeafClosed.IncorrectPort);
       return;
     }
-    const r = this.mgr.authorize(j);
+    const r = this.mgr.authorize(j, this.viaWs);
     if (r instanceof Promise) {
       // bcrypt or an nkey signature: checked asynchronously (reading waits).
       this.socket.pause();
-      void r.then((ok) => {
+      void r.then((v) => {
         if (this.closed) return;
         this.socket.resume();
-        this.afterAuth(j, ok);
+        this.afterAuth(j, v);
       });
       return;
     }
     this.afterAuth(j, r);
   }
 
-  private afterAuth(j: Record<string, unknown>, ok: boolean): void {
+  private afterAuth(j: Record<string, unknown>, v: LeafAuth): void {
     if (this.authTimer !== null) {
       clearTimeout(this.authTimer);
       this.authTimer = null;
     }
-    if (ok) this.authed = true;
+    let ok = v.ok;
+    if (ok) {
+      // Bound to the account of the credentials (nats-server's registerLeafWithAccount).
+      const acc = this.mgr.server.accounts.get(v.account ?? '$G');
+      if (acc === undefined || acc.removed) {
+        this.error(
+          `authentication of user ${JSON.stringify(typeof j.user === 'string' ? j.user : '')} failed, unable to lookup account ${JSON.stringify(v.account ?? '')}: account not found`,
+        );
+        ok = false;
+      } else if (leafLimitReached(acc)) {
+        // nats-server's registerWithAccount refuses the leaf: an authentication failure.
+        ok = false;
+      } else {
+        this.account = acc;
+        this.authed = true;
+      }
+    }
     if (!ok) {
       this.error('authentication error');
       this.sendErr(ERR_AUTH_VIOLATION);
@@ -390,7 +430,7 @@ export class Leaf extends ServerLink implements RouteHandler, SubscriptionTarget
     const mv = this.mgr.opts.minVersion;
     if (mv !== undefined && !versionAtLeast(typeof j.version === 'string' ? j.version : '', versionParts(mv)!)) {
       // As nats-server: the INFO (so the spoke waits), the error, and the close after 5 s.
-      this.enqueueText(`INFO ${this.mgr.infoJson({ client_id: this.cid, ip: this.ip, connect_info: true })} \r\n`);
+      this.enqueueText(`INFO ${this.mgr.infoJson({ client_id: this.cid, ip: this.ip, connect_info: true, remote_account: this.account.name })} \r\n`);
       const text = `connection rejected since minimum version required is ${JSON.stringify(mv)}`;
       this.sendErr(text);
       this.error(text);
@@ -408,7 +448,7 @@ export class Leaf extends ServerLink implements RouteHandler, SubscriptionTarget
     const denyPub = Array.isArray(j.deny_pub) ? j.deny_pub.filter((x): x is string => typeof x === 'string') : [];
     if (denyPub.length > 0) this.pubPerm = new PublishRule({ allow: [], deny: denyPub }, false);
     if (!this.mgr.registerAccepted(this)) return;
-    this.enqueueText(`INFO ${this.mgr.infoJson({ client_id: this.cid, ip: this.ip, connect_info: true })} \r\n`);
+    this.enqueueText(`INFO ${this.mgr.infoJson({ client_id: this.cid, ip: this.ip, connect_info: true, remote_account: this.account.name })} \r\n`);
     this.finishRegistration();
   }
 
@@ -501,7 +541,16 @@ export class Leaf extends ServerLink implements RouteHandler, SubscriptionTarget
   }
 
   private finishRegistration(): void {
+    if (this.solicited && leafLimitReached(this.account)) {
+      // The account's `max_leafnodes` (nats-server: maxAccountConnExceeded).
+      this.sendErr('maximum account active connections exceeded');
+      this.error('maximum account active connections exceeded');
+      this.close(LeafClosed.MaxAccountConnectionsExceeded);
+      return;
+    }
     this.registered = true;
+    this.account.numLeafs++;
+    this.accountCounted = true;
     this.mgr.addJetStreamDenies(this);
     this.mgr.sendInitialInterest(this);
     this.startPing();
@@ -524,8 +573,8 @@ export class Leaf extends ServerLink implements RouteHandler, SubscriptionTarget
       if (!Number.isInteger(weight) || weight < 1) weight = 1;
     }
     const mgr = this.mgr;
-    if (subject.startsWith('$LDS.') && subject === mgr.ldsSubject) {
-      const text = `Loop detected for leafnode account="$G". Delaying attempt to reconnect for 30s`;
+    if (subject.startsWith('$LDS.') && subject === mgr.ldsFor(this.account)) {
+      const text = `Loop detected for leafnode account=${JSON.stringify(this.account.name)}. Delaying attempt to reconnect for 30s`;
       this.sendErr(text);
       this.error(text);
       this.reconnectDelayMs = LOOP_DELAY_MS;
@@ -552,7 +601,7 @@ export class Leaf extends ServerLink implements RouteHandler, SubscriptionTarget
       return;
     }
     const sub = new LeafSub(this, subject, queue, weight, key);
-    if (!mgr.server.index.insert(sub)) {
+    if (!this.account.index.insert(sub)) {
       this.debug(`Invalid leafnode subscription subject "${subject}", ignored`);
       return;
     }
@@ -569,7 +618,7 @@ export class Leaf extends ServerLink implements RouteHandler, SubscriptionTarget
     if (sub === undefined) return;
     this.subs.delete(key);
     sub.closed = true;
-    this.mgr.server.index.remove(sub);
+    this.account.index.remove(sub);
   }
 
   // -------------------------------------------------------------------------------------------
@@ -797,14 +846,18 @@ export class Leaf extends ServerLink implements RouteHandler, SubscriptionTarget
     const sock = this.socket;
     if (!sock.destroyed) sock.end();
     setTimeout(() => sock.destroy(), 2000).unref();
-    const index = this.mgr.server.index;
+    const index = this.account.index;
     for (const sub of this.subs.values()) {
       sub.closed = true;
       index.remove(sub);
     }
     this.subs.clear();
+    if (this.accountCounted) {
+      this.account.numLeafs--;
+      this.accountCounted = false;
+    }
     // The account is known once a spoke authenticated (always for solicited connections).
-    this.notice(`Leafnode connection closed: ${reason} account: ${this.solicited || this.authed ? '$G' : ''}`);
+    this.notice(`Leafnode connection closed: ${reason} account: ${this.solicited || this.authed ? this.account.name : ''}`);
     this.mgr.leafClosed(this);
   }
 

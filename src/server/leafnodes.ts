@@ -13,7 +13,7 @@ import type { OcspPeerOptions } from '../config/types.js';
 import type { RouteMsg } from '../protocol/route-parser.js';
 import type { Client, Subscription, Producer } from './client.js';
 import type { Logger } from './logger.js';
-import { comparePassword, safeEqual } from './auth.js';
+import { Authenticator, comparePassword, safeEqual } from './auth.js';
 import { Leaf, LeafClosed, LeafSub } from './leaf.js';
 import { Route, RouteSub, hostPortOf } from './route.js';
 import { hostsFor, type Server } from './server.js';
@@ -22,6 +22,14 @@ import { TlsConfig, clientCertificateError } from './tls.js';
 import { PublishRule } from './permissions.js';
 import { NATS_VERSION, RUNTIME } from './info.js';
 import type { PeerStapleCheck } from './leaf-ocsp.js';
+import type { Account } from './accounts/account.js';
+import { GLOBAL_ACCOUNT } from '../config/accounts.js';
+
+/** Accepted side: the authentication verdict (the account the leaf is bound to when `ok`). */
+export interface LeafAuth {
+  ok: boolean;
+  account?: string;
+}
 
 const DIAL_TIMEOUT_MS = 1000;
 const CONNECT_ERROR_REPORTS = 3600;
@@ -54,8 +62,11 @@ export class Leafnodes {
   readonly server: Server;
   readonly opts: LeafnodeOptions;
   readonly maxRemoteSubs = 1_000_000;
-  /** This server's loop detection subject (`$LDS.<nuid>`), sent to every leaf. */
-  readonly ldsSubject = `$LDS.${nuid()}`;
+  /** Loop detection subjects (`$LDS.<nuid>`), one per account (nats-server's `acc.lds`). */
+  private readonly lds = new Map<string, string>();
+  private unobserve: (() => void) | null = null;
+  /** The client authentication as leaf connections see it (`LEAFNODE`/`LEAFNODE_WS` connection types). */
+  private readonly leafAuth: Array<{ from: Authenticator; a: Authenticator } | undefined> = [undefined, undefined];
   tlsConfig: TlsConfig | undefined;
   tlsServer: tls.Server | undefined;
   /** OCSP stapling on the leaf listener (src/server/leaf-ocsp.ts). */
@@ -79,6 +90,22 @@ export class Leafnodes {
 
   get log(): Logger {
     return this.server.logger;
+  }
+
+  /** The loop detection subject of `acc` (created on first use), sent to its leafs. */
+  ldsFor(acc: Account<Subscription>): string {
+    let s = this.lds.get(acc.name);
+    if (s === undefined) {
+      s = `$LDS.${nuid()}`;
+      this.lds.set(acc.name, s);
+    }
+    return s;
+  }
+
+  /** The local account a remote binds to (`account`, default `$G`); undefined when it does not exist. */
+  remoteAccount(r: LeafRemoteOptions): Account<Subscription> | undefined {
+    const a = this.server.accounts.get(r.account ?? GLOBAL_ACCOUNT);
+    return a === undefined || a.removed ? undefined : a;
   }
 
   get version(): string {
@@ -123,10 +150,9 @@ export class Leafnodes {
       this.log.notice(`Listening for leafnode connections on ${hostPortOf(o.host, this.listenPort)}`);
       if (o.advertise) this.log.notice(`Advertise address for leafnode is set to ${o.advertise}`);
     }
-    // Chain onto the index observer (the route manager's, when clustered).
-    const index = this.server.index;
-    const prev = index.observer;
-    index.observer = prev === null ? (s, a) => this.onSub(s, a) : (s, a) => (prev(s, a), this.onSub(s, a));
+    // Interest changes of every account (each leaf connection is told about its own account's).
+    this.unobserve = this.server.accounts.observe((acc, s, a) => this.onSub(acc, s, a));
+    const sys = this.server.accounts.system;
     for (const r of o.remotes) {
       const urls: URL[] = [];
       for (const t of r.urls) {
@@ -137,6 +163,10 @@ export class Leafnodes {
         }
       }
       if (urls.length === 0) continue;
+      if (sys !== undefined && (r.account ?? GLOBAL_ACCOUNT) === sys.name) {
+        if (r.denyExports.length > 0) this.log.notice('Remote for System Account uses restricted export permissions');
+        if (r.denyImports.length > 0) this.log.notice('Remote for System Account uses restricted import permissions');
+      }
       if (!r.noRandomize) for (let i = urls.length - 1; i > 0; i--) {
         const j = randomInt(i + 1);
         [urls[i], urls[j]] = [urls[j]!, urls[i]!];
@@ -162,6 +192,8 @@ export class Leafnodes {
     }
     this.stapling?.close();
     for (const l of [...this.conns]) l.close(LeafClosed.ServerShutdown);
+    this.unobserve?.();
+    this.unobserve = null;
   }
 
   /** Leaf URLs for the ports file. */
@@ -214,7 +246,7 @@ export class Leafnodes {
   }
 
   /** The leaf INFO (nats-server's field order); `nonce` only on the first, `connect_info` on the second. */
-  infoJson(extra: { nonce?: string; client_id?: number; ip: string; connect_info?: boolean }): string {
+  infoJson(extra: { nonce?: string; client_id?: number; ip: string; connect_info?: boolean; remote_account?: string }): string {
     const srv = this.server;
     const url = this.ownUrl();
     const host = this.listenHost === '' ? '0.0.0.0' : this.listenHost;
@@ -240,7 +272,7 @@ export class Leafnodes {
     if (this.clusterName !== '') f.cluster = this.clusterName;
     if (extra.connect_info) {
       f.connect_info = true;
-      f.remote_account = '$G';
+      f.remote_account = extra.remote_account ?? GLOBAL_ACCOUNT;
     }
     f.info_on_connect = true;
     f.leafnode_urls = [url, ...this.peerUrls.keys()];
@@ -348,31 +380,56 @@ export class Leafnodes {
     });
   }
 
-  /** Hub side: CONNECT credentials against `leafnodes.authorization`, else the client auth. */
-  authorize(j: Record<string, unknown>): boolean | Promise<boolean> {
+  /**
+   * Hub side (nats-server's isLeafNodeAuthorized): CONNECT credentials against the leaf
+   * `authorization` (single user: its `account`; `users`: the user's `account`; default `$G`),
+   * else the client authentication, whose user's account the leaf is bound to.
+   */
+  authorize(j: Record<string, unknown>, viaWs = false): LeafAuth | Promise<LeafAuth> {
     const o = this.opts;
     const user = typeof j.user === 'string' ? j.user : undefined;
     const pass = typeof j.pass === 'string' ? j.pass : undefined;
+    const check = (ok: boolean | Promise<boolean>, account: string | undefined): LeafAuth | Promise<LeafAuth> => {
+      const v = (b: boolean): LeafAuth => (b ? { ok: true, account: account ?? GLOBAL_ACCOUNT } : { ok: false });
+      return ok instanceof Promise ? ok.then(v, () => ({ ok: false })) : v(ok);
+    };
     if (o.user !== undefined) {
-      if (user === undefined || !safeEqual(o.user, user)) return false;
-      return comparePassword(o.password ?? '', pass ?? '');
+      if (user === undefined || !safeEqual(o.user, user)) return { ok: false };
+      return check(comparePassword(o.password ?? '', pass ?? ''), o.account);
     }
     if (o.users !== undefined && o.users.length > 0) {
       const u = o.users.find((x) => x.user === user);
-      if (u === undefined) return false;
-      return comparePassword(u.password, pass ?? '');
+      if (u === undefined) return { ok: false };
+      return check(comparePassword(u.password, pass ?? ''), u.account);
     }
-    const auth = this.server.auth;
-    if (!auth.enabled) return true;
+    const auth = this.clientAuth(viaWs);
+    if (!auth.enabled) return { ok: true, account: GLOBAL_ACCOUNT };
     const r = auth.authenticate({ user, pass, auth_token: typeof j.auth_token === 'string' ? j.auth_token : undefined });
-    return r instanceof Promise ? r.then((x) => x.ok) : r.ok;
+    const v = (x: { ok: boolean; account?: string }): LeafAuth => (x.ok ? { ok: true, account: x.account ?? GLOBAL_ACCOUNT } : { ok: false });
+    return r instanceof Promise ? r.then(v, () => ({ ok: false })) : v(r);
+  }
+
+  /** The server's client authentication for a leaf: users' `allowed_connection_types` see `LEAFNODE[_WS]`. */
+  private clientAuth(viaWs: boolean): Authenticator {
+    const base = this.server.auth;
+    const k = viaWs ? 1 : 0;
+    const c = this.leafAuth[k];
+    if (c !== undefined && c.from === base) return c.a;
+    const a = new Authenticator(this.server.options, viaWs ? 'LEAFNODE_WS' : 'LEAFNODE');
+    this.leafAuth[k] = { from: base, a };
+    return a;
   }
 
   /** An accepted leaf finished its CONNECT: duplicates (same server, cluster) evict the older. */
   registerAccepted(leaf: Leaf): boolean {
     for (const other of this.leafs) {
       if (other.solicited || other === leaf) continue;
-      if (other.remoteName !== '' && other.remoteName === leaf.remoteName && other.remoteCluster === leaf.remoteCluster) {
+      if (
+        other.remoteName !== '' &&
+        other.remoteName === leaf.remoteName &&
+        other.remoteCluster === leaf.remoteCluster &&
+        other.account === leaf.account
+      ) {
         leaf.warn('Replacing connection from same server');
         other.sendErr('Duplicate Remote LeafNode Connection');
         other.close(LeafClosed.DuplicateRemote);
@@ -389,9 +446,19 @@ export class Leafnodes {
    */
   addJetStreamDenies(leaf: Leaf): void {
     if (this.server.options.jetstream) return;
+    const acc = leaf.account;
+    if (acc === this.server.accounts.system) {
+      // The system account: also the JetStream cluster and raft subjects (nats-server's denyAllJs).
+      const deny = ['$JSC.>', '$NRG.>', '$JS.API.>', '$KV.>', '$OBJ.>'];
+      leaf.bothDeny = new PublishRule({ allow: [], deny }, false);
+      const srv = leaf.remoteCluster === '' ? leaf.remoteName : `${leaf.remoteName}/${leaf.remoteCluster}`;
+      leaf.notice(`System Account Connected from ${srv}`);
+      leaf.notice(`JetStream Not Extended, adding denies [${deny.join(' ')}]`);
+      return;
+    }
     const deny = ['$JS.API.>', '$KV.>', '$OBJ.>'];
     leaf.bothDeny = new PublishRule({ allow: [], deny }, false);
-    leaf.notice(`JetStream Not Extended, adding deny [${deny.join(' ')}] for account "$G"`);
+    leaf.notice(`JetStream Not Extended, adding deny [${deny.join(' ')}] for account ${JSON.stringify(acc.name)}`);
   }
 
   registerSolicited(leaf: Leaf): void {
@@ -446,10 +513,12 @@ export class Leafnodes {
       }
       d.attempts = 0;
       sock.on('error', () => undefined);
-      const leaf = new Leaf(this, sock, this.server.nextConnectionId(), d.opts, url);
+      const acc = this.remoteAccount(d.opts);
+      if (acc === undefined) return this.missingAccount(d, sock);
+      const leaf = new Leaf(this, sock, this.server.nextConnectionId(), d.opts, url, acc);
       d.leaf = leaf;
       this.conns.add(leaf);
-      leaf.notice('Leafnode connection created for account: $G ');
+      leaf.notice(`Leafnode connection created for account: ${acc.name} `);
       leaf.begin(sock);
     });
   }
@@ -505,11 +574,13 @@ export class Leafnodes {
       Object.defineProperty(stream, 'remotePort', { value: port });
       (stream as unknown as { setNoDelay: () => void }).setNoDelay = () => undefined;
       stream.on('error', () => undefined);
-      const leaf = new Leaf(this, stream, this.server.nextConnectionId(), d.opts, url);
+      const acc = this.remoteAccount(d.opts);
+      if (acc === undefined) return this.missingAccount(d, stream);
+      const leaf = new Leaf(this, stream, this.server.nextConnectionId(), d.opts, url, acc);
       leaf.viaWs = true;
       d.leaf = leaf;
       this.conns.add(leaf);
-      leaf.notice('Leafnode connection created for account: $G ');
+      leaf.notice(`Leafnode connection created for account: ${acc.name} `);
       // `ocsp_peer` of a wss remote: the hub's chain is checked after the upgrade, before the
       // hub's INFO (buffered in the paused stream) is read and before CONNECT is sent.
       const gate = url.protocol === 'wss:' && t?.ocspPeer?.verify ? this.server.ocspPeer : undefined;
@@ -524,6 +595,13 @@ export class Leafnodes {
       if (typeof verdict === 'boolean') admit(verdict);
       else void verdict.then(admit);
     });
+  }
+
+  /** The remote's local account is gone (a reload removed it): as nats-server, an error and a retry. */
+  private missingAccount(d: RemoteDialer, sock: Socket): void {
+    sock.destroy();
+    this.log.error(`Unable to lookup account ${d.opts.account ?? GLOBAL_ACCOUNT} for solicited leafnode connection: account not found`);
+    this.schedule(d, this.opts.reconnectMs);
   }
 
   /**
@@ -650,22 +728,23 @@ export class Leafnodes {
     return sub instanceof LeafSub && sub.queue !== undefined ? sub.weight : 1;
   }
 
-  /** The full interest set for a newly registered leaf, then the loop detection subject. */
+  /** The full interest set of the leaf's account for a newly registered leaf, then its loop detection subject. */
   sendInitialInterest(leaf: Leaf): void {
     leaf.smap.clear();
-    for (const s of this.server.index.all()) {
+    for (const s of leaf.account.index.all()) {
       if (!this.relevant(leaf, s)) continue;
       const k = keyOf(s);
       leaf.smap.set(k, (leaf.smap.get(k) ?? 0) + this.weightOf(s));
     }
     for (const [k, n] of leaf.smap) leaf.sendProto(k.includes(' ') ? `LS+ ${k} ${n}` : `LS+ ${k}`);
-    if (!leaf.smap.has(this.ldsSubject)) leaf.sendProto(`LS+ ${this.ldsSubject}`);
+    const lds = this.ldsFor(leaf.account);
+    if (!leaf.smap.has(lds)) leaf.sendProto(`LS+ ${lds}`);
   }
 
-  private onSub(sub: Subscription, added: boolean): void {
+  private onSub(acc: Account<Subscription>, sub: Subscription, added: boolean): void {
     if (this.leafs.size === 0) return;
     for (const leaf of this.leafs) {
-      if (!leaf.registered || leaf.closed || !this.relevant(leaf, sub)) continue;
+      if (leaf.account !== acc || !leaf.registered || leaf.closed || !this.relevant(leaf, sub)) continue;
       this.update(leaf, keyOf(sub), sub.queue !== undefined && sub.queue !== '', added ? this.weightOf(sub) : -this.weightOf(sub));
     }
   }
@@ -675,7 +754,7 @@ export class Leafnodes {
     if (n <= 0) {
       if (!leaf.smap.has(key)) return;
       leaf.smap.delete(key);
-      if (key !== this.ldsSubject) leaf.sendProto(`LS- ${key}`);
+      if (key !== this.lds.get(leaf.account.name)) leaf.sendProto(`LS- ${key}`);
       return;
     }
     const had = leaf.smap.has(key);
@@ -689,7 +768,7 @@ export class Leafnodes {
     const delta = weight - sub.weight;
     sub.weight = weight;
     for (const leaf of this.leafs) {
-      if (!leaf.registered || leaf.closed || !this.relevant(leaf, sub)) continue;
+      if (leaf.account !== sub.leaf.account || !leaf.registered || leaf.closed || !this.relevant(leaf, sub)) continue;
       this.update(leaf, keyOf(sub), true, delta);
     }
   }
@@ -712,17 +791,18 @@ export class Leafnodes {
   ): boolean {
     const cl = this.server.cluster;
     if (this.leafs.size === 0 && cl !== null) return cl.publish(producer, r, echo, subject, reply, headerSize, data, start, end, payload);
-    return this.route(producer, null, r, echo, subject, reply, null, true, headerSize, data, start, end, payload, producer.parser.chunksReused);
+    return this.route(producer, null, producer.account.name, r, echo, subject, reply, null, true, headerSize, data, start, end, payload, producer.parser.chunksReused);
   }
 
-  /** A message from a leaf: local subscribers, routes (unless the leaf is our hub), other leafs. */
+  /** A message from a leaf (into its account): local subscribers, routes (unless the leaf is our hub), other leafs. */
   deliverFromLeaf(from: Leaf, m: RouteMsg, data: Buffer, start: number, end: number): void {
     const srv = this.server;
     srv.inMsgs++;
     srv.inBytes += end - start;
-    const r = srv.index.match(m.subject);
+    const acc = from.account;
+    const r = acc.index.match(m.subject);
     const payload = end - start > 64 ? data.subarray(start, end) : null;
-    this.route(from, from, r, false, m.subject, m.reply, m.queues, m.queues !== null && m.queues.length > 0, m.hdr, data, start, end, payload, false);
+    this.route(from, from, acc.name, r, false, m.subject, m.reply, m.queues, m.queues !== null && m.queues.length > 0, m.hdr, data, start, end, payload, false);
   }
 
   /**
@@ -733,6 +813,7 @@ export class Leafnodes {
   private route(
     producer: Producer,
     fromLeaf: Leaf | null,
+    accName: string,
     r: MatchResult<Subscription>,
     echo: boolean,
     subject: string,
@@ -824,7 +905,7 @@ export class Leafnodes {
     if (routes !== null) {
       for (let i = 0; i < routes.length; i++) {
         const rt = routes[i]!;
-        rt.sendMsg(subject, reply, rt.pubQueues, hdr, data, start, end, copyLarge, producer);
+        rt.sendMsg(accName, subject, reply, rt.pubQueues, hdr, data, start, end, copyLarge, producer);
         rt.pubQueues = null;
         rt.pubEpoch = 0;
       }
@@ -846,12 +927,13 @@ export class Leafnodes {
   // -------------------------------------------------------------------------------------------
   // Monitoring
 
-  /** /leafz (nats-server 2.9.10's shape: `leafs` is null when there are none). */
-  leafz(subs: boolean): Record<string, unknown> {
+  /** /leafz (nats-server 2.9.10's shape: `leafs` is null when there are none); `acc` filters by account. */
+  leafz(subs: boolean, acc?: string): Record<string, unknown> {
     const list: Record<string, unknown>[] = [];
     for (const l of this.leafs) {
+      if (acc !== undefined && acc !== '' && l.account.name !== acc) continue;
       const e: Record<string, unknown> = {
-        account: '$G',
+        account: l.account.name,
         ip: l.ip,
         port: l.port,
         rtt: goDur(l.rttNs),
@@ -884,8 +966,9 @@ export class Leafnodes {
     const peer = this.server.ocspPeer !== undefined;
     if (this.opts.remotes.length > 0) {
       v.remotes = this.opts.remotes.map((r) => {
-        // `local_account` only when configured (nats-server omits it; tsnats has no accounts).
+        // `local_account` only when configured.
         const e: Record<string, unknown> = {};
+        if (r.account !== undefined) e.local_account = r.account;
         if (r.tls) e.tls_timeout = r.tls.timeoutMs / 1000;
         e.urls = r.urls.map((u) => {
           try {
@@ -930,7 +1013,7 @@ export async function startLeafnodes(server: Server, opts: LeafnodeOptions): Pro
   const m = server.monitor;
   m.addEndpoint('/leafz', (q) => {
     const s = q.get('subs');
-    return { body: l.leafz(s === '1' || s === 'true' || s === 'detail') };
+    return { body: l.leafz(s === '1' || s === 'true' || s === 'detail', q.get('acc') ?? undefined) };
   });
   m.addVarzSection('leaf', () => l.varzLeaf());
   m.addVarzSection('leafnodes', () => l.leafs.size);

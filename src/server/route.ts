@@ -22,6 +22,10 @@ import { ServerLink } from './connection/link.js';
 import type { Logger } from './logger.js';
 import type { ServerOptions } from '../config/types.js';
 import type { Cluster } from './cluster.js';
+import type { Account } from './accounts/account.js';
+import { GLOBAL_ACCOUNT } from '../config/accounts.js';
+
+export { GLOBAL_ACCOUNT };
 
 /** nats-server's close reasons for routes (also in logs: `Router connection closed: <reason>`). */
 export const RouteClosed = {
@@ -43,16 +47,18 @@ export const RouteClosed = {
 } as const;
 export type RouteClosed = (typeof RouteClosed)[keyof typeof RouteClosed];
 
-/** The only account tsnats has. Interest and messages are keyed by account on the wire. */
-export const GLOBAL_ACCOUNT = '$G';
-
-/** A remote subscription: interest a route registered with RS+ (its key is `<acc> <subj>[ <queue>]`). */
+/**
+ * A remote subscription: interest a route registered with RS+ (its key is `<acc> <subj>[ <queue>]`),
+ * held in the subject index of the account the RS+ named.
+ */
 export class RouteSub extends Subscription {
   weight: number;
   readonly route: Route;
-  constructor(route: Route, subject: string, queue: string | undefined, weight: number, key: string) {
+  readonly account: Account<Subscription>;
+  constructor(route: Route, account: Account<Subscription>, subject: string, queue: string | undefined, weight: number, key: string) {
     super(route, subject, queue, key);
     this.route = route;
+    this.account = account;
     this.weight = weight;
   }
 }
@@ -128,7 +134,11 @@ export class Route extends ServerLink implements RouteHandler, SubscriptionTarge
   readonly parser = { chunksReused: false };
 
   private lastSubject = '';
+  private lastAccount = '';
   private lastHead: Buffer | null = null;
+  /** The account of the last routed message (a run of messages names the same one). */
+  private inAccName = '';
+  private inAcc: Account<Subscription> | undefined;
 
   /** Set by Cluster.publish: the publish this route is a target of, and its queue names. */
   pubEpoch = 0;
@@ -449,8 +459,10 @@ export class Route extends ServerLink implements RouteHandler, SubscriptionTarge
       return;
     }
     const [acc, subject, queue, w] = a as [string, string, string?, string?];
-    if (acc !== GLOBAL_ACCOUNT) {
-      // Only the global account exists here ($SYS and others from nats-server peers are ignored).
+    const account = this.cluster.server.accounts.get(acc);
+    if (account === undefined || account.removed) {
+      // nats-server with a static configuration: an Error line, the interest is ignored.
+      this.error(`Unknown account ${JSON.stringify(acc)} for remote subject ${JSON.stringify(subject)}`);
       return;
     }
     let weight = 1;
@@ -473,8 +485,8 @@ export class Route extends ServerLink implements RouteHandler, SubscriptionTarge
       this.close(RouteClosed.ProtocolViolation);
       return;
     }
-    const sub = new RouteSub(this, subject, queue, weight, key);
-    if (!this.cluster.server.index.insert(sub)) {
+    const sub = new RouteSub(this, account, subject, queue, weight, key);
+    if (!account.index.insert(sub)) {
       this.debug(`Invalid remote subscription subject "${subject}", ignored`);
       return;
     }
@@ -487,12 +499,17 @@ export class Route extends ServerLink implements RouteHandler, SubscriptionTarge
       this.close(RouteClosed.ProtocolViolation);
       return;
     }
+    const acc = this.cluster.server.accounts.get(a[0]!);
+    if (acc === undefined) {
+      this.debug(`Unknown account ${JSON.stringify(a[0])} for subject ${JSON.stringify(a[1])}`);
+      return;
+    }
     const key = a.join(' ');
     const sub = this.subs.get(key);
     if (sub === undefined) return;
     this.subs.delete(key);
     sub.closed = true;
-    this.cluster.server.index.remove(sub);
+    sub.account.index.remove(sub);
   }
 
   // -------------------------------------------------------------------------------------------
@@ -514,11 +531,17 @@ export class Route extends ServerLink implements RouteHandler, SubscriptionTarge
     this.inBytes += size;
     const cl = this.cluster;
     if (cl.log.traceEnabled) this.traceMsg('<<-', m);
-    if (m.account !== GLOBAL_ACCOUNT) {
-      this.debug(`Unknown account "${m.account}" for routed message on subject: "${m.subject}"`);
-      return;
+    let acc = this.inAcc;
+    if (m.account !== this.inAccName || acc === undefined || acc.removed) {
+      acc = cl.server.accounts.get(m.account);
+      if (acc === undefined || acc.removed) {
+        this.debug(`Unknown account ${JSON.stringify(m.account)} for routed message on subject: ${JSON.stringify(m.subject)}`);
+        return;
+      }
+      this.inAcc = acc;
+      this.inAccName = m.account;
     }
-    cl.deliverRouted(this, m, data, start, end);
+    cl.deliverRouted(this, acc, m, data, start, end);
   }
 
   private traceMsg(dir: '<<-' | '->>', m: RouteMsg): void {
@@ -548,10 +571,11 @@ export class Route extends ServerLink implements RouteHandler, SubscriptionTarge
   }
 
   /**
-   * Writes one `RMSG`/`HMSG` for a publish: `queues` are the queue names chosen on this route.
-   * `copyLarge`: the payload's buffer is reused by its reader after this callback.
+   * Writes one `RMSG`/`HMSG` in `account` for a publish: `queues` are the queue names chosen on
+   * this route. `copyLarge`: the payload's buffer is reused by its reader after this callback.
    */
   sendMsg(
+    account: string,
     subject: string,
     reply: string | undefined,
     queues: string[] | null,
@@ -571,7 +595,7 @@ export class Route extends ServerLink implements RouteHandler, SubscriptionTarge
     }
     const size = end - from;
     // Control line length.
-    let n = 5 + 3 + subject.length + 1; // "RMSG $G <subject> "
+    let n = 5 + account.length + 1 + subject.length + 1; // "RMSG <acc> <subject> "
     if (queues !== null && queues.length > 0) {
       n += reply !== undefined ? 2 + reply.length + 1 : 2;
       for (const q of queues) n += q.length + 1;
@@ -581,11 +605,12 @@ export class Route extends ServerLink implements RouteHandler, SubscriptionTarge
     const copy = size <= COPY_MAX;
     const buf = this.reserve(copy ? n + size + 2 : n);
     let k = this.chunkOff;
-    // `RMSG $G <subject> ` is kept for the last subject (a run of publishes to one subject).
+    // `RMSG <acc> <subject> ` is kept for the last subject (a run of publishes to one subject).
     let head = this.lastHead;
-    if (subject !== this.lastSubject || head === null) {
-      head = this.lastHead = Buffer.from(`RMSG $G ${subject} `, 'latin1');
+    if (subject !== this.lastSubject || account !== this.lastAccount || head === null) {
+      head = this.lastHead = Buffer.from(`RMSG ${account} ${subject} `, 'latin1');
       this.lastSubject = subject;
+      this.lastAccount = account;
     }
     buf.set(head, k);
     if (hdr >= 0) buf[k] = 0x48; // HMSG
@@ -632,7 +657,7 @@ export class Route extends ServerLink implements RouteHandler, SubscriptionTarge
     this.outMsgs++;
     this.outBytes += size;
     if (this.cluster.log.traceEnabled) {
-      this.traceMsg('->>', { origin: undefined, account: GLOBAL_ACCOUNT, subject, reply, queues, hdr, size });
+      this.traceMsg('->>', { origin: undefined, account, subject, reply, queues, hdr, size });
     }
     this.scheduleFlush();
     if (producer !== null) {
@@ -699,10 +724,9 @@ export class Route extends ServerLink implements RouteHandler, SubscriptionTarge
     const sock = this.socket;
     if (!sock.destroyed) sock.end();
     setTimeout(() => sock.destroy(), 2000).unref();
-    const index = this.cluster.server.index;
     for (const sub of this.subs.values()) {
       sub.closed = true;
-      index.remove(sub);
+      sub.account.index.remove(sub);
     }
     this.subs.clear();
     this.notice(`Router connection closed: ${reason}`);
