@@ -2,10 +2,13 @@
 // SubscriptionTargets in the subject index, internal publishes go through the same matching and
 // delivery as a client's PUB/HPUB. Also the hook that loads JetStream lazily when enabled.
 
-import type { InternalSub, JsLog, JsPort, MsgHandler } from '../jetstream/port.js';
+import type { InternalSub, JsAccountLimits, JsAccountPort, JsAccountSpec, JsLog, JsPort, MsgHandler } from '../jetstream/port.js';
+import type { Account } from './accounts/account.js';
+import type { SubjectIndex } from './subjects.js';
 import { Subscription, type Client, type SubscriptionTarget } from './client.js';
 import type { Server, ServerHook } from './server.js';
 import type { ServerOptions } from '../config/types.js';
+import { goJson } from './monitor/http.js';
 
 /** Stands in for a producing Client when the server itself publishes (stall gate stubs). */
 class InternalProducer {
@@ -27,14 +30,14 @@ class InternalSubscription extends Subscription implements InternalSub {
     queue: string | undefined,
     sid: string,
     readonly handler: MsgHandler,
-    private readonly port: ServerPort,
+    private readonly index: SubjectIndex<Subscription>,
   ) {
     super(target, subject, queue, sid);
   }
   unsubscribe(): void {
     if (this.closed) return;
     this.closed = true;
-    this.port.server.index.remove(this);
+    this.index.remove(this);
   }
 }
 
@@ -67,42 +70,37 @@ class InternalTarget implements SubscriptionTarget {
   }
 }
 
-export class ServerPort implements JsPort {
-  readonly log: JsLog;
-  private readonly target: InternalTarget;
-  private readonly producer = new InternalProducer() as unknown as Client;
-  private sid = 0;
+/** What every account port of one server shares: the internal subscriber and producer. */
+interface PortCore {
+  readonly target: InternalTarget;
+  readonly producer: Client;
+  nextSid(): string;
+}
 
-  constructor(readonly server: Server) {
-    const l = server.logger;
-    this.log = {
-      notice: (m) => l.notice(m),
-      warn: (m) => l.warn(m),
-      error: (m) => l.error(m),
-      debug: (m) => l.debug(m),
-    };
-    this.target = new InternalTarget(this.log);
-  }
+/** The messaging side of one account: internal subscriptions and publishes in its subject index. */
+class AccountPort implements JsAccountPort {
+  constructor(
+    protected readonly acc: () => Account<Subscription>,
+    protected readonly core: PortCore,
+  ) {}
 
-  get serverId(): string {
-    return this.server.serverId;
-  }
-  get serverName(): string {
-    return this.server.serverName;
+  get account(): string {
+    return this.acc().name;
   }
 
   subscribe(subject: string, handler: MsgHandler, queue?: string): InternalSub {
-    const sub = new InternalSubscription(this.target, subject, queue, `js${++this.sid}`, handler, this);
-    this.server.index.insert(sub);
+    const index = this.acc().index;
+    const sub = new InternalSubscription(this.core.target, subject, queue, this.core.nextSid(), handler, index);
+    index.insert(sub);
     return sub;
   }
 
   publish(subject: string, reply: string | undefined, hdr: Buffer | null, data: Buffer, msgSubject?: string): boolean {
     const buf = hdr !== null && hdr.length > 0 ? Buffer.concat([hdr, data]) : data;
     const headerSize = hdr !== null && hdr.length > 0 ? hdr.length : -1;
-    const r = this.server.index.match(subject);
+    const r = this.acc().index.match(subject);
     let delivered = false;
-    const p = this.producer;
+    const p = this.core.producer;
     for (const sub of r.plain) {
       if (sub.client.deliver(p, sub, subject, reply, headerSize, buf, 0, buf.length, buf, msgSubject)) delivered = true;
     }
@@ -121,10 +119,76 @@ export class ServerPort implements JsPort {
   }
 
   hasInterest(subject: string, queue?: string): boolean {
-    const r = this.server.index.match(subject);
+    const r = this.acc().index.match(subject);
     if (queue === undefined) return r.plain.length > 0 || r.queues.length > 0;
     return r.queues.some((g) => g.length > 0 && g[0]!.queue === queue);
   }
+
+  hasLeafs(): boolean {
+    return this.acc().numLeafs > 0;
+  }
+}
+
+/** The server as JetStream sees it: `$G`'s messaging, every account, log and identity. */
+export class ServerPort extends AccountPort implements JsPort {
+  readonly log: JsLog;
+
+  constructor(readonly server: Server) {
+    const l = server.logger;
+    const log: JsLog = {
+      notice: (m) => l.notice(m),
+      warn: (m) => l.warn(m),
+      error: (m) => l.error(m),
+      debug: (m) => l.debug(m),
+    };
+    let sid = 0;
+    const core: PortCore = {
+      target: new InternalTarget(log),
+      producer: new InternalProducer() as unknown as Client,
+      nextSid: () => `js${++sid}`,
+    };
+    super(() => server.accounts.global, core);
+    this.log = log;
+  }
+
+  get serverId(): string {
+    return this.server.serverId;
+  }
+  get serverName(): string {
+    return this.server.serverName;
+  }
+
+  accounts(): JsAccountSpec[] {
+    return jetstreamAccounts(this.server);
+  }
+
+  forAccount(name: string): JsAccountPort | undefined {
+    const reg = this.server.accounts;
+    if (name === reg.global.name) return this;
+    const a = reg.get(name);
+    if (!a) return undefined;
+    return new AccountPort(() => a, this.core);
+  }
+}
+
+/**
+ * Which accounts get JetStream (nats-server 2.9.10 enableJetStreamAccounts): with no account
+ * besides `$G` and the system account (and not in operator mode), `$G` gets it (unlimited);
+ * otherwise exactly the accounts whose configuration says `jetstream: enabled` or a limits map.
+ * The system account never has it (a configuration that enables it is refused at start).
+ */
+export function jetstreamAccounts(server: Server): JsAccountSpec[] {
+  const reg = server.accounts;
+  const sys = reg.system;
+  const all = [...reg.all()];
+  const globalOnly = server.options.operator === undefined && all.every((a) => a === reg.global || a === sys);
+  return all.map((a) => {
+    let limits: JsAccountLimits | undefined;
+    if (a === sys) limits = undefined;
+    else if (a === reg.global && globalOnly) limits = a.jetstream ? { ...a.jetstream } : { maxMemory: -1, maxStore: -1, maxStreams: -1, maxConsumers: -1 };
+    else limits = a.jetstream ? { ...a.jetstream } : undefined;
+    return { name: a.name, limits };
+  });
 }
 
 /** The JetStream engine as the server sees it (loaded lazily). */
@@ -137,7 +201,15 @@ export interface JetStreamHandle {
   metrics(): import('./monitor/jetstream-metrics.js').JetStreamMetricsView;
   /** `$JS.API.INFO`-like summary for INFO `domain`. */
   readonly domain: string | undefined;
+  /**
+   * Re-reads which accounts have JetStream (after a reload, or when operator mode registers an
+   * account): enables new ones (recovering their streams), updates limits, answers for the rest.
+   */
+  syncAccounts(): Promise<void>;
 }
+
+/** /jsz renders Go's uint64(-1) for unlimited account reservations (see the engine's jsz()). */
+const U64_MAX_MARK = /"\$u64max"/g;
 
 /** Starts JetStream at server start when the options enable it (dynamic import: no cost otherwise). */
 export function jetstreamHook(options: ServerOptions): ServerHook {
@@ -145,6 +217,8 @@ export function jetstreamHook(options: ServerOptions): ServerHook {
     name: 'jetstream',
     async start(ctx) {
       if (!options.jetstream) return;
+      const sys = ctx.server.accounts.system;
+      if (sys?.jetstream) throw new Error('Not allowed to enable JetStream on the system account');
       const { startJetStream } = await import('../jetstream/index.js');
       const js = await startJetStream(new ServerPort(ctx.server), {
         storeDir: ctx.options.storeDir,
@@ -153,7 +227,10 @@ export function jetstreamHook(options: ServerOptions): ServerHook {
       ctx.server.jetstream = js;
       const m = ctx.server.monitor;
       m.addVarzSection('jetstream', () => js.varz());
-      m.addEndpoint('/jsz', (q) => ({ body: js.jsz(q) }));
+      m.addEndpoint('/jsz', (q) => ({ body: goJson(js.jsz(q)).replace(U64_MAX_MARK, '18446744073709551615') }));
+    },
+    async reload(ctx) {
+      await ctx.server.jetstream?.syncAccounts();
     },
     async stop(ctx) {
       const js = ctx.server.jetstream;
