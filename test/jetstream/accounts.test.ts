@@ -361,6 +361,56 @@ accounts { A { users: [{user: a, password: a}], jetstream: {max_file: 1000, max_
   });
 });
 
+describe('JetStream per account: reservations (tsnats and nats-server 2.9.10)', () => {
+  it('memory and file reservations on create and update, eviction within max_bytes, usage in $JS.API.INFO', async () => {
+    const conf = `jetstream { store_dir: STORE }
+accounts { A { users: [{user: a, password: a}], jetstream: {max_mem: 2000, max_file: 5000} } }`;
+    const P = 'x'.repeat(700);
+    const mem = (name: string, maxBytes?: number) => ({ name, subjects: [name.toLowerCase()], storage: 'memory', ...(maxBytes !== undefined ? { max_bytes: maxBytes } : {}) });
+    const steps: [string, unknown?][] = [
+      ['$JS.API.STREAM.CREATE.M', mem('M', 1500)],
+      ['$JS.API.STREAM.CREATE.N', mem('N', 600)],
+      ['$JS.API.STREAM.CREATE.N', mem('N', 500)],
+      ['$JS.API.STREAM.UPDATE.M', mem('M', 1600)],
+      ['$JS.API.STREAM.UPDATE.M', mem('M', 1400)],
+      ['$JS.API.STREAM.CREATE.O', mem('O')],
+      ['n', P],
+      ['m', P],
+      ['m', P],
+      ['m', P],
+      ['n', P],
+      ['$JS.API.STREAM.INFO.M'],
+      ['$JS.API.INFO'],
+      ['$JS.API.STREAM.CREATE.F', { name: 'F', subjects: ['f'], max_bytes: 5000 }],
+      ['$JS.API.STREAM.CREATE.G', { name: 'G', subjects: ['g'] }],
+      ['$JS.API.STREAM.DELETE.F'],
+      ['$JS.API.STREAM.CREATE.G', { name: 'G', subjects: ['g'] }],
+    ];
+    const results: Partial<Record<Kind, unknown[]>> = {};
+    for (const k of KINDS) {
+      const s = await startConf(k, conf);
+      const nc = await user(s, 'a');
+      try {
+        const out: unknown[] = [];
+        for (const [subj, b] of steps) out.push([subj, body(await req(nc, subj, b, 1000))]);
+        results[k] = out;
+      } finally {
+        await nc.close();
+        await s.close();
+      }
+    }
+    const ts = results.tsnats!;
+    const err = (i: number) => ((ts[i] as [string, { error?: { err_code: number } }])[1]).error?.err_code;
+    assert.equal(err(1), 10028);
+    assert.equal(err(3), 10028);
+    assert.equal(err(14), 10047);
+    assert.equal(err(16), undefined);
+    if (results['nats-server']) {
+      for (let i = 0; i < steps.length; i++) assert.deepEqual(ts[i], results['nats-server'][i], `step ${i} ${steps[i]![0]}`);
+    }
+  });
+});
+
 describe('JetStream per account: /jsz (tsnats and nats-server 2.9.10)', () => {
   it('accounts count, account_details per account, ?acc=', async () => {
     const conf = `jetstream { store_dir: STORE }
