@@ -224,6 +224,7 @@ export class Api {
     this.js.streamLimitsCheck(this.acc(), cfg);
     streamDefaults(cfg, this.js.dupWindowNs);
     checkStreamConfig(cfg, this.js.dupWindowNs);
+    this.acc().checkMaxBytes(cfg);
     if (cfg.mirror) {
       const origin = this.acc().streams.get(cfg.mirror.name);
       if (origin) {
@@ -247,6 +248,7 @@ export class Api {
       if (e instanceof ApiError && e.errCode === 10052) throw Err.streamInvalidConfig(e.description);
       throw e;
     }
+    this.acc().checkMaxBytes(cfg);
     const s = this.stream(name);
     const next = checkStreamUpdate(s.cfg, cfg);
     await this.js.updateStream(s, next);

@@ -58,10 +58,25 @@ export class JsAccount {
     return n;
   }
 
-  /** nats-server jsAccount.limitsExceeded: usage already above the account's limit of that kind. */
+  /**
+   * nats-server jsAccount.limitsExceeded: usage already above the account's limit of that kind
+   * (or above its max stream bytes, which 2.9.10 compares with the account's total too).
+   */
   overLimit(kind: 'file' | 'memory'): boolean {
-    const max = kind === 'memory' ? this.limits.maxMemory : this.limits.maxStore;
-    return max >= 0 && this.bytes(kind) > max;
+    const l = this.limits;
+    const max = kind === 'memory' ? l.maxMemory : l.maxStore;
+    const streamMax = (kind === 'memory' ? l.memoryMaxStreamBytes : l.storeMaxStreamBytes) ?? -1;
+    if (max < 0 && streamMax <= 0) return false;
+    const n = this.bytes(kind);
+    return (streamMax > 0 && n > streamMax) || (max >= 0 && n > max);
+  }
+
+  /** checkStreamCfg's account part: max_bytes required, and at most the account's max stream bytes. */
+  checkMaxBytes(cfg: StreamConfig): void {
+    const l = this.limits;
+    const limit = (cfg.storage === 'memory' ? l.memoryMaxStreamBytes : l.storeMaxStreamBytes) ?? -1;
+    if (l.maxBytesRequired && cfg.max_bytes <= 0) throw Err.streamMaxBytesRequired();
+    if (limit > 0 && cfg.max_bytes > limit) throw Err.streamMaxStreamBytesExceeded();
   }
 
   /** Sum of replicas × max_bytes of the other streams of this storage kind (tieredReservation). */
@@ -367,10 +382,10 @@ export class JetStream {
         max_storage: acc.limits.maxStore,
         max_streams: acc.limits.maxStreams,
         max_consumers: acc.limits.maxConsumers,
-        max_ack_pending: -1,
-        memory_max_stream_bytes: -1,
-        storage_max_stream_bytes: -1,
-        max_bytes_required: false,
+        max_ack_pending: acc.limits.maxAckPending ?? -1,
+        memory_max_stream_bytes: acc.limits.memoryMaxStreamBytes ?? -1,
+        storage_max_stream_bytes: acc.limits.storeMaxStreamBytes ?? -1,
+        max_bytes_required: acc.limits.maxBytesRequired ?? false,
       },
     };
     if (this.domain) o.domain = this.domain;
@@ -436,8 +451,9 @@ export class JetStream {
 
   /** stream.addConsumer: defaults, validation, create-or-update. */
   async addConsumer(s: Stream, cfg: ConsumerConfig): Promise<Consumer> {
-    consumerDefaults(cfg, this.limits);
-    checkConsumerConfig(cfg, s.cfg, this.limits);
+    const accMaxAckPending = s.acc.limits.maxAckPending ?? -1;
+    consumerDefaults(cfg, this.limits, accMaxAckPending);
+    checkConsumerConfig(cfg, s.cfg, this.limits, accMaxAckPending);
     const name = cfg.durable_name || cfg.name;
     if (name !== '') {
       if (/[\s.*>]/.test(name)) throw Err.consumerBadDurableName();

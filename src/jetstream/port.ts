@@ -44,6 +44,13 @@ export interface JsAccountLimits {
   maxStore: number;
   maxStreams: number;
   maxConsumers: number;
+  /** Every stream must set max_bytes (default false). */
+  maxBytesRequired?: boolean;
+  /** Largest max_bytes of one memory / file stream (default -1). */
+  memoryMaxStreamBytes?: number;
+  storeMaxStreamBytes?: number;
+  /** Consumers' max_ack_pending limit and default (default -1). */
+  maxAckPending?: number;
 }
 
 /** An account the server knows, as JetStream sees it. */

@@ -411,6 +411,50 @@ accounts { A { users: [{user: a, password: a}], jetstream: {max_mem: 2000, max_f
   });
 });
 
+describe('JetStream per account: stream bytes and ack pending limits (tsnats and nats-server 2.9.10)', () => {
+  it('max_bytes_required, memory/store_max_stream_bytes, max_ack_pending (account and server)', async () => {
+    const conf = `jetstream { store_dir: STORE, limits { max_ack_pending: 100 } }
+accounts { A { users: [{user: a, password: a}], jetstream: {max_bytes_required: true, memory_max_stream_bytes: 1000, store_max_stream_bytes: 2000, max_ack_pending: 50} } }`;
+    const dur = (c: string, extra: Record<string, unknown> = {}) => ({ stream_name: 'F', config: { durable_name: c, ack_policy: 'explicit', ...extra } });
+    const steps: [string, unknown?][] = [
+      ['$JS.API.STREAM.CREATE.F', { name: 'F', subjects: ['f'] }],
+      ['$JS.API.STREAM.CREATE.F', { name: 'F', subjects: ['f'], max_bytes: 3000 }],
+      ['$JS.API.STREAM.CREATE.F', { name: 'F', subjects: ['f'], max_bytes: 2000 }],
+      ['$JS.API.STREAM.CREATE.M', { name: 'M', subjects: ['m'], storage: 'memory', max_bytes: 1001 }],
+      ['$JS.API.STREAM.CREATE.M', { name: 'M', subjects: ['m'], storage: 'memory', max_bytes: 1000 }],
+      ['$JS.API.CONSUMER.DURABLE.CREATE.F.c1', dur('c1')],
+      ['$JS.API.CONSUMER.DURABLE.CREATE.F.c2', dur('c2', { max_ack_pending: 60 })],
+      ['$JS.API.CONSUMER.DURABLE.CREATE.F.c3', dur('c3', { max_ack_pending: 150 })],
+      ['$JS.API.STREAM.UPDATE.F', { name: 'F', subjects: ['f'], max_bytes: 2500 }],
+      ['$JS.API.STREAM.UPDATE.F', { name: 'F', subjects: ['f'] }],
+      ['$JS.API.INFO'],
+    ];
+    const results: Partial<Record<Kind, unknown[]>> = {};
+    for (const k of KINDS) {
+      const s = await startConf(k, conf);
+      const nc = await user(s, 'a');
+      try {
+        const out: unknown[] = [];
+        for (const [subj, b] of steps) out.push([subj, body(await req(nc, subj, b, 1000))]);
+        results[k] = out;
+      } finally {
+        await nc.close();
+        await s.close();
+      }
+    }
+    const ts = results.tsnats!;
+    const err = (i: number) => ((ts[i] as [string, { error?: { err_code: number; description: string } }])[1]).error;
+    assert.equal(err(0)?.err_code, 10113);
+    assert.equal(err(1)?.err_code, 10122);
+    assert.equal(err(6)?.description, 'consumer max ack pending exceeds system limit of 50');
+    assert.equal(err(7)?.description, 'consumer max ack pending exceeds system limit of 100');
+    assert.equal(((ts[5] as [string, { config: { max_ack_pending: number } }])[1]).config.max_ack_pending, 50);
+    if (results['nats-server']) {
+      for (let i = 0; i < steps.length; i++) assert.deepEqual(ts[i], results['nats-server'][i], `step ${i} ${steps[i]![0]}`);
+    }
+  });
+});
+
 describe('JetStream per account: /jsz (tsnats and nats-server 2.9.10)', () => {
   it('accounts count, account_details per account, ?acc=', async () => {
     const conf = `jetstream { store_dir: STORE }
