@@ -211,12 +211,53 @@ export interface JetStreamHandle {
 /** /jsz renders Go's uint64(-1) for unlimited account reservations (see the engine's jsz()). */
 const U64_MAX_MARK = /"\$u64max"/g;
 
+/**
+ * With the server's JetStream off, nats-server 2.9.10 still imports `$JS.API.>` (from the system
+ * account, where nobody answers) into every account whose configuration enables JetStream: a
+ * request there times out instead of getting no-responders. One silent internal subscription per
+ * such account reproduces that without loading the engine.
+ */
+class SilentJsApi {
+  private readonly subs = new Map<Account<Subscription>, InternalSub>();
+  private port: ServerPort | undefined;
+  constructor(private readonly server: Server) {}
+
+  sync(): void {
+    const reg = this.server.accounts;
+    const want = new Set([...reg.all()].filter((a) => a.jetstream !== undefined && a !== reg.system));
+    for (const [a, sub] of this.subs) {
+      if (!want.has(a)) {
+        sub.unsubscribe();
+        this.subs.delete(a);
+      }
+    }
+    for (const a of want) {
+      if (this.subs.has(a)) continue;
+      this.port ??= new ServerPort(this.server);
+      const p = this.port.forAccount(a.name);
+      if (p) this.subs.set(a, p.subscribe('$JS.API.>', () => {}));
+    }
+  }
+
+  stop(): void {
+    for (const sub of this.subs.values()) sub.unsubscribe();
+    this.subs.clear();
+  }
+}
+
 /** Starts JetStream at server start when the options enable it (dynamic import: no cost otherwise). */
 export function jetstreamHook(options: ServerOptions): ServerHook {
+  let silent: SilentJsApi | undefined;
   return {
     name: 'jetstream',
     async start(ctx) {
-      if (!options.jetstream) return;
+      if (!options.jetstream) {
+        if (options.accounts?.some((a) => a.jetstream !== undefined)) {
+          silent = new SilentJsApi(ctx.server);
+          silent.sync();
+        }
+        return;
+      }
       const sys = ctx.server.accounts.system;
       if (sys?.jetstream) throw new Error('Not allowed to enable JetStream on the system account');
       const { startJetStream } = await import('../jetstream/index.js');
@@ -231,8 +272,12 @@ export function jetstreamHook(options: ServerOptions): ServerHook {
     },
     async reload(ctx) {
       await ctx.server.jetstream?.syncAccounts();
+      if (!ctx.server.jetstream && ctx.options.accounts?.some((a) => a.jetstream !== undefined)) silent ??= new SilentJsApi(ctx.server);
+      silent?.sync();
     },
     async stop(ctx) {
+      silent?.stop();
+      silent = undefined;
       const js = ctx.server.jetstream;
       ctx.server.jetstream = undefined;
       if (js) await js.stop();

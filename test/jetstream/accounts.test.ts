@@ -288,6 +288,27 @@ describe('JetStream per account: which accounts get JetStream', () => {
     });
   }
 
+  it('server JetStream off: an account configured with jetstream gets silence (nats-server\'s import), the others no responders', async () => {
+    const conf = 'accounts { A { users: [{user: a, password: a}], jetstream: enabled }, B { users: [{user: b, password: b}] } }';
+    const results: Partial<Record<Kind, unknown>> = {};
+    for (const k of KINDS) {
+      const s = await startConf(k, conf);
+      try {
+        const out: unknown[] = [];
+        for (const u of ['a', 'b']) {
+          const nc = await user(s, u);
+          out.push(body(await req(nc, '$JS.API.INFO', undefined, 300)));
+          await nc.close();
+        }
+        results[k] = out;
+      } finally {
+        await s.close();
+      }
+    }
+    assert.deepEqual(results.tsnats, ['TIMEOUT', { status: '503 No Responders', headers: {} }]);
+    if (results['nats-server']) assert.deepEqual(results.tsnats, results['nats-server']);
+  });
+
   it('refuses JetStream on the system account and account limits above the server\'s, as nats-server', async () => {
     const confs = [
       'jetstream { store_dir: STORE }\nsystem_account: SYS\naccounts { SYS { users: [{user: s, password: s}], jetstream: enabled } }',
