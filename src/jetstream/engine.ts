@@ -3,7 +3,7 @@
 // accounting, advisories, recovery and shutdown.
 
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, readdirSync, readFileSync, rmSync, statfsSync, writeFileSync, existsSync, renameSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmdirSync, rmSync, statfsSync, writeFileSync, existsSync, renameSync } from 'node:fs';
 import { freemem, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Api } from './api.js';
@@ -160,6 +160,19 @@ export class JetStream {
       throw new Error(`Could not create storage directory - ${(e as Error).message}`);
     }
     this.api.start();
+    // as nats-server at start: empty account directories (no streams) are removed
+    for (const name of readdirSync(this.storeDir)) {
+      try {
+        rmdirSync(join(this.storeDir, name, 'streams'));
+      } catch {
+        /* not empty, or not there */
+      }
+      try {
+        rmdirSync(join(this.storeDir, name));
+      } catch {
+        /* not empty */
+      }
+    }
     await this.syncAccounts(true);
   }
 
@@ -208,7 +221,14 @@ export class JetStream {
       }
       const dir = join(this.storeDir, spec.name);
       try {
-        mkdirSync(join(dir, 'streams'), { recursive: true, mode: 0o750 });
+        // nats-server: the directory must be creatable, but it is made for real with the first stream
+        const sdir = join(dir, 'streams');
+        if (!existsSync(sdir)) {
+          const made = !existsSync(dir);
+          mkdirSync(sdir, { recursive: true, mode: 0o750 });
+          rmdirSync(sdir);
+          if (made) rmdirSync(dir);
+        }
       } catch (e) {
         const msg = `could not create storage streams directory - ${(e as Error).message}`;
         if (starting) throw new Error(`Can't start JetStream: Error enabling jetstream on configured accounts: ${msg}`);

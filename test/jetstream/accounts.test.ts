@@ -6,7 +6,7 @@
 
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawn } from 'node:child_process';
@@ -530,6 +530,26 @@ accounts {
     assert.equal(ts['']!.accounts, 2);
     assert.deepEqual(ts['?acc=A']!.account_details!.map((d) => d.name), ['A']);
     assert.equal(ts['?acc=C']!.account_details, undefined);
+    if (results['nats-server']) assert.deepEqual(results.tsnats, results['nats-server']);
+  });
+});
+
+describe('JetStream per account: store layout (tsnats and nats-server 2.9.10)', () => {
+  it('one directory per account with streams, none for accounts without (created with the first stream)', async () => {
+    const results: Partial<Record<Kind, unknown>> = {};
+    for (const k of KINDS) {
+      const s = await startConf(k, TWO_ACCOUNTS);
+      try {
+        const before = readdirSync(join(s.dir, 'jetstream')).sort();
+        const nc = await user(s, 'a');
+        await (await jetstreamManager(nc)).streams.add({ name: 'S', subjects: ['s'] });
+        await nc.close();
+        results[k] = { before, after: readdirSync(join(s.dir, 'jetstream')).sort(), streams: readdirSync(join(s.dir, 'jetstream', 'A', 'streams')) };
+      } finally {
+        await s.close();
+      }
+    }
+    assert.deepEqual(results.tsnats, { before: [], after: ['A'], streams: ['S'] });
     if (results['nats-server']) assert.deepEqual(results.tsnats, results['nats-server']);
   });
 });
