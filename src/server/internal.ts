@@ -1,6 +1,7 @@
 // The server side of the JetStream port (src/jetstream/port.ts): internal subscriptions are
-// SubscriptionTargets in the subject index, internal publishes go through the same matching and
-// delivery as a client's PUB/HPUB. Also the hook that loads JetStream lazily when enabled.
+// SubscriptionTargets in the subject index of their account, internal publishes go through the
+// same matching and delivery as a client's PUB/HPUB in that account; which accounts get JetStream
+// (nats-server 2.9.10's rule). Also the hook that loads JetStream lazily when enabled.
 
 import type { InternalSub, JsAccountLimits, JsAccountPort, JsAccountSpec, JsLog, JsPort, MsgHandler } from '../jetstream/port.js';
 import type { Account } from './accounts/account.js';
