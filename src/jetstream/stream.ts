@@ -119,6 +119,12 @@ export class Stream {
     if (m.seq > st.lastSeq + 1) this.store.skipTo(m.seq - 1);
     try {
       const r = this.store.store(m.subject, m.hdr, m.data, m.ts);
+      // the account's limit applies to mirrored messages too (nats-server: processJetStreamMsg)
+      if (this.acc.overLimit(this.cfg.storage)) {
+        this.js.port.log.warn(`JetStream resource limits exceeded for account: "${this.acc.name}"`);
+        this.store.remove(r.seq);
+        return;
+      }
       this.stored({ seq: r.seq, subject: m.subject, hdr: m.hdr, data: m.data, ts: r.ts });
     } catch (e) {
       this.js.port.log.warn(`JetStream mirror '${this.acc.name} > ${this.name}' could not store sequence ${m.seq}: ${(e as Error).message}`);
