@@ -111,6 +111,8 @@ export class JetStream {
   readonly accounts = new Map<string, JsAccount>();
   /** Accounts of the server without JetStream (answered with 10039). */
   private readonly disabled = new Map<string, DisabledAccount>();
+  /** The running syncAccounts pass. */
+  private syncing: Promise<void> = Promise.resolve();
   readonly api: Api;
   readonly domain: string | undefined;
   readonly storeDir: string;
@@ -183,7 +185,15 @@ export class JetStream {
    * JetStream answer the API with 10039, and accounts that lost JetStream or are gone are closed
    * (their files stay). At start-up an account the server cannot hold is fatal, as nats-server.
    */
-  async syncAccounts(starting = false): Promise<void> {
+  syncAccounts(starting = false): Promise<void> {
+    // one pass at a time: accounts registered while a pass recovers streams wait for it
+    const run = (): Promise<void> => this.syncPass(starting);
+    const p = this.syncing.then(run, run);
+    this.syncing = p.catch(() => {});
+    return p;
+  }
+
+  private async syncPass(starting: boolean): Promise<void> {
     if (this.stopped) return;
     const log = this.port.log;
     const specs = this.port.accounts();

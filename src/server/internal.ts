@@ -249,14 +249,15 @@ class SilentJsApi {
 /** Starts JetStream at server start when the options enable it (dynamic import: no cost otherwise). */
 export function jetstreamHook(options: ServerOptions): ServerHook {
   let silent: SilentJsApi | undefined;
+  let offAdd: (() => void) | undefined;
   return {
     name: 'jetstream',
     async start(ctx) {
       if (!options.jetstream) {
-        if (options.accounts?.some((a) => a.jetstream !== undefined)) {
-          silent = new SilentJsApi(ctx.server);
-          silent.sync();
-        }
+        silent = new SilentJsApi(ctx.server);
+        silent.sync();
+        const s = silent;
+        offAdd = ctx.server.accounts.onAdd(() => s.sync());
         return;
       }
       const sys = ctx.server.accounts.system;
@@ -267,16 +268,21 @@ export function jetstreamHook(options: ServerOptions): ServerHook {
         ...(ctx.options.jetstreamConfig ?? {}),
       });
       ctx.server.jetstream = js;
+      // accounts registered later (operator mode resolving an account JWT) get JetStream or 10039
+      offAdd = ctx.server.accounts.onAdd(() => {
+        void js.syncAccounts().catch((e: unknown) => ctx.server.logger.error(`JetStream accounts: ${(e as Error).message}`));
+      });
       const m = ctx.server.monitor;
       m.addVarzSection('jetstream', () => js.varz());
       m.addEndpoint('/jsz', (q) => ({ body: goJson(js.jsz(q)).replace(U64_MAX_MARK, '18446744073709551615') }));
     },
     async reload(ctx) {
       await ctx.server.jetstream?.syncAccounts();
-      if (!ctx.server.jetstream && ctx.options.accounts?.some((a) => a.jetstream !== undefined)) silent ??= new SilentJsApi(ctx.server);
       silent?.sync();
     },
     async stop(ctx) {
+      offAdd?.();
+      offAdd = undefined;
       silent?.stop();
       silent = undefined;
       const js = ctx.server.jetstream;

@@ -689,3 +689,33 @@ accounts { A { users: [{user: a, password: a}], jetstream: enabled }, B { users:
     if (results['nats-server']) assert.deepEqual(results.tsnats, results['nats-server']);
   });
 });
+
+describe('JetStream per account: accounts registered at run time (operator mode path)', () => {
+  it('an account added to the registry after start gets JetStream (or 10039) without a reload', async () => {
+    const { startServer } = await import('../../src/index.js');
+    const { Account } = await import('../../src/server/accounts/account.js');
+    const dir = mkdtempSync(join(tmpdir(), 'jsacc-dyn-'));
+    const cf = join(dir, 'server.conf');
+    writeFileSync(cf, `jetstream { store_dir: ${dir} }\naccounts { A { users: [{user: a, password: a}], jetstream: enabled } }\n`);
+    const r = await startServer({ configFile: cf, options: { port: -1, host: '127.0.0.1' } });
+    try {
+      const srv = r.server;
+      const js = srv.jetstream as unknown as { accounts: Map<string, unknown>; syncAccounts(): Promise<void> };
+      assert.deepEqual([...js.accounts.keys()], ['A']);
+      const d = new Account('D', { name: 'D', users: [], exports: [], imports: [], jetstream: { maxMemory: -1, maxStore: -1, maxStreams: 2, maxConsumers: -1 } });
+      d.dynamic = true;
+      srv.accounts.add(d as never);
+      const e = new Account('E', { name: 'E', users: [], exports: [], imports: [] });
+      e.dynamic = true;
+      srv.accounts.add(e as never);
+      await js.syncAccounts(); // waits for the passes the registrations started
+      assert.deepEqual([...js.accounts.keys()].sort(), ['A', 'D']);
+      // both answer on $JS.API in their own subject index: D as a JetStream account, E with 10039
+      assert.ok(d.index.match('$JS.API.INFO').plain.length > 0);
+      assert.ok(e.index.match('$JS.API.INFO').plain.length > 0);
+    } finally {
+      await r.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
