@@ -303,6 +303,11 @@ export class JetStream {
     }
   }
 
+  /** Whether the account has JetStream (events, INFO-like summaries). */
+  accountEnabled(name: string): boolean {
+    return this.accounts.has(name);
+  }
+
   /** An account's JetStream (10039 when the account has none). */
   account(name: string = ACCOUNT): JsAccount {
     const a = this.accounts.get(name);

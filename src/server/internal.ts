@@ -207,6 +207,8 @@ export interface JetStreamHandle {
    * account): enables new ones (recovering their streams), updates limits, answers for the rest.
    */
   syncAccounts(): Promise<void>;
+  /** Whether the named account has JetStream (nats-server's rule, see jetstreamAccounts()). */
+  accountEnabled(name: string): boolean;
 }
 
 /** /jsz renders Go's uint64(-1) for unlimited account reservations (see the engine's jsz()). */
