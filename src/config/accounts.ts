@@ -99,13 +99,26 @@ function accountJetStream(b: AccountsBuilder, e: MapEntry): AccountJetStreamOpti
       case 'max_bytes_required':
       case 'max_stream_bytes':
       case 'max_bytes':
-      case 'mem_max_stream_bytes':
-      case 'memory_max_stream_bytes':
-      case 'disk_max_stream_bytes':
-      case 'store_max_stream_bytes':
-      case 'max_ack_pending':
-        b.err(f.keyPos, `${JSON.stringify(f.key)} in an account's jetstream block is not supported by tsnats yet`);
+        if (f.value.kind === 'bool') all.maxBytesRequired = f.value.value;
+        else b.err(f.keyPos, `Expected a parseable bool for ${JSON.stringify(f.key)}, got ${describe(f.value)}`);
         break;
+      case 'mem_max_stream_bytes':
+      case 'memory_max_stream_bytes': {
+        const n = num();
+        if (n !== undefined) all.memoryMaxStreamBytes = n;
+        break;
+      }
+      case 'disk_max_stream_bytes':
+      case 'store_max_stream_bytes': {
+        const n = num();
+        if (n !== undefined) all.storeMaxStreamBytes = n;
+        break;
+      }
+      case 'max_ack_pending': {
+        const n = num();
+        if (n !== undefined) all.maxAckPending = n;
+        break;
+      }
       default:
         if (!f.usedAsVariable) b.err(f.keyPos, `unknown field ${JSON.stringify(f.key)}`);
     }

@@ -158,6 +158,13 @@ export interface AccountJetStreamOptions {
   maxStore: number;
   maxStreams: number;
   maxConsumers: number;
+  /** `max_bytes_required`: every stream must set max_bytes. */
+  maxBytesRequired?: boolean;
+  /** `memory_max_stream_bytes` / `store_max_stream_bytes`: largest max_bytes of one stream. */
+  memoryMaxStreamBytes?: number;
+  storeMaxStreamBytes?: number;
+  /** `max_ack_pending` of the account's consumers. */
+  maxAckPending?: number;
 }
 
 /** One `accounts { NAME { ... } }` entry. */

@@ -15,7 +15,7 @@ import type { JetStream, JsAccount } from './engine.js';
 import { ApiError, Err } from './errors.js';
 import { appendHeaders, statusHeader, EMPTY } from './headers.js';
 import { BadJson, dec, goJson, isEmptyRequest, nsToTime, parseBody } from './json.js';
-import type { InternalSub } from './port.js';
+import type { InternalSub, JsAccountPort } from './port.js';
 import type { Stream } from './stream.js';
 import { StoreError, type StoredMsg } from './store/types.js';
 import { subjectMatches, subjectsCollide } from './subject.js';
@@ -27,34 +27,60 @@ const LIST_LIMIT = 256;
 type Handler = (tokens: string[], subject: string, reply: string | undefined, data: Buffer) => Promise<void> | void;
 
 export class Api {
-  private subs: InternalSub[] = [];
+  /** `$JS.API.>` (and the domain's prefix) per account: JetStream accounts and the others. */
+  private readonly subs = new Map<JsAccountPort, InternalSub[]>();
   /** Requests are handled in arrival order (async store work is chained). */
   private chain: Promise<void> = Promise.resolve();
-  /** The request being answered (for the API audit advisory). */
-  private current: { subject: string; data: Buffer; account: string } | undefined;
+  /** The request being answered: its account (the requester's) and, for the audit, subject and body. */
+  private current: { subject: string; data: Buffer; acc: JsAccount | undefined; port: JsAccountPort } | undefined;
 
   constructor(private readonly js: JetStream) {}
 
-  start(): void {
-    const port = this.js.port;
-    this.subs.push(port.subscribe('$JS.API.>', (subj, reply, _hdr, data) => this.dispatch(subj, reply, data)));
+  start(): void {}
+
+  /** Subscribes the API in a JetStream account's subject index. */
+  attach(acc: JsAccount): void {
+    this.subs.set(acc.port, this.subscribeApi(acc.port, (subj, reply, data) => this.dispatch(acc, acc.port, subj, reply, data)));
+  }
+
+  detach(acc: JsAccount): void {
+    for (const s of this.subs.get(acc.port) ?? []) s.unsubscribe();
+    this.subs.delete(acc.port);
+  }
+
+  /**
+   * The API of an account without JetStream: every request nats-server answers gets its response
+   * type with error 10039 (silence when the account has leaf connections, as nats-server).
+   */
+  subscribeDisabled(port: JsAccountPort): InternalSub[] {
+    return this.subscribeApi(port, (subj, reply, data) => {
+      if (port.hasLeafs()) return;
+      this.dispatch(undefined, port, subj, reply, data);
+    });
+  }
+
+  private subscribeApi(port: JsAccountPort, fn: (subject: string, reply: string | undefined, data: Buffer) => void): InternalSub[] {
+    const subs = [port.subscribe('$JS.API.>', (subj, reply, _hdr, data) => fn(subj, reply, data))];
     const d = this.js.domain;
     if (d) {
       const prefix = `$JS.${d}.API.`;
-      this.subs.push(port.subscribe(`${prefix}>`, (subj, reply, _hdr, data) => this.dispatch('$JS.API.' + subj.slice(prefix.length), reply, data)));
+      subs.push(port.subscribe(`${prefix}>`, (subj, reply, _hdr, data) => fn('$JS.API.' + subj.slice(prefix.length), reply, data)));
     }
+    return subs;
   }
 
   stop(): void {
-    for (const s of this.subs) s.unsubscribe();
-    this.subs = [];
+    for (const list of this.subs.values()) for (const s of list) s.unsubscribe();
+    this.subs.clear();
   }
 
   private send(reply: string | undefined, type: string, body: Record<string, unknown>, err?: ApiError): void {
-    this.js.apiTotal++;
-    if (err) this.js.apiErrors++;
-    const acc = this.js.accounts.get(this.current?.account ?? '$G');
+    const cur = this.current;
+    const acc = cur?.acc;
+    // nats-server counts API use only for accounts with JetStream (trackAPI / trackAPIErr)
     if (acc) {
+      this.js.apiTotal++;
+      if (err) this.js.apiErrors++;
       acc.apiTotal++;
       if (err) acc.apiErrors++;
     }
@@ -62,29 +88,30 @@ export class Api {
     if (err) o.error = err;
     Object.assign(o, body);
     const json = goJson(o);
-    if (reply !== undefined) this.js.reply(reply, json);
+    const port = cur?.port ?? this.js.port;
+    if (reply !== undefined) this.js.reply(port, reply, json);
     this.audit(json);
   }
 
-  /** `$JS.EVENT.ADVISORY.API` for every API reply (only built when someone listens). */
+  /** `$JS.EVENT.ADVISORY.API` for every API reply, in the requester's account (only built when someone listens). */
   private audit(response: string): void {
     const subject = '$JS.EVENT.ADVISORY.API';
     const cur = this.current;
-    if (!cur || !this.js.port.hasInterest(subject)) return;
-    const fields: Record<string, unknown> = { server: this.js.port.serverName, client: { acc: '$G' }, subject: cur.subject };
+    if (!cur || !cur.port.hasInterest(subject)) return;
+    const fields: Record<string, unknown> = { server: this.js.port.serverName, client: { acc: cur.port.account }, subject: cur.subject };
     if (cur.data.length > 0) fields.request = cur.data.toString('utf8');
     fields.response = response;
-    this.js.advisory(subject, 'io.nats.jetstream.advisory.v1.api_audit', fields);
+    this.js.advisory(cur.port, subject, 'io.nats.jetstream.advisory.v1.api_audit', fields);
   }
 
-  private dispatch(subject: string, reply: string | undefined, data: Buffer): void {
+  private dispatch(acc: JsAccount | undefined, port: JsAccountPort, subject: string, reply: string | undefined, data: Buffer): void {
     const t = subject.split('.');
     const h = this.route(t);
     if (!h) return; // no handler: silence, as nats-server
     const run = async (): Promise<void> => {
-      // every request is the global account's today (the port would name the requester's account)
-      this.current = { subject, data, account: '$G' };
+      this.current = { subject, data, acc, port };
       try {
+        if (acc === undefined || this.js.accounts.get(acc.name) !== acc) throw Err.notEnabledForAccount();
         await h.fn(t, subject, reply, data);
       } catch (e) {
         if (e instanceof ApiError) this.send(reply, h.type, h.errBody ?? {}, e);
@@ -166,7 +193,9 @@ export class Api {
 
   /** The requester's account. */
   private acc(): JsAccount {
-    return this.js.account(this.current?.account);
+    const a = this.current?.acc;
+    if (!a) throw Err.notEnabledForAccount();
+    return a;
   }
 
   private stream(name: string): Stream {
@@ -192,8 +221,10 @@ export class Api {
     if (/[\\/]/.test(name)) throw Err.streamNameContainsPathSeparators();
     if (cfg.sealed) throw Err.streamInvalidConfig('stream configuration for create can not be sealed');
     if (cfg.mirror_direct && cfg.mirror === undefined) throw Err.streamInvalidConfig('stream has no mirror but does have mirror direct');
+    this.js.streamLimitsCheck(this.acc(), cfg);
     streamDefaults(cfg, this.js.dupWindowNs);
     checkStreamConfig(cfg, this.js.dupWindowNs);
+    this.acc().checkMaxBytes(cfg);
     if (cfg.mirror) {
       const origin = this.acc().streams.get(cfg.mirror.name);
       if (origin) {
@@ -217,6 +248,7 @@ export class Api {
       if (e instanceof ApiError && e.errCode === 10052) throw Err.streamInvalidConfig(e.description);
       throw e;
     }
+    this.acc().checkMaxBytes(cfg);
     const s = this.stream(name);
     const next = checkStreamUpdate(s.cfg, cfg);
     await this.js.updateStream(s, next);
@@ -330,7 +362,7 @@ export class Api {
     if (m.data.length) msg.data = m.data.toString('base64');
     msg.time = nsToTime(m.ts);
     if (reply === undefined) return;
-    this.js.reply(reply, goJson({ type: T + 'stream_msg_get_response', message: msg }));
+    this.js.reply(s.acc.port, reply, goJson({ type: T + 'stream_msg_get_response', message: msg }));
   }
 
   private msgDelete(name: string, reply: string | undefined, data: Buffer): void {
@@ -351,7 +383,7 @@ export class Api {
   /** `$JS.API.DIRECT.GET.<stream>[.<subject>]` (subscribed per stream with allow_direct). */
   directGet(s: Stream, subject: string, reply: string | undefined, _hdr: Buffer | null, data: Buffer, name = s.name): void {
     if (reply === undefined) return;
-    const port = this.js.port;
+    const port = s.acc.port;
     const prefix = `$JS.API.DIRECT.GET.${name}`;
     const status = (code: number, text: string): void => void port.publish(reply, undefined, statusHeader(code, text), EMPTY);
     let q: { seq: number; last: string; next: string };

@@ -357,13 +357,14 @@ export interface ServerJsLimits {
   maxAckPending: number;
 }
 
-/** setConsumerConfigDefaults. */
-export function consumerDefaults(c: ConsumerConfig, lim: ServerJsLimits): void {
+/** setConsumerConfigDefaults (`accMaxAckPending`: the account's `max_ack_pending`, -1 = none). */
+export function consumerDefaults(c: ConsumerConfig, lim: ServerJsLimits, accMaxAckPending = -1): void {
   if (c.max_deliver === 0) c.max_deliver = -1;
   if (c.ack_policy !== 'none' && c.ack_wait === 0) c.ack_wait = DEFAULT_ACK_WAIT_NS;
   if (c.backoff.length > 0 && c.ack_policy !== 'none') c.ack_wait = c.backoff[0]!;
   if (c.max_ack_pending === 0 && c.ack_policy !== 'none') {
     c.max_ack_pending = lim.maxAckPending > 0 ? Math.min(DEFAULT_MAX_ACK_PENDING, lim.maxAckPending) : DEFAULT_MAX_ACK_PENDING;
+    if (accMaxAckPending > 0 && accMaxAckPending < c.max_ack_pending) c.max_ack_pending = accMaxAckPending;
   }
   if (c.deliver_subject === '' && c.max_waiting === 0) c.max_waiting = DEFAULT_MAX_WAITING;
   if (c.durable_name === '' && c.inactive_threshold === 0) c.inactive_threshold = DEFAULT_INACTIVE_NS;
@@ -371,7 +372,7 @@ export function consumerDefaults(c: ConsumerConfig, lim: ServerJsLimits): void {
 }
 
 /** checkConsumerCfg. `stream` gives the stream's subjects and retention. */
-export function checkConsumerConfig(c: ConsumerConfig, stream: StreamConfig, lim: ServerJsLimits): void {
+export function checkConsumerConfig(c: ConsumerConfig, stream: StreamConfig, lim: ServerJsLimits, accMaxAckPending = -1): void {
   if (c.num_replicas > stream.num_replicas) throw Err.consumerReplicasExceedsStream();
   if (c.num_replicas < 0) throw Err.replicasNegative();
   if (c.backoff.length > 0 && c.max_deliver !== -1 && c.max_deliver <= c.backoff.length) throw Err.maxDeliverBackoff();
@@ -393,6 +394,8 @@ export function checkConsumerConfig(c: ConsumerConfig, stream: StreamConfig, lim
     if (c.max_expires !== 0 && c.max_expires < 1_000_000) throw Err.maxRequestExpiresTooSmall();
     if (lim.maxRequestBatch > 0 && c.max_batch > lim.maxRequestBatch) throw Err.maxRequestBatchExceeded(lim.maxRequestBatch);
   }
+  if (lim.maxAckPending > 0 && c.max_ack_pending > lim.maxAckPending) throw Err.consumerMaxPendingAckExcess(lim.maxAckPending);
+  if (accMaxAckPending > 0 && c.max_ack_pending > accMaxAckPending) throw Err.consumerMaxPendingAckExcess(accMaxAckPending);
   if (c.filter_subject !== '') {
     if (!validSubject(c.filter_subject)) throw Err.filterNotSubset();
     const ok = c.filter_subject === '>' || stream.subjects.some((s) => subjectIsSubset(c.filter_subject, s) || subjectIsSubset(s, c.filter_subject));

@@ -203,8 +203,7 @@ export class Consumer {
   // Lifecycle
 
   start(): void {
-    const js = this.stream.js;
-    const port = js.port;
+    const port = this.stream.acc.port;
     const s = this.stream.name;
     this.ackSub = port.subscribe(`$JS.ACK.${s}.${this.name}.*.*.*.*.*`, (subj, reply, _h, data) => this.processAck(subj, reply, data));
     this.nextSub = port.subscribe(`$JS.API.CONSUMER.MSG.NEXT.${s}.${this.name}`, (_subj, reply, _h, data) => {
@@ -383,7 +382,7 @@ export class Consumer {
   }
 
   private hasInterest(): boolean {
-    const port = this.stream.js.port;
+    const port = this.stream.acc.port;
     return this.cfg.deliver_group ? port.hasInterest(this.cfg.deliver_subject, this.cfg.deliver_group) : port.hasInterest(this.cfg.deliver_subject);
   }
 
@@ -429,7 +428,7 @@ export class Consumer {
         if (!next) break;
         const req = this.waiting[0]!;
         // a request whose inbox lost its subscriber is dropped silently (consumer.go processWaiting)
-        if (!this.stream.js.port.hasInterest(req.reply)) {
+        if (!this.stream.acc.port.hasInterest(req.reply)) {
           this.waiting.shift();
           this.clearRequest(req);
           continue;
@@ -583,7 +582,7 @@ export class Consumer {
       hdr = appendHeaders(hdr, [['Nats-Msg-Size', String(m.data.length)]]);
       data = EMPTY;
     }
-    this.stream.js.port.publish(to, ackReply, hdr, data, m.subject);
+    this.stream.acc.port.publish(to, ackReply, hdr, data, m.subject);
     if (!this.isPull && this.cfg.flow_control) {
       this.fcInFlight += (hdr?.length ?? 0) + data.length + m.subject.length;
       if (this.fcPendingReply === '' && this.fcInFlight >= this.fcWindow / 2) this.sendFlowControl();
@@ -601,7 +600,7 @@ export class Consumer {
     const rand = Math.random().toString(36).slice(2, 6).padEnd(4, 'x');
     this.fcPendingReply = `$JS.FC.${this.stream.name}.${this.name}.${rand}`;
     this.fcSentAt = this.fcInFlight;
-    this.stream.js.port.publish(this.cfg.deliver_subject, this.fcPendingReply, statusHeader(100, 'FlowControl Request'), EMPTY);
+    this.stream.acc.port.publish(this.cfg.deliver_subject, this.fcPendingReply, statusHeader(100, 'FlowControl Request'), EMPTY);
   }
 
   private processFc(subject: string): void {
@@ -640,7 +639,7 @@ export class Consumer {
         ['Nats-Last-Stream', String(this.sseq - 1)],
       ];
       if (this.fcPendingReply !== '' && this.fcInFlight > this.fcWindow) pairs.push(['Nats-Consumer-Stalled', this.fcPendingReply]);
-      this.stream.js.port.publish(this.cfg.deliver_subject, undefined, statusHeader(100, 'Idle Heartbeat', pairs), EMPTY);
+      this.stream.acc.port.publish(this.cfg.deliver_subject, undefined, statusHeader(100, 'Idle Heartbeat', pairs), EMPTY);
       this.hbTimer = setTimeout(fire, delay(ms));
       this.hbTimer.unref();
     };
@@ -689,7 +688,7 @@ export class Consumer {
       const dc = this.redelivered.get(seq) ?? 1;
       if (this.cfg.max_deliver > 0 && dc >= this.cfg.max_deliver) {
         this.pending.delete(seq);
-        this.stream.js.advisory(`$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.${this.stream.name}.${this.name}`, 'io.nats.jetstream.advisory.v1.max_deliver', {
+        this.stream.js.advisory(this.stream.acc.port, `$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.${this.stream.name}.${this.name}`, 'io.nats.jetstream.advisory.v1.max_deliver', {
           stream: this.stream.name,
           consumer: this.name,
           stream_seq: seq,
@@ -727,14 +726,14 @@ export class Consumer {
       this.ack(sseq, dseq);
       if (reply !== undefined && this.isPull) this.processNextRequest(reply, Buffer.from(body.slice(4).trim()));
     } else sendReply = false;
-    if (sendReply && reply !== undefined) this.stream.js.port.publish(reply, undefined, null, EMPTY);
+    if (sendReply && reply !== undefined) this.stream.acc.port.publish(reply, undefined, null, EMPTY);
   }
 
   /** `$JS.EVENT.METRIC.CONSUMER.ACK.<s>.<c>` for a `sample_freq` share of acks (consumer.go sampleAck). */
   private sampleAck(sseq: number, p: Pending, dc: number): void {
     const pct = Number(this.cfg.sample_freq.trim().replace(/%$/, ''));
     if (!(pct > 0) || Math.random() * 100 >= pct) return;
-    this.stream.js.advisory(`$JS.EVENT.METRIC.CONSUMER.ACK.${this.stream.name}.${this.name}`, 'io.nats.jetstream.metric.v1.consumer_ack', {
+    this.stream.js.advisory(this.stream.acc.port, `$JS.EVENT.METRIC.CONSUMER.ACK.${this.stream.name}.${this.name}`, 'io.nats.jetstream.metric.v1.consumer_ack', {
       stream: this.stream.name,
       consumer: this.name,
       consumer_seq: p.dseq,
@@ -836,7 +835,7 @@ export class Consumer {
   private term(sseq: number, dseq: number, dc: number): void {
     if (!this.pending.has(sseq)) return;
     this.ack(sseq, dseq);
-    this.stream.js.advisory(`$JS.EVENT.ADVISORY.CONSUMER.MSG_TERMINATED.${this.stream.name}.${this.name}`, 'io.nats.jetstream.advisory.v1.terminated', {
+    this.stream.js.advisory(this.stream.acc.port, `$JS.EVENT.ADVISORY.CONSUMER.MSG_TERMINATED.${this.stream.name}.${this.name}`, 'io.nats.jetstream.advisory.v1.terminated', {
       stream: this.stream.name,
       consumer: this.name,
       consumer_seq: dseq,
@@ -849,7 +848,7 @@ export class Consumer {
   // Pull requests
 
   private sendStatus(to: string, code: number, text: string, pairs: [string, string][] = []): void {
-    this.stream.js.port.publish(to, undefined, statusHeader(code, text, pairs), EMPTY);
+    this.stream.acc.port.publish(to, undefined, statusHeader(code, text, pairs), EMPTY);
   }
 
   private pendingHeaders(r: PullRequest): [string, string][] {

@@ -47,7 +47,7 @@ export class Stream {
 
   /** Subscribes the stream subjects (and DIRECT.GET when allowed). */
   subscribe(): void {
-    const port = this.js.port;
+    const port = this.acc.port;
     for (const s of this.subs) s.unsubscribe();
     this.subs = this.cfg.subjects.map((s) => port.subscribe(s, (subj, reply, hdr, data) => this.processInbound(subj, reply, hdr, data)));
     for (const s of this.directSubs) s.unsubscribe();
@@ -119,6 +119,12 @@ export class Stream {
     if (m.seq > st.lastSeq + 1) this.store.skipTo(m.seq - 1);
     try {
       const r = this.store.store(m.subject, m.hdr, m.data, m.ts);
+      // the account's limit applies to mirrored messages too (nats-server: processJetStreamMsg)
+      if (this.acc.overLimit(this.cfg.storage)) {
+        this.js.port.log.warn(`JetStream resource limits exceeded for account: "${this.acc.name}"`);
+        this.store.remove(r.seq);
+        return;
+      }
       this.stored({ seq: r.seq, subject: m.subject, hdr: m.hdr, data: m.data, ts: r.ts });
     } catch (e) {
       this.js.port.log.warn(`JetStream mirror '${this.acc.name} > ${this.name}' could not store sequence ${m.seq}: ${(e as Error).message}`);
@@ -219,12 +225,12 @@ export class Stream {
 
   private ackError(reply: string | undefined, e: ApiError): void {
     if (reply === undefined || this.cfg.no_ack) return;
-    this.js.reply(reply, goJson({ error: e, stream: this.name, seq: 0 }), true);
+    this.js.reply(this.acc.port, reply, goJson({ error: e, stream: this.name, seq: 0 }));
   }
 
   private ackOk(reply: string | undefined, seq: number, duplicate = false): void {
     if (reply === undefined || this.cfg.no_ack) return;
-    this.js.reply(reply, this.ackPrefix + seq + (duplicate ? ',"duplicate": true}' : '}'), true);
+    this.js.reply(this.acc.port, reply, this.ackPrefix + seq + (duplicate ? ',"duplicate": true}' : '}'));
   }
 
   private pruneDedupe(nowMs: number): void {
@@ -298,6 +304,12 @@ export class Stream {
       }
       throw e;
     }
+    // the account's own limit (nats-server: checked after the store; the message is taken back)
+    if (this.acc.overLimit(cfg.storage)) {
+      this.js.port.log.warn(`JetStream resource limits exceeded for account: "${this.acc.name}"`);
+      this.store.remove(seq);
+      return this.ackError(reply, Err.resourcesExceeded());
+    }
     this.lastMsgId = msgId ?? '';
     if (msgId !== undefined) this.dedupe.set(msgId, { seq, ms: nowMs });
     if (rollup === 'sub') this.purgeInternal({ subject, keep: 1 });
@@ -320,7 +332,7 @@ export class Stream {
       ['Nats-Last-Sequence', String(last)],
     ];
     if (rp.headers_only) pairs.push(['Nats-Msg-Size', String(data.length)]);
-    this.js.port.publish(dest, undefined, appendHeaders(hdr, pairs), rp.headers_only ? Buffer.alloc(0) : data);
+    this.acc.port.publish(dest, undefined, appendHeaders(hdr, pairs), rp.headers_only ? Buffer.alloc(0) : data);
   }
 
   /** Does any consumer want a message on `subject` (interest retention)? */

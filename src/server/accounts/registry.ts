@@ -13,6 +13,8 @@ export class Accounts<S extends Subscribable> {
   system: Account<S> | undefined;
   private readonly byName = new Map<string, Account<S>>();
   private readonly observers: InterestObserver<S>[] = [];
+  /** Told about accounts registered after start (operator mode), e.g. JetStream enables them. */
+  private readonly addListeners: ((a: Account<S>) => void)[] = [];
 
   constructor(opts: ServerOptions) {
     this.global = this.add(new Account<S>(GLOBAL_ACCOUNT));
@@ -51,7 +53,17 @@ export class Accounts<S extends Subscribable> {
     this.byName.set(a.name, a);
     const idx = a.index;
     idx.observer = this.observers.length === 0 ? null : (sub, added) => this.notify(a, sub, added);
+    for (const l of this.addListeners) l(a);
     return a;
+  }
+
+  /** Calls `l` for every account registered from now on; returns the function that stops it. */
+  onAdd(l: (a: Account<S>) => void): () => void {
+    this.addListeners.push(l);
+    return () => {
+      const i = this.addListeners.indexOf(l);
+      if (i >= 0) this.addListeners.splice(i, 1);
+    };
   }
 
   get(name: string): Account<S> | undefined {
