@@ -4,6 +4,7 @@
 
 import type { Position } from './errors.js';
 import type { MapEntry, MapNode } from './parser.js';
+import { SubjectTransform, isValidSubject, newMapping, tokenizeWildcards } from '../server/accounts/transform.js';
 import type {
   AccountConfig,
   AccountJetStreamOptions,
@@ -339,20 +340,35 @@ function limits(b: AccountsBuilder, e: MapEntry, acc: AccountConfig): void {
   acc.limits = l;
 }
 
-function mappings(b: AccountsBuilder, e: MapEntry, acc: AccountConfig): void {
+/**
+ * `mappings { src: dest }` (an account's, or the top level's for `$G`), checked as nats-server's
+ * parseAccountMappings / AddMapping. Weighted and cluster-scoped lists are not supported yet.
+ */
+export function parseMappings(b: AccountsBuilder, e: MapEntry): { source: string; destination: string }[] {
   if (e.value.kind !== 'map') {
     b.err(e.keyPos, `Expected mappings to be a map, got ${describe(e.value)}`);
-    return;
+    return [];
   }
   const out: { source: string; destination: string }[] = [];
   for (const f of e.value.entries) {
+    if (f.usedAsVariable) continue;
+    if (!isValidSubject(f.key)) {
+      b.err(f.keyPos, `Subject ${JSON.stringify(f.key)} is not a valid subject`);
+      continue;
+    }
     if (f.value.kind !== 'string') {
       b.err(f.keyPos, `weighted or clustered mappings for ${JSON.stringify(f.key)} are not supported by tsnats yet`);
       continue;
     }
+    try {
+      newMapping(f.key, f.value.value);
+    } catch (err) {
+      b.err(f.value.pos ?? f.keyPos, `Error adding mapping for ${JSON.stringify(f.key)} to ${JSON.stringify(f.value.value)} : ${(err as Error).message}`);
+      continue;
+    }
     out.push({ source: f.key, destination: f.value.value });
   }
-  acc.mappings = out;
+  return out;
 }
 
 /**
@@ -457,7 +473,7 @@ export function parseAccountsBlock(b: AccountsBuilder, e: MapEntry, o: ServerOpt
         }
         case 'mappings':
         case 'maps':
-          mappings(b, f, acc);
+          acc.mappings = parseMappings(b, f);
           break;
         case 'limits':
           limits(b, f, acc);
@@ -524,13 +540,50 @@ export function checkAccounts(b: AccountsBuilder, o: ServerOptions, pos: Positio
       if (exporter && !exporter.exports.some((x) => x.kind === i.kind && exportAllows(x, i.subject, a.name))) {
         const what = i.kind === 'stream' ? 'stream import' : 'service import';
         b.err(pos, `Error adding ${what} ${JSON.stringify(i.subject)}: ${i.kind} import not authorized`);
+        continue;
       }
+      const bad = importSubjectsError(i);
+      if (bad) b.err(pos, `Error adding ${i.kind} import ${JSON.stringify(i.subject)}: ${bad}`);
     }
   }
   const sys = o.systemAccount;
   if (sys !== undefined && sys !== '' && sys !== DEFAULT_SYSTEM_ACCOUNT && !byName.has(sys) && !o.operator) {
     b.err(sysPos, `error resolving system account: account missing`);
   }
+}
+
+/** nats-server's checks of an import's subjects (AddStreamImport / AddServiceImport), or undefined. */
+function importSubjectsError(i: ImportEntry): string | undefined {
+  const wild = (s: string): boolean => s.split('.').some((t) => t === '*' || t === '>');
+  try {
+    if (i.kind === 'stream') {
+      let to = i.to ?? i.subject;
+      if (i.prefix !== undefined) {
+        if (wild(i.prefix)) return 'stream import prefix can not contain wildcard tokens';
+        to = (i.prefix.endsWith('.') ? i.prefix : `${i.prefix}.`) + i.subject;
+      }
+      if (wild(i.subject) && to !== i.subject) {
+        try {
+          new SubjectTransform(i.subject, tokenizeWildcards(to));
+        } catch (e) {
+          return `failed to create mapping transform for stream import subject ${JSON.stringify(i.subject)} to ${JSON.stringify(to)}: ${(e as Error).message}`;
+        }
+      }
+      return undefined;
+    }
+    const local = i.to ?? i.subject;
+    if (!isValidSubject(local) || !isValidSubject(i.subject)) return 'invalid subject';
+    if (wild(i.subject) && local !== i.subject) {
+      try {
+        new SubjectTransform(i.subject, tokenizeWildcards(local));
+      } catch (e) {
+        return `failed to create mapping transform for service import subject ${JSON.stringify(local)} to ${JSON.stringify(i.subject)}: ${(e as Error).message}`;
+      }
+    }
+  } catch (e) {
+    return (e as Error).message;
+  }
+  return undefined;
 }
 
 /** Does export `x` cover `subject` for importer `importer` (subset of its subject, and listed if private)? */

@@ -222,6 +222,8 @@ export interface ServerOptions {
   noAuthUser?: string;
   /** `accounts {}` (src/config/accounts.ts, docs/accounts.md). */
   accounts?: AccountConfig[];
+  /** Top-level `mappings {}`: subject mappings of the global account `$G`. */
+  mappings?: { source: string; destination: string }[];
   /** `system_account` (default `$SYS`, created automatically as nats-server does). */
   systemAccount?: string;
   /** `no_system_account: true`. */

@@ -374,6 +374,11 @@ export class Client extends ConnCore implements ProtocolHandler, SubscriptionTar
     this.server.logger.notice(this.logPrefix + msg);
   }
 
+  /** Round trip measured at connect, in ns (a service import's `Nats-Request-Info` header). */
+  get rtt(): number {
+    return this.rttNs;
+  }
+
   get isClosed(): boolean {
     return this.state === State.Closed;
   }
@@ -798,6 +803,9 @@ export class Client extends ConnCore implements ProtocolHandler, SubscriptionTar
       this.deferred.push(() => this.onPub(subject, reply, headerSize, kept, 0, kept.length));
       return;
     }
+    // Account subject mappings (src/server/accounts/transform.ts), before permissions as nats-server.
+    const maps = this.account.mappings;
+    if (maps !== null) subject = maps.map(subject);
     const srv = this.server;
     const size = end - start;
     this.inMsgs++;
