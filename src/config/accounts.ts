@@ -363,7 +363,7 @@ export function parseMappings(b: AccountsBuilder, e: MapEntry): { source: string
     try {
       newMapping(f.key, f.value.value);
     } catch (err) {
-      b.err(f.value.pos ?? f.keyPos, `Error adding mapping for ${JSON.stringify(f.key)} to ${JSON.stringify(f.value.value)} : ${(err as Error).message}`);
+      b.err(f.keyPos, `Error adding mapping for ${JSON.stringify(f.key)} to ${JSON.stringify(f.value.value)} : ${(err as Error).message}`);
       continue;
     }
     out.push({ source: f.key, destination: f.value.value });
