@@ -528,6 +528,7 @@ export function checkAccounts(b: AccountsBuilder, o: ServerOptions, pos: Positio
       for (const n of x.accounts ?? []) {
         if (!known(n)) b.err(pos, `${JSON.stringify(n)} account not defined for ${x.kind} export`);
       }
+      if (x.latency) b.err(pos, `service latency tracking ("latency") of export ${JSON.stringify(x.subject)} is not supported by tsnats yet`);
     }
     for (const i of a.imports) {
       if (!known(i.account)) {

@@ -84,6 +84,12 @@ describe('imports, exports and mappings in the configuration: nats-server -t vs 
     });
   }
 
+  it('service latency tracking is refused by tsnats as not supported yet', () => {
+    const ts = tsnatsT(write(acc('', 'exports: [ {service: "q", latency: {sampling: 50, subject: "lat"}} ]')));
+    assert.equal(ts.ok, false);
+    assert.match(ts.text, /service latency tracking \("latency"\) of export "q" is not supported by tsnats yet/);
+  });
+
   it('a weighted mapping list is refused by tsnats as not supported yet', () => {
     const ts = tsnatsT(write('mappings {\n  "a": [ {destination: "b", weight: 50%}, {destination: "c", weight: 50%} ]\n}\n'));
     assert.equal(ts.ok, false);

@@ -269,6 +269,36 @@ describe('accounts: service imports', () => {
   });
 });
 
+describe('accounts: service import with share', () => {
+  const SHARE = `
+server_name: shared-srv
+accounts {
+  A { users: [ {user: a, password: p} ], imports: [ {service: {account: B, subject: "svc"}, share: true} ] }
+  B { users: [ {user: b, password: p} ], exports: [ {service: "svc"} ] }
+}`;
+  scenario('share: true puts the requester\'s details in Nats-Request-Info', SHARE, async (srv) => {
+    const a = await connect({ port: srv.port, user: 'a', pass: 'p', reconnect: false, name: 'requester' });
+    const b = await as(srv.port, 'b');
+    try {
+      let info: Record<string, unknown> = {};
+      b.subscribe('svc', {
+        callback: (_e, m) => {
+          info = JSON.parse(m.headers?.get('Nats-Request-Info') ?? '{}') as Record<string, unknown>;
+          m.respond('x');
+        },
+      });
+      await b.flush();
+      await a.request('svc', '', { timeout: 2000 });
+      // `rtt` is left out when zero (Go's omitempty): tsnats may measure 0 ms at connect.
+      assert.deepEqual(Object.keys(info).filter((k) => k !== 'rtt'), ['start', 'host', 'id', 'acc', 'user', 'name', 'lang', 'ver', 'server', 'kind', 'client_type']);
+      assert.deepEqual([info.acc, info.user, info.name, info.host, info.server, info.kind, info.client_type], ['A', 'a', 'requester', '127.0.0.1', 'shared-srv', 'Client', 'nats']);
+      assert.match(String(info.start), /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/);
+    } finally {
+      await Promise.all([a.close(), b.close()]);
+    }
+  });
+});
+
 describe('accounts: security of imports', () => {
   scenario('an account without imports never sees the traffic of the others', CONF, async (srv) => {
     const [a, b, c, d] = await Promise.all([as(srv.port, 'a'), as(srv.port, 'b'), as(srv.port, 'c'), as(srv.port, 'd')]);

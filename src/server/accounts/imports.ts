@@ -193,6 +193,8 @@ class ServiceBridge implements SubscriptionTarget {
     readonly exp: ExportRef,
     private readonly tr: SubjectTransform | null,
     private readonly remote: string | undefined,
+    /** `share: true`: the request header carries the requester's details. */
+    readonly share: boolean,
   ) {}
 
   deliver(producer: Producer, sub: Subscription, subject: string, reply: string | undefined, hdr: number, data: Buffer, start: number, end: number): boolean {
@@ -354,7 +356,7 @@ export class AccountLinks {
       lit = undefined;
       if (local !== remote) tr = new SubjectTransform(local, tokenizeWildcards(remote));
     }
-    this.subs.push(this.insert(importer, new ServiceBridge(this, importer, exporter, exp, tr, lit), local, Kind.Service));
+    this.subs.push(this.insert(importer, new ServiceBridge(this, importer, exporter, exp, tr, lit, i.share === true), local, Kind.Service));
     this.serviceCount++;
   }
 
@@ -387,7 +389,24 @@ export class AccountLinks {
     } else {
       const c = producer as Partial<Client>;
       const rtt = typeof c.rtt === 'number' ? Math.round(c.rtt) : 0;
-      info = orderedJson({ acc: c.account?.name ?? si.importer.name, rtt });
+      const ci: Record<string, unknown> = { acc: c.account?.name ?? si.importer.name, rtt };
+      if (si.share && typeof c.snapshot === 'function') {
+        // nats-server's detailed ClientInfo (getClientInfo(true)).
+        const s = c.snapshot(false);
+        Object.assign(ci, {
+          start: new Date(s.start).toISOString(),
+          host: s.ip,
+          id: s.cid,
+          user: s.user,
+          name: s.name,
+          lang: s.lang,
+          ver: s.version,
+          server: this.server.serverName,
+          kind: 'Client',
+          client_type: s.type ?? 'nats',
+        });
+      }
+      info = orderedJson(ci);
     }
     let buf = data;
     let h = hdr;
