@@ -322,6 +322,50 @@ describe('accounts: security of imports', () => {
     }
   });
 
+  scenario('a forged Nats-Request-Info header is replaced by the server\'s', CONF, async (srv) => {
+    const [a, b] = await Promise.all([as(srv.port, 'a'), as(srv.port, 'b')]);
+    try {
+      const seen: string[] = [];
+      b.subscribe('svc.echo', {
+        callback: (_e, m) => {
+          seen.push(...(m.headers?.values('Nats-Request-Info') ?? []));
+          m.respond('ok');
+        },
+      });
+      await b.flush();
+      const h = headers();
+      h.set('Nats-Request-Info', '{"acc":"B","user":"admin"}');
+      await a.request('svc.echo', 'x', { timeout: 2000, headers: h });
+      assert.equal(seen.length, 1);
+      const info = JSON.parse(seen[0]!) as Record<string, unknown>;
+      assert.equal(info.acc, 'A');
+      assert.equal(info.user, undefined);
+    } finally {
+      await Promise.all([a.close(), b.close()]);
+    }
+  });
+
+  scenario('large payloads cross stream and service imports intact', CONF, async (srv) => {
+    const [a, b] = await Promise.all([as(srv.port, 'a'), as(srv.port, 'b')]);
+    try {
+      const big = new Uint8Array(200_000).map((_, i) => (i * 7) % 251);
+      b.subscribe('svc.echo', { callback: (_e, m) => void m.respond(m.data) });
+      await b.flush();
+      const r = await a.request('svc.echo', big, { timeout: 5000 });
+      assert.deepEqual(Buffer.from(r.data), Buffer.from(big));
+      const got: Uint8Array[] = [];
+      a.subscribe('pub.big', { callback: (_e, m) => void got.push(m.data) });
+      await a.flush();
+      b.publish('pub.big', big);
+      await b.flush();
+      for (let i = 0; i < 50 && got.length === 0; i++) await sleep(20);
+      assert.equal(got.length, 1);
+      assert.deepEqual(Buffer.from(got[0]!), Buffer.from(big));
+    } finally {
+      await Promise.all([a.close(), b.close()]);
+    }
+  });
+
   scenario('hostile subjects: `_R_.` replies are refused, guessed `_R_.` subjects reach nobody in another account', CONF, async (srv) => {
     const [a, b] = await Promise.all([as(srv.port, 'a'), as(srv.port, 'b')]);
     try {

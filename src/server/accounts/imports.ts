@@ -68,9 +68,14 @@ interface Resp {
   ts: number;
 }
 
-function randomToken(n: number): string {
+/** Six base-62 characters from one random draw (62^6 < 2^53). */
+function randomToken6(): string {
+  let v = Math.floor(Math.random() * 56_800_235_584);
   let s = '';
-  for (let i = 0; i < n; i++) s += DIGITS[(Math.random() * 62) | 0];
+  for (let i = 0; i < 6; i++) {
+    s += DIGITS[v % 62];
+    v = Math.floor(v / 62);
+  }
   return s;
 }
 
@@ -217,7 +222,7 @@ class ResponseRouter implements SubscriptionTarget {
     private readonly links: AccountLinks,
     readonly account: Acc,
   ) {
-    this.prefix = `_R_.${randomToken(6)}.`;
+    this.prefix = `_R_.${randomToken6()}.`;
   }
 
   deliver(producer: Producer, _sub: Subscription, subject: string, reply: string | undefined, hdr: number, data: Buffer, start: number, end: number): boolean {
@@ -226,6 +231,12 @@ class ResponseRouter implements SubscriptionTarget {
     this.links.forwardResponse(r, producer, reply, hdr, data, start, end);
     return true;
   }
+}
+
+interface InfoBlock {
+  rtt: number;
+  acc: string;
+  block: Buffer;
 }
 
 export interface AccountLinksStats {
@@ -255,6 +266,8 @@ export class AccountLinks {
   private sweepTimer: NodeJS.Timeout | null = null;
   private sweepAt = 0;
   private sid = 0;
+  /** Per requesting connection: its `Nats-Request-Info` header block (plain, shared). */
+  private readonly blocks = new WeakMap<object, [InfoBlock | undefined, InfoBlock | undefined]>();
 
   constructor(private readonly server: Server) {}
 
@@ -374,8 +387,21 @@ export class AccountLinks {
 
     // Nats-Request-Info: {"acc":<requester's account>,"rtt":<ns>} on the first hop; a further
     // import in a chain adds `svc` (the account it passes through).
+    let buf = data;
+    let h = hdr;
+    let s = start;
+    let e = end;
     let info: string | undefined;
-    if (chain.length > 0) {
+    if (chain.length === 0 && hdr < 0) {
+      // The common case (a first hop without headers): the header block is cached per connection.
+      const block = this.infoBlock(producer, si);
+      buf = Buffer.allocUnsafe(block.length + (end - start));
+      block.copy(buf, 0);
+      data.copy(buf, block.length, start, end);
+      h = block.length;
+      s = 0;
+      e = buf.length;
+    } else if (chain.length > 0) {
       const prev = getHeader(data, start, hdr, REQUEST_INFO);
       if (prev !== undefined) {
         try {
@@ -387,31 +413,8 @@ export class AccountLinks {
         }
       }
     } else {
-      const c = producer as Partial<Client>;
-      const rtt = typeof c.rtt === 'number' ? Math.round(c.rtt) : 0;
-      const ci: Record<string, unknown> = { acc: c.account?.name ?? si.importer.name, rtt };
-      if (si.share && typeof c.snapshot === 'function') {
-        // nats-server's detailed ClientInfo (getClientInfo(true)).
-        const s = c.snapshot(false);
-        Object.assign(ci, {
-          start: new Date(s.start).toISOString(),
-          host: s.ip,
-          id: s.cid,
-          user: s.user,
-          name: s.name,
-          lang: s.lang,
-          ver: s.version,
-          server: this.server.serverName,
-          kind: 'Client',
-          client_type: s.type ?? 'nats',
-        });
-      }
-      info = orderedJson(ci);
+      info = this.clientInfo(producer, si);
     }
-    let buf = data;
-    let h = hdr;
-    let s = start;
-    let e = end;
     if (info !== undefined) {
       const m = setHeader(data, start, end, hdr, REQUEST_INFO, info);
       buf = m.buf;
@@ -454,6 +457,45 @@ export class AccountLinks {
     if (!delivered && rsi !== undefined) this.removeResponse(rsi);
   }
 
+  /** The requester's ClientInfo JSON (nats-server's getClientInfo; detailed with `share`). */
+  private clientInfo(producer: Producer, si: ServiceBridge): string {
+    const c = producer as Partial<Client>;
+    const rtt = typeof c.rtt === 'number' ? Math.round(c.rtt) : 0;
+    const ci: Record<string, unknown> = { acc: c.account?.name ?? si.importer.name, rtt };
+    if (si.share && typeof c.snapshot === 'function') {
+      const s = c.snapshot(false);
+      Object.assign(ci, {
+        start: new Date(s.start).toISOString(),
+        host: s.ip,
+        id: s.cid,
+        user: s.user,
+        name: s.name,
+        lang: s.lang,
+        ver: s.version,
+        server: this.server.serverName,
+        kind: 'Client',
+        client_type: s.type ?? 'nats',
+      });
+    }
+    return orderedJson(ci);
+  }
+
+  /** `NATS/1.0\r\nNats-Request-Info: ...\r\n\r\n` for a request without headers, cached per connection. */
+  private infoBlock(producer: Producer, si: ServiceBridge): Buffer {
+    const c = producer as Partial<Client>;
+    const rtt = typeof c.rtt === 'number' ? c.rtt : 0;
+    const acc = c.account?.name ?? si.importer.name;
+    const cached = this.blocks.get(producer);
+    const slot = si.share ? 1 : 0;
+    const hit = cached?.[slot];
+    if (hit !== undefined && hit.rtt === rtt && hit.acc === acc) return hit.block;
+    const block = Buffer.from(`NATS/1.0\r\n${REQUEST_INFO}: ${this.clientInfo(producer, si)}\r\n\r\n`, 'latin1');
+    const entry = cached ?? [undefined, undefined];
+    entry[slot] = { rtt, acc, block };
+    if (!cached) this.blocks.set(producer, entry);
+    return block;
+  }
+
   /** A new `_R_.` reply in `owner` that maps back to `to` in `dest`. */
   private addResponse(owner: Acc, dest: Acc, to: string, exp: ExportRef): Resp {
     let router = this.routers.get(owner);
@@ -463,11 +505,12 @@ export class AccountLinks {
       owner.index.insert(router.sub);
       this.routers.set(owner, router);
     }
-    let from = router.prefix + randomToken(6);
-    while (router.pending.has(from)) from = router.prefix + randomToken(6);
-    const r: Resp = { from, owner, dest, to, exp, ts: Date.now() };
+    let from = router.prefix + randomToken6();
+    while (router.pending.has(from)) from = router.prefix + randomToken6();
+    const now = Date.now();
+    const r: Resp = { from, owner, dest, to, exp, ts: now };
     router.pending.set(from, r);
-    this.scheduleSweep(exp.thresholdMs);
+    if (this.sweepTimer === null || this.sweepAt > now + exp.thresholdMs) this.scheduleSweep(exp.thresholdMs);
     return r;
   }
 
