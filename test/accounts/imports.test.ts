@@ -216,6 +216,54 @@ describe('accounts: service imports', () => {
     });
   }
 
+  const THRESH = `
+accounts {
+  A { users: [ {user: a, password: p} ], imports: [ {service: {account: B, subject: "feed"}}, {service: {account: B, subject: "file"}} ] }
+  B { users: [ {user: b, password: p} ], exports: [ {service: "feed", response: stream, response_threshold: "300ms"}, {service: "file", response: chunked} ] }
+}`;
+  scenario('stream responses stop after response_threshold without a response', THRESH, async (srv) => {
+    const [a, b] = await Promise.all([as(srv.port, 'a'), as(srv.port, 'b')]);
+    try {
+      b.subscribe('feed', {
+        callback: (_e, m) => {
+          m.respond('t0');
+          setTimeout(() => m.respond('t100'), 100);
+          setTimeout(() => m.respond('t1200'), 1200);
+        },
+      });
+      await b.flush();
+      const got = collect(a, 'feed.inbox', 1600);
+      await sleep(50);
+      a.publish('feed', '', { reply: 'feed.inbox' });
+      await a.flush();
+      assert.deepEqual(await got, ['feed.inbox:t0', 'feed.inbox:t100']);
+    } finally {
+      await Promise.all([a.close(), b.close()]);
+    }
+  }, 20000);
+
+  scenario('an empty message ends a chunked response', THRESH, async (srv) => {
+    const [a, b] = await Promise.all([as(srv.port, 'a'), as(srv.port, 'b')]);
+    try {
+      b.subscribe('file', {
+        callback: (_e, m) => {
+          m.respond('c1');
+          m.respond('c2');
+          m.respond(new Uint8Array(0));
+          m.respond('after-eof');
+        },
+      });
+      await b.flush();
+      const got = collect(a, 'file.inbox', 500);
+      await sleep(50);
+      a.publish('file', '', { reply: 'file.inbox' });
+      await a.flush();
+      assert.deepEqual(await got, ['file.inbox:c1', 'file.inbox:c2', 'file.inbox:']);
+    } finally {
+      await Promise.all([a.close(), b.close()]);
+    }
+  });
+
   scenario('nobody subscribed in the exporter: the request times out (no 503 across an import, as nats-server)', CONF, async (srv) => {
     const a = await as(srv.port, 'a');
     try {
