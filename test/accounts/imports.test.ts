@@ -393,6 +393,35 @@ describe('accounts: security of imports', () => {
     }
   });
 
+  scenario('odd header blocks through a service import: each request arrives with the server\'s info, the server stays up', CONF, async (srv) => {
+    const b = await as(srv.port, 'b');
+    try {
+      const accs: string[] = [];
+      b.subscribe('svc.echo', {
+        callback: (_e, m) => {
+          const v = m.headers?.values('Nats-Request-Info') ?? [];
+          accs.push(v.map((x) => (JSON.parse(x) as { acc: string }).acc).join(','));
+        },
+      });
+      await b.flush();
+      const raw = await client(srv.port, '{"verbose":false,"pedantic":false,"headers":true,"user":"a","pass":"p"}');
+      const blocks = ['NATS/1.0\r\n\r\n', 'NATS/1.0\r\nNats-Request-Info:\r\n\r\n', 'NATS/1.0\r\nNats-Request-Info: {"acc":"B"}\r\nX: 1\r\n\r\n', 'NATS/1.0 503\r\n\r\n'];
+      for (const h of blocks) raw.send(`HPUB svc.echo _INBOX.x ${h.length} ${h.length + 3}\r\n${h}abc\r\n`);
+      raw.send('PING\r\n');
+      await raw.waitText('PONG');
+      raw.close();
+      for (let i = 0; i < 50 && accs.length < blocks.length; i++) await sleep(20);
+      assert.deepEqual(accs, ['A', 'A', 'A', 'A']);
+      const a = await as(srv.port, 'a');
+      b.subscribe('svc.single', { callback: (_e, m) => void m.respond('still up') });
+      await b.flush();
+      assert.equal((await a.request('svc.single', '', { timeout: 2000 })).string(), 'still up');
+      await a.close();
+    } finally {
+      await b.close();
+    }
+  });
+
   scenario('large payloads cross stream and service imports intact', CONF, async (srv) => {
     const [a, b] = await Promise.all([as(srv.port, 'a'), as(srv.port, 'b')]);
     try {
