@@ -592,9 +592,13 @@ export class Server {
     return this.shutdownPromise;
   }
 
-  /** Imports, exports and mappings of `o` into the accounts (the module loads only when used). */
-  private async applyAccountLinks(o: ServerOptions): Promise<void> {
-    const used = (o.mappings?.length ?? 0) > 0 || (o.accounts ?? []).some((a) => a.imports.length > 0 || (a.mappings?.length ?? 0) > 0);
+  /**
+   * (Re)applies the accounts' imports, exports and mappings (start, reload; operator mode after an
+   * account JWT changed). The module loads only when some account uses them.
+   */
+  async applyAccountLinks(o: ServerOptions = this.options): Promise<void> {
+    let used = (o.mappings?.length ?? 0) > 0;
+    for (const a of this.accounts.all()) if ((a.config?.imports.length ?? 0) > 0 || (a.config?.mappings?.length ?? 0) > 0) used = true;
     if (!used && !this.links) return;
     const { AccountLinks } = await import('./accounts/imports.js');
     (this.links ??= new AccountLinks(this)).apply(o);

@@ -17,7 +17,7 @@
 //   the response, or after the export's response_threshold (default 2 min).
 
 import type { ExportEntry, ImportEntry, ServerOptions } from '../../config/types.js';
-import { GLOBAL_ACCOUNT } from '../../config/accounts.js';
+import { exportAllows } from '../../config/accounts.js';
 import { Subscription, type Client, type SubscriptionTarget } from '../client.js';
 import type { Producer } from '../connection/core.js';
 import { ServerLink } from '../connection/link.js';
@@ -271,7 +271,12 @@ export class AccountLinks {
 
   constructor(private readonly server: Server) {}
 
-  /** (Re)builds mappings and import bridges from the options. Pending responses are kept. */
+  /**
+   * (Re)builds mappings and import bridges: each account's own configuration entry
+   * (`Account.config`: the file's `accounts {}`, or what operator mode set from an account JWT)
+   * and the top-level `mappings` for `$G`. Pending responses are kept. Call again whenever an
+   * account's exports, imports or mappings change.
+   */
   apply(o: ServerOptions): void {
     const log = this.server.logger;
     const accounts = this.server.accounts;
@@ -299,28 +304,21 @@ export class AccountLinks {
       }
       acc.mappings = ts.length > 0 ? new SubjectMappings(ts) : null;
     };
-    for (const acc of accounts.all()) acc.mappings = null;
-    mapsFor(accounts.global, o.mappings);
-    for (const c of o.accounts ?? []) {
-      const acc = accounts.get(c.name);
-      if (acc) mapsFor(acc, c.mappings);
-    }
+    for (const acc of accounts.all()) mapsFor(acc, acc === accounts.global ? o.mappings : acc.config?.mappings);
 
     // Imports.
-    for (const c of o.accounts ?? []) {
-      const importer = accounts.get(c.name);
-      if (!importer) continue;
-      for (const i of c.imports) {
-        const exporterName = i.account;
-        const exporter = accounts.get(exporterName);
-        const expCfg = exporterName === GLOBAL_ACCOUNT ? undefined : (o.accounts ?? []).find((a) => a.name === exporterName);
-        if (!exporter || !expCfg) {
-          log.error(`Error adding ${i.kind} import ${JSON.stringify(i.subject)}: account ${JSON.stringify(exporterName)} has no exports`);
+    for (const importer of accounts.all()) {
+      for (const i of importer.config?.imports ?? []) {
+        const exporter = accounts.get(i.account);
+        const exports = exporter?.config?.exports ?? [];
+        // Checked when the file is loaded; checked again here for accounts set up at run time.
+        if (!exporter || !exports.some((x) => x.kind === i.kind && exportAllows(x, i.subject, importer.name))) {
+          log.error(`Error adding ${i.kind} import ${JSON.stringify(i.subject)}: ${i.kind} import not authorized`);
           continue;
         }
         try {
           if (i.kind === 'stream') this.addStream(importer, exporter, i);
-          else this.addService(importer, exporter, i, expCfg.exports);
+          else this.addService(importer, exporter, i, exports);
         } catch (e) {
           log.error(`Error adding ${i.kind} import ${JSON.stringify(i.subject)}: ${(e as Error).message}`);
         }
