@@ -523,6 +523,7 @@ export function checkAccounts(b: AccountsBuilder, o: ServerOptions, pos: Positio
     }
   }
   const known = (n: string): boolean => byName.has(n) || n === GLOBAL_ACCOUNT;
+  const failed = new Set<ImportEntry>();
   for (const a of accs) {
     for (const x of a.exports) {
       for (const n of x.accounts ?? []) {
@@ -533,6 +534,7 @@ export function checkAccounts(b: AccountsBuilder, o: ServerOptions, pos: Positio
     for (const i of a.imports) {
       if (!known(i.account)) {
         b.err(pos, `${JSON.stringify(i.account)} account not defined for ${i.kind} import`);
+        failed.add(i);
         continue;
       }
       const exporter = byName.get(i.account);
@@ -541,16 +543,96 @@ export function checkAccounts(b: AccountsBuilder, o: ServerOptions, pos: Positio
       if (exporter && !exporter.exports.some((x) => x.kind === i.kind && exportAllows(x, i.subject, a.name))) {
         const what = i.kind === 'stream' ? 'stream import' : 'service import';
         b.err(pos, `Error adding ${what} ${JSON.stringify(i.subject)}: ${i.kind} import not authorized`);
+        failed.add(i);
         continue;
       }
       const bad = importSubjectsError(i);
-      if (bad) b.err(pos, `Error adding ${i.kind} import ${JSON.stringify(i.subject)}: ${bad}`);
+      if (bad) {
+        b.err(pos, `Error adding ${i.kind} import ${JSON.stringify(i.subject)}: ${bad}`);
+        failed.add(i);
+      }
     }
   }
+  checkImportCycles(b, accs, pos, failed);
   const sys = o.systemAccount;
   if (sys !== undefined && sys !== '' && sys !== DEFAULT_SYSTEM_ACCOUNT && !byName.has(sys) && !o.operator) {
     b.err(sysPos, `error resolving system account: account missing`);
   }
+}
+
+/**
+ * nats-server's streamImportFormsCycle / serviceImportFormsCycle, with the imports added in file
+ * order (streams first, as nats-server adds them). nats-server adds them in its map's order, so a
+ * file whose cycle depends on that order is refused by it only sometimes; tsnats decides by the
+ * file order, always the same way.
+ */
+function checkImportCycles(b: AccountsBuilder, accs: AccountConfig[], pos: Position | undefined, failed: Set<ImportEntry>): void {
+  const byName = new Map(accs.map((a) => [a.name, a] as const));
+  const streams = new Map<string, { acc: string; to: string }[]>();
+  const services = new Map<string, { acc: string; from: string; to: string }[]>();
+  const streamCycle = (accName: string, to: string, visited: Set<string>): boolean => {
+    const acc = byName.get(accName);
+    if (!acc || !acc.exports.some((x) => x.kind === 'stream' && subsetOf(to, x.subject))) return false;
+    for (const si of streams.get(accName) ?? []) {
+      if (!collide(to, si.to)) continue;
+      if (visited.has(si.acc)) return true;
+      visited.add(accName);
+      if (subsetOf(si.to, to)) to = si.to;
+      if (visited.size < 1024 && streamCycle(si.acc, to, visited)) return true;
+    }
+    return false;
+  };
+  const serviceCycle = (accName: string, from: string, visited: Set<string>): boolean => {
+    for (const si of services.get(accName) ?? []) {
+      if (!collide(from, si.to)) continue;
+      if (visited.has(si.acc)) return true;
+      visited.add(accName);
+      if (subsetOf(si.from, from)) from = si.from;
+      if (visited.size < 1024 && serviceCycle(si.acc, from, visited)) return true;
+    }
+    return false;
+  };
+  for (const kind of ['stream', 'service'] as const) {
+    for (const a of accs) {
+      for (const i of a.imports) {
+        if (i.kind !== kind || !byName.has(i.account) || failed.has(i)) continue;
+        if (kind === 'stream') {
+          const to = i.prefix !== undefined ? (i.prefix.endsWith('.') ? i.prefix : `${i.prefix}.`) + i.subject : (i.to ?? i.subject);
+          if (streamCycle(i.account, to, new Set([a.name]))) {
+            b.err(pos, `Error adding stream import ${JSON.stringify(i.subject)}: import forms a cycle`);
+            continue;
+          }
+          const l = streams.get(a.name) ?? [];
+          l.push({ acc: i.account, to });
+          streams.set(a.name, l);
+        } else {
+          const from = i.to ?? i.subject;
+          if (serviceCycle(i.account, from, new Set([a.name]))) {
+            b.err(pos, `Error adding service import ${JSON.stringify(i.subject)}: import forms a cycle`);
+            continue;
+          }
+          const l = services.get(a.name) ?? [];
+          l.push({ acc: i.account, from, to: i.subject });
+          services.set(a.name, l);
+        }
+      }
+    }
+  }
+}
+
+/** nats-server's SubjectsCollide: could one subject match both? */
+function collide(s1: string, s2: string): boolean {
+  if (s1 === s2) return true;
+  const a = s1.split('.');
+  const c = s2.split('.');
+  const n = Math.min(a.length, c.length);
+  for (let i = 0; i < n; i++) {
+    const x = a[i]!;
+    const y = c[i]!;
+    if (x === '>' || y === '>') return true;
+    if (x !== '*' && y !== '*' && x !== y) return false;
+  }
+  return a.length === c.length;
 }
 
 /** nats-server's checks of an import's subjects (AddStreamImport / AddServiceImport), or undefined. */
