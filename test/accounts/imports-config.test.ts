@@ -128,3 +128,41 @@ describe('subject transforms', () => {
     assert.equal(m.map('a.9999'), 'b.9999');
   });
 });
+
+describe('subject transforms: random mappings, tsnats vs nats-server -t', { skip: SKIP_NATS_SERVER }, () => {
+  // A small deterministic generator (no flakiness): sources and destinations from a token alphabet
+  // that covers wildcards, placeholders, functions with good and bad arguments.
+  let seed = 1234567;
+  const rnd = (n: number): number => {
+    seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+    return seed % n;
+  };
+  const SRC = ['a', 'b', '*', '*', '>', 'c'];
+  const DST = ['x', '$1', '$2', '$3', '{{wildcard(1)}}', '{{wildcard(2)}}', '{{wildcard()}}', '{{partition(3,1)}}', '{{partition(3)}}', '{{split(1,-)}}', '{{splitFromLeft(1,2)}}', '{{sliceFromRight(2,1)}}', '{{foo(1)}}', '*', '>', 'y'];
+  const subject = (alpha: string[], max: number): string => {
+    const n = 1 + rnd(max);
+    const t: string[] = [];
+    for (let i = 0; i < n; i++) t.push(alpha[rnd(alpha.length)]!);
+    return t.join('.');
+  };
+  it('40 random mappings: accepted or refused alike, with the same reason', () => {
+    const mismatches: string[] = [];
+    for (let k = 0; k < 40; k++) {
+      const src = subject(SRC, 3);
+      const dst = subject(DST, 3);
+      const f = write(`mappings {\n  "${src}": "${dst}"\n}\n`);
+      const nats = natsT(f);
+      const ts = tsnatsT(f);
+      const nr = nats.reasons[0]?.reason;
+      if (nats.ok !== ts.ok || (!nats.ok && !ts.reasons.some((r) => r.reason === nr))) {
+        mismatches.push(`${src} → ${dst}: nats-server ${nats.ok ? 'ok' : nr}; tsnats ${ts.ok ? 'ok' : JSON.stringify(ts.reasons)}`);
+      }
+      if (ts.ok) {
+        // An accepted mapping applies to a matching literal subject without throwing.
+        const lit = src.replace(/\*/g, 'tok').replace(/>/g, 'p.q');
+        newMapping(src, dst).apply(lit);
+      }
+    }
+    assert.deepEqual(mismatches, []);
+  });
+});
