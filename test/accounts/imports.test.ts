@@ -137,6 +137,29 @@ describe('accounts: stream imports', () => {
     }
   });
 
+  const OVERLAP = `
+accounts {
+  A { users: [ {user: a, password: p} ], imports: [ {stream: {account: B, subject: "foo.>"}}, {stream: {account: B, subject: "foo.bar"}}, {stream: {account: B, subject: "foo.*"}, prefix: "x"} ] }
+  B { users: [ {user: b, password: p} ], exports: [ {stream: "foo.>"} ] }
+}`;
+  scenario('overlapping stream imports: a copy per import, but one per queue group', OVERLAP, async (srv) => {
+    const [a, b] = await Promise.all([as(srv.port, 'a'), as(srv.port, 'b')]);
+    try {
+      const got: string[] = [];
+      a.subscribe('>', { callback: (_e, m) => void got.push(`all:${m.subject}`) });
+      a.subscribe('foo.bar', { callback: (_e, m) => void got.push(`lit:${m.subject}`) });
+      a.subscribe('foo.*', { queue: 'q', callback: (_e, m) => void got.push(`q:${m.subject}`) });
+      await a.flush();
+      b.publish('foo.bar', 'x');
+      b.publish('foo.baz.z', 'y');
+      await b.flush();
+      await sleep(300);
+      assert.deepEqual(got.sort(), ['all:foo.bar', 'all:foo.bar', 'all:foo.baz.z', 'all:x.foo.bar', 'lit:foo.bar', 'lit:foo.bar', 'q:foo.bar']);
+    } finally {
+      await Promise.all([a.close(), b.close()]);
+    }
+  });
+
   scenario('imports are one way: the importer publishing the subject reaches nobody in the exporter', CONF, async (srv) => {
     const [a, b] = await Promise.all([as(srv.port, 'a'), as(srv.port, 'b')]);
     try {

@@ -95,6 +95,7 @@ function deliverIn(
   start: number,
   end: number,
   fromStream: boolean,
+  served: Set<string> | null = null,
 ): boolean {
   const r = acc.index.match(subject);
   const plain = r.plain;
@@ -110,12 +111,15 @@ function deliverIn(
   for (let g = 0; g < queues.length; g++) {
     const group = queues[g]!;
     const n = group.length;
+    const qn = group[0]?.queue;
+    if (served !== null && qn !== undefined && served.has(qn)) continue;
     const at = n === 1 ? 0 : Math.floor(Math.random() * n);
     for (let k = 0; k < n; k++) {
       const sub = group[(at + k) % n]!;
       if (skip(sub, fromStream)) continue;
       if (sub.client.deliver(producer, sub, subject, reply, hdr, data, start, end, payload)) {
         delivered = true;
+        if (served !== null && qn !== undefined) served.add(qn);
         break;
       }
     }
@@ -186,7 +190,7 @@ class StreamBridge implements SubscriptionTarget {
     const s = msgSubject ?? subject;
     const local = this.tr !== null ? this.tr.apply(s) : (this.to ?? s);
     this.links.streamMsgs++;
-    return deliverIn(this.importer, producer, local, reply, hdr, data, start, end, true);
+    return deliverIn(this.importer, producer, local, reply, hdr, data, start, end, true, this.links.queuesServed(producer, data, start, this.importer));
   }
 }
 
@@ -266,6 +270,14 @@ export class AccountLinks {
   private sweepTimer: NodeJS.Timeout | null = null;
   private sweepAt = 0;
   private sid = 0;
+  private readonly served: { producer: Producer | null; seq: number; data: Buffer | null; start: number; importer: Acc | null; names: Set<string> } = {
+    producer: null,
+    seq: -1,
+    data: null,
+    start: -1,
+    importer: null,
+    names: new Set(),
+  };
   /** Per requesting connection: its `Nats-Request-Info` header block (plain, shared). */
   private readonly blocks = new WeakMap<object, [InfoBlock | undefined, InfoBlock | undefined]>();
 
@@ -453,6 +465,25 @@ export class AccountLinks {
     if (!delivered || r.exp.responseType === 'Singleton' || eof) this.removeResponse(r);
     else r.ts = Date.now();
     if (!delivered && rsi !== undefined) this.removeResponse(rsi);
+  }
+
+  /**
+   * Queue groups of `importer` already served by another stream import of the same publish: as
+   * nats-server's shadow subscriptions (one queue group in the exporter per queue name), a queue
+   * group gets one copy even when several overlapping imports carry the message.
+   */
+  queuesServed(producer: Producer, data: Buffer, start: number, importer: Acc): Set<string> {
+    const seq = (producer as Partial<Client>).inMsgs ?? -1;
+    const q = this.served;
+    if (q.producer !== producer || q.seq !== seq || q.data !== data || q.start !== start || q.importer !== importer) {
+      q.producer = producer;
+      q.seq = seq;
+      q.data = data;
+      q.start = start;
+      q.importer = importer;
+      q.names.clear();
+    }
+    return q.names;
   }
 
   /** The requester's ClientInfo JSON (nats-server's getClientInfo; detailed with `share`). */
