@@ -10,6 +10,7 @@ import type {
   AccountJetStreamOptions,
   ExportEntry,
   ImportEntry,
+  MappingEntry,
   NkeyUserEntry,
   Permissions,
   ServerOptions,
@@ -342,33 +343,121 @@ function limits(b: AccountsBuilder, e: MapEntry, acc: AccountConfig): void {
 
 /**
  * `mappings { src: dest }` (an account's, or the top level's for `$G`), checked as nats-server's
- * parseAccountMappings / AddMapping. Weighted and cluster-scoped lists are not supported yet.
+ * parseAccountMappings / parseAccountMapDest / AddWeightedMappings. A weighted list
+ * (`src: [ {destination, weight, cluster}, ... ]`, or one such map) gives one entry per destination.
  */
-export function parseMappings(b: AccountsBuilder, e: MapEntry): { source: string; destination: string }[] {
+export function parseMappings(b: AccountsBuilder, e: MapEntry): MappingEntry[] {
   if (e.value.kind !== 'map') {
     b.err(e.keyPos, `Expected mappings to be a map, got ${describe(e.value)}`);
     return [];
   }
-  const out: { source: string; destination: string }[] = [];
+  const out: MappingEntry[] = [];
   for (const f of e.value.entries) {
     if (f.usedAsVariable) continue;
     if (!isValidSubject(f.key)) {
       b.err(f.keyPos, `Subject ${JSON.stringify(f.key)} is not a valid subject`);
       continue;
     }
-    if (f.value.kind !== 'string') {
-      b.err(f.keyPos, `weighted or clustered mappings for ${JSON.stringify(f.key)} are not supported by tsnats yet`);
+    const v = f.value;
+    if (v.kind === 'string') {
+      try {
+        newMapping(f.key, v.value);
+      } catch (err) {
+        b.err(f.keyPos, `Error adding mapping for ${JSON.stringify(f.key)} to ${JSON.stringify(v.value)} : ${(err as Error).message}`);
+        continue;
+      }
+      out.push({ source: f.key, destination: v.value });
       continue;
     }
-    try {
-      newMapping(f.key, f.value.value);
-    } catch (err) {
-      b.err(f.keyPos, `Error adding mapping for ${JSON.stringify(f.key)} to ${JSON.stringify(f.value.value)} : ${(err as Error).message}`);
+    const items = v.kind === 'array' ? v.items : [v];
+    const dests: MappingEntry[] = [];
+    let bad = false;
+    for (const it of items) {
+      const d = mapDest(b, f.key, it, f.keyPos);
+      if (d) dests.push(d);
+      else bad = true;
+    }
+    if (bad) continue;
+    const err = weightedError(f.key, dests);
+    if (err !== undefined) {
+      b.err(f.keyPos, `Error adding mapping for ${JSON.stringify(f.key)} : ${err}`);
       continue;
     }
-    out.push({ source: f.key, destination: f.value.value });
+    out.push(...dests);
   }
   return out;
+}
+
+/** One `{destination, weight, cluster}` of a weighted mapping (nats-server's parseAccountMapDest). */
+function mapDest(b: AccountsBuilder, source: string, v: MapEntry['value'], at: Position): MappingEntry | undefined {
+  if (v.kind !== 'map') {
+    b.err(v.pos ?? at, 'Expected an entry for the mapping destination');
+    return undefined;
+  }
+  const d: MappingEntry = { source, destination: '' };
+  let weight: number | undefined;
+  for (const g of v.entries) {
+    switch (g.key.toLowerCase()) {
+      case 'dest':
+      case 'destination':
+        d.destination = b.str(g) ?? '';
+        break;
+      case 'weight': {
+        const w = g.value;
+        let n: number;
+        if (w.kind === 'integer') n = w.value;
+        else if (w.kind === 'string') {
+          const t = w.value.endsWith('%') ? w.value.slice(0, -1) : w.value;
+          if (!/^[+-]?\d+$/.test(t)) {
+            b.err(g.keyPos, `Invalid weight ${JSON.stringify(t)} for mapping destination`);
+            return undefined;
+          }
+          n = parseInt(t, 10);
+        } else {
+          b.err(g.keyPos, `Unknown entry type for weight of ${w.kind}`);
+          return undefined;
+        }
+        if (n > 100 || n < 0) {
+          b.err(g.keyPos, `Invalid weight ${n} for mapping destination`);
+          return undefined;
+        }
+        weight = n;
+        break;
+      }
+      case 'cluster':
+        d.cluster = b.str(g);
+        break;
+      default:
+        b.err(g.keyPos, `Unknown field ${JSON.stringify(g.key)} for mapping destination`);
+        return undefined;
+    }
+  }
+  if (weight === undefined) {
+    b.err(v.pos ?? at, `Missing weight for mapping destination ${JSON.stringify(d.destination)}`);
+    return undefined;
+  }
+  d.weight = weight;
+  return d;
+}
+
+/** nats-server's AddWeightedMappings checks, or undefined. */
+function weightedError(source: string, dests: MappingEntry[]): string | undefined {
+  const seen = new Set<string>();
+  let total = 0;
+  for (const d of dests) {
+    if (seen.has(d.destination)) return `duplicate entry for ${JSON.stringify(d.destination)}`;
+    seen.add(d.destination);
+    const w = d.weight ?? 100;
+    if (w > 100) return 'individual weights need to be <= 100';
+    total += w;
+    if (total > 100) return 'total weight needs to be <= 100';
+    try {
+      newMapping(source, d.destination);
+    } catch (err) {
+      return (err as Error).message;
+    }
+  }
+  return undefined;
 }
 
 /**

@@ -805,7 +805,7 @@ export class Client extends ConnCore implements ProtocolHandler, SubscriptionTar
     }
     // Account subject mappings (src/server/accounts/transform.ts), before permissions as nats-server.
     const maps = this.account.mappings;
-    if (maps !== null) subject = maps.map(subject);
+    if (maps !== null && (subject = maps.map(subject)) === '') return; // a weighted mapping's dropped share
     const srv = this.server;
     const size = end - start;
     this.inMsgs++;

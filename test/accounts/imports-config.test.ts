@@ -65,6 +65,12 @@ const CASES: Array<{ name: string; conf: string; ok: boolean }> = [
   { name: 'mapping with an unknown function', conf: 'mappings {\n  "a.*": "b.{{foo(1)}}"\n}\n', ok: false },
   { name: 'mapping not using every wildcard', conf: 'mappings {\n  "a.*": "b"\n}\n', ok: false },
   { name: 'mapping to a wildcard subject', conf: 'mappings {\n  "a.>": "b.*"\n}\n', ok: false },
+  { name: 'weighted mapping list', conf: 'mappings {\n  "a": [ {destination: "b", weight: 60%}, {destination: "c", weight: 40} ]\n  "d": {destination: "e", weight: "30%"}\n  "f.*": [ {destination: "g.$1", weight: 50, cluster: "x"}, {destination: "h.$1", weight: 50} ]\n}\n', ok: true },
+  { name: 'weighted mapping without a weight', conf: 'mappings {\n  "a": [ {destination: "b"} ]\n}\n', ok: false },
+  { name: 'weighted mapping over 100', conf: 'mappings {\n  "a": [ {destination: "b", weight: 150} ]\n}\n', ok: false },
+  { name: 'weighted mapping with a bad weight', conf: 'mappings {\n  "a": [ {destination: "b", weight: "x%"} ]\n}\n', ok: false },
+  { name: 'weighted mapping with an unknown field', conf: 'mappings {\n  "a": [ {destination: "b", weight: 5, foo: 1} ]\n}\n', ok: false },
+  { name: 'mapping to a number', conf: 'mappings {\n  "a": 1\n}\n', ok: false },
   { name: 'account mapping without arguments', conf: 'accounts {\n  A {\n    mappings {\n      "a.*": "{{wildcard()}}"\n    }\n  }\n}\n', ok: false },
 ];
 
@@ -93,10 +99,18 @@ describe('imports, exports and mappings in the configuration: nats-server -t vs 
     assert.match(ts.text, /service latency tracking \("latency"\) of export "q" is not supported by tsnats yet/);
   });
 
-  it('a weighted mapping list is refused by tsnats as not supported yet', () => {
-    const ts = tsnatsT(write('mappings {\n  "a": [ {destination: "b", weight: 50%}, {destination: "c", weight: 50%} ]\n}\n'));
-    assert.equal(ts.ok, false);
-    assert.match(ts.text, /weighted or clustered mappings for "a" are not supported by tsnats yet/);
+  it('weighted mapping lists whose weights add up to more than 100 % are refused', () => {
+    // nats-server 2.9.10 refuses these too, with a Go panic text ("interface conversion: ...").
+    for (const [list, reason] of [
+      ['{destination: "b", weight: 60%}, {destination: "c", weight: 50%}', 'total weight needs to be <= 100'],
+      ['{destination: "b", weight: 50%}, {destination: "b", weight: 20%}', 'duplicate entry for "b"'],
+    ] as const) {
+      const f = write(`mappings {\n  "a": [ ${list} ]\n}\n`);
+      assert.equal(natsT(f).ok, false);
+      const ts = tsnatsT(f);
+      assert.equal(ts.ok, false);
+      assert.ok(ts.reasons.some((r) => r.reason === `Error adding mapping for "a" : ${reason}`), ts.text);
+    }
   });
 });
 
@@ -120,7 +134,10 @@ describe('subject transforms', () => {
   });
 
   it('an account mapping table maps matching subjects only and stays bounded', () => {
-    const m = new SubjectMappings([newMapping('a.*', 'b.$1'), newMapping('c', 'd')]);
+    const m = new SubjectMappings([
+      { source: 'a.*', destination: 'b.$1' },
+      { source: 'c', destination: 'd' },
+    ]);
     assert.equal(m.map('a.1'), 'b.1');
     assert.equal(m.map('c'), 'd');
     assert.equal(m.map('a.1.2'), 'a.1.2');

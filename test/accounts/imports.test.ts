@@ -594,6 +594,44 @@ authorization { users: [ {user: g, password: p} ] }
   });
 });
 
+describe('accounts: weighted mappings', () => {
+  const W = `
+mappings {
+  "w": [ {destination: "w1", weight: 50%}, {destination: "w2", weight: 50%} ]
+  "p": {destination: "p1", weight: 30}
+  "drop": [ {destination: "drop", weight: 40}, {destination: "k", weight: 20} ]
+  "cl.*": [ {destination: "elsewhere.$1", weight: 100, cluster: "other"} ]
+}
+`;
+  scenario('destinations are picked by weight; the unlisted share stays, a listed source\'s rest is dropped', W, async (srv) => {
+    const nc = await connect({ port: srv.port, reconnect: false });
+    try {
+      const counts = new Map<string, number>();
+      nc.subscribe('>', { callback: (_e, m) => void counts.set(m.subject, (counts.get(m.subject) ?? 0) + 1) });
+      await nc.flush();
+      for (let i = 0; i < 400; i++) for (const s of ['w', 'p', 'drop']) nc.publish(s, '');
+      nc.publish('cl.x', '');
+      await nc.flush();
+      await sleep(300);
+      const c = (s: string): number => counts.get(s) ?? 0;
+      const near = (s: string, want: number): void => assert.ok(Math.abs(c(s) - want) <= 70, `${s}: ${c(s)}, expected about ${want}`);
+      assert.equal(c('w') + c('w1') + c('w2'), 400);
+      assert.equal(c('w'), 0);
+      near('w1', 200);
+      near('w2', 200);
+      assert.equal(c('p') + c('p1'), 400);
+      near('p1', 120);
+      near('drop', 160);
+      near('k', 80);
+      assert.ok(c('drop') + c('k') < 330, `some of "drop" is dropped: ${c('drop') + c('k')}`);
+      // Cluster-scoped destinations apply only in that cluster: here the source stays.
+      assert.equal(c('cl.x'), 1);
+    } finally {
+      await nc.close();
+    }
+  });
+});
+
 describe('accounts: response mappings stay bounded (tsnats)', () => {
   it('singleton mappings go with their response; unanswered ones expire after response_threshold', { timeout: 20000 }, async () => {
     const srv = await startTsnats(`

@@ -23,7 +23,7 @@ import type { Producer } from '../connection/core.js';
 import { ServerLink } from '../connection/link.js';
 import type { Server } from '../server.js';
 import type { Account } from './account.js';
-import { SubjectMappings, SubjectTransform, TransformError, newMapping, tokenizeWildcards } from './transform.js';
+import { SubjectMappings, SubjectTransform, TransformError, newMapping, tokenizeWildcards, type MappingSpec } from './transform.js';
 
 type Acc = Account<Subscription>;
 
@@ -305,16 +305,18 @@ export class AccountLinks {
     }
 
     // Mappings: `mappings {}` of each account, the top-level ones for `$G`.
-    const mapsFor = (acc: Acc, list: { source: string; destination: string }[] | undefined): void => {
-      const ts: SubjectTransform[] = [];
+    const cluster = (): string | undefined => this.server.cluster?.name ?? o.cluster?.name;
+    const mapsFor = (acc: Acc, list: MappingSpec[] | undefined): void => {
+      const ok: MappingSpec[] = [];
       for (const m of list ?? []) {
         try {
-          ts.push(newMapping(m.source, m.destination));
+          newMapping(m.source, m.destination);
+          ok.push(m);
         } catch (e) {
           log.error(`Error adding mapping for ${JSON.stringify(m.source)} to ${JSON.stringify(m.destination)} : ${(e as Error).message}`);
         }
       }
-      acc.mappings = ts.length > 0 ? new SubjectMappings(ts) : null;
+      acc.mappings = ok.length > 0 ? new SubjectMappings(ok, cluster) : null;
     };
     for (const acc of accounts.all()) mapsFor(acc, acc === accounts.global ? o.mappings : acc.config?.mappings);
 

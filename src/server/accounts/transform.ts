@@ -323,25 +323,103 @@ export function newMapping(src: string, dest: string): SubjectTransform {
   return new SubjectTransform(src, dest);
 }
 
-/** An account's mappings (first match wins, in configuration order), applied to inbound publishes. */
+/** One destination of a mapping as configured (see MappingEntry in src/config/types.ts). */
+export interface MappingSpec {
+  source: string;
+  destination: string;
+  weight?: number;
+  cluster?: string;
+}
+
+interface Dest {
+  tr: SubjectTransform;
+  /** Cumulative weight after sorting (the pick is the first with random < weight). */
+  weight: number;
+}
+
+interface Mapping {
+  src: string;
+  matcher: SubjectTransform;
+  dests: Dest[];
+  cdests: Map<string, Dest[]>;
+  /** One destination at 100 % and no cluster-scoped ones: the result depends on the subject only. */
+  fixed: boolean;
+}
+
+/**
+ * An account's mappings, applied to inbound publishes (nats-server's selectMappedSubject): the
+ * first mapping whose source matches; among weighted destinations one at random by weight (the
+ * source itself takes what the weights leave below 100 % unless it is listed, in which case that
+ * share is dropped); cluster-scoped destinations on servers of that cluster. An empty result means
+ * the message is dropped.
+ */
 export class SubjectMappings {
-  private readonly exact = new Map<string, SubjectTransform>();
-  private readonly list: SubjectTransform[];
+  private readonly exact = new Map<string, Mapping>();
+  private readonly list: Mapping[] = [];
   private readonly memo = new Map<string, string>();
 
-  constructor(list: SubjectTransform[]) {
-    this.list = list;
-    for (const t of list) if (!t.src.includes('*') && !t.src.includes('>') && !this.exact.has(t.src)) this.exact.set(t.src, t);
+  constructor(
+    specs: MappingSpec[],
+    private readonly clusterName: () => string | undefined = () => undefined,
+  ) {
+    const groups = new Map<string, MappingSpec[]>();
+    for (const s of specs) {
+      const g = groups.get(s.source);
+      if (g) g.push(s);
+      else groups.set(s.source, [s]);
+    }
+    for (const [src, g] of groups) {
+      const wc = src.split('.').some((t) => t === '*' || t === '>');
+      const identity = new SubjectTransform(src, wc ? tokenizeWildcards(src) : src);
+      const haveSrc = g.some((s) => s.destination === src);
+      const main: Dest[] = [];
+      const cdests = new Map<string, Dest[]>();
+      for (const s of g) {
+        const d: Dest = { tr: newMapping(src, s.destination), weight: s.weight ?? 100 };
+        if (s.cluster === undefined || s.cluster === '') main.push(d);
+        else cdests.set(s.cluster, [...(cdests.get(s.cluster) ?? []), d]);
+      }
+      const finish = (ds: Dest[]): Dest[] => {
+        const total = ds.reduce((n, d) => n + d.weight, 0);
+        if (total !== 100 && !haveSrc) ds.push({ tr: identity, weight: ds.length === 0 ? 100 : 100 - total });
+        ds.sort((x, y) => x.weight - y.weight);
+        let acc = 0;
+        for (const d of ds) {
+          d.weight += acc;
+          acc = d.weight;
+        }
+        return ds;
+      };
+      const m: Mapping = { src, matcher: identity, dests: finish(main), cdests, fixed: false };
+      for (const [c, ds] of cdests) cdests.set(c, finish(ds));
+      m.fixed = cdests.size === 0 && m.dests.length === 1 && m.dests[0]!.weight === 100;
+      this.list.push(m);
+      if (!wc && !this.exact.has(src)) this.exact.set(src, m);
+    }
   }
 
-  /** The mapped subject, or `subject` itself when no mapping applies. */
+  /** The mapped subject, `subject` itself when no mapping applies, or '' (drop the message). */
   map(subject: string): string {
-    const m = this.memo.get(subject);
-    if (m !== undefined) return m;
-    let out = subject;
-    const e = this.exact.get(subject);
-    const hit = e ?? this.list.find((t) => t.matches(subject));
-    if (hit) out = hit.apply(subject);
+    const memo = this.memo.get(subject);
+    if (memo !== undefined) return memo;
+    const m = this.exact.get(subject) ?? this.list.find((x) => x.matcher.matches(subject));
+    if (m === undefined) return this.remember(subject, subject);
+    let dests = m.dests;
+    if (m.cdests.size > 0) {
+      const cn = this.clusterName();
+      dests = (cn !== undefined ? m.cdests.get(cn) : undefined) ?? m.dests;
+    }
+    let d: Dest | undefined;
+    if (dests.length === 1 && dests[0]!.weight === 100) d = dests[0];
+    else {
+      const w = Math.floor(Math.random() * 100);
+      d = dests.find((x) => w < x.weight);
+    }
+    const out = d === undefined ? '' : d.tr.apply(subject);
+    return m.fixed ? this.remember(subject, out) : out;
+  }
+
+  private remember(subject: string, out: string): string {
     if (this.memo.size >= 4096) this.memo.clear();
     this.memo.set(subject, out);
     return out;
