@@ -803,9 +803,6 @@ export class Client extends ConnCore implements ProtocolHandler, SubscriptionTar
       this.deferred.push(() => this.onPub(subject, reply, headerSize, kept, 0, kept.length));
       return;
     }
-    // Account subject mappings (src/server/accounts/transform.ts), before permissions as nats-server.
-    const maps = this.account.mappings;
-    if (maps !== null && (subject = maps.map(subject)) === '') return; // a weighted mapping's dropped share
     const srv = this.server;
     const size = end - start;
     this.inMsgs++;
@@ -814,6 +811,9 @@ export class Client extends ConnCore implements ProtocolHandler, SubscriptionTar
     srv.inBytes += size;
     this.activity = true;
     if (srv.logger.traceEnabled) this.tracePub(subject, reply, headerSize, data.subarray(start, end));
+    // Account subject mappings (src/server/accounts/transform.ts), before permissions as nats-server.
+    const maps = this.account.mappings;
+    if (maps !== null && (subject = maps.map(subject)) === '') return; // a weighted mapping's dropped share
 
     if (this.pedantic && !isValidLiteralSubject(subject)) this.sendErr(ERR_INVALID_PUBLISH_SUBJECT);
 
