@@ -24,7 +24,7 @@ import { capture, freePort, log, machineCpuSeconds, repoRoot, selfAndChildrenCpu
 /** Set on Ctrl-C / SIGTERM: nothing new is started after that. */
 let stopping = false;
 
-const TASKS = ['pub16', 'pub1k', 'p2p', 'fanout', 'nn', 'queue', 'req', 'idle', 'tls_p2p', 'hs', 'ws_p2p', 'ws_fanout', 'route', 'startup', 'js', 'leaf', 'js_restart', 'ocsp_peer'] as const;
+const TASKS = ['pub16', 'pub1k', 'p2p', 'fanout', 'nn', 'queue', 'req', 'idle', 'tls_p2p', 'hs', 'ws_p2p', 'ws_fanout', 'route', 'startup', 'js', 'leaf', 'js_restart', 'ocsp_peer', 'svc_import_rr'] as const;
 type Task = (typeof TASKS)[number];
 
 interface Options {
@@ -437,6 +437,46 @@ async function phaseRouteMixed(ctx: Ctx, spec: ServerSpec): Promise<boolean> {
       await b.stop();
       await a.stop();
     }
+  }
+  return true;
+}
+
+/**
+ * Request/reply through a service import (issue 14): the requester in account A, the responder in
+ * account B exporting the service; same method as the `req` row (sequential requests, 128 B).
+ */
+async function phaseSvcImport(ctx: Ctx, spec: ServerSpec): Promise<boolean> {
+  if (!want(ctx, 'svc_import_rr')) return false;
+  const subj = 'bench.svc';
+  const conf = `accounts {
+  A { users: [ {user: a, password: p} ], imports: [ {service: {account: B, subject: "${subj}"}} ] }
+  B { users: [ {user: b, password: p} ], exports: [ {service: "${subj}"} ] }
+}
+`;
+  const srv = await start(ctx, spec, 'service import', { conf });
+  if (!srv) return true;
+  const name = spec.name;
+  try {
+    const url = (u: string): string => `nats://${u}:p@127.0.0.1:${srv.port}`;
+    // Warm-up: the same load, unmeasured (V8 compiles the import path).
+    if (ctx.opts.warmup > 0) {
+      await runLoadgen(ctx.loadgen, 'reqrep', ['-url', url('a'), '-repurl', url('b'), '-subj', subj, '-size', '128', '-dur', `${ctx.opts.warmup}s`], {
+        prefix: ctx.clientPin,
+        timeoutMs: loadgenTimeout(ctx),
+      }).catch((e: Error) => note(ctx, name, 'svc_import_rr warm-up', e.message));
+    }
+    const r = await runLoadgen(ctx.loadgen, 'reqrep', ['-url', url('a'), '-repurl', url('b'), '-subj', subj, '-size', '128', '-dur', `${ctx.opts.duration}s`], {
+      prefix: ctx.clientPin,
+      timeoutMs: loadgenTimeout(ctx),
+    });
+    push(ctx, name, 'svc_p50', num(r, 'p50_us'));
+    push(ctx, name, 'svc_p99', num(r, 'p99_us'));
+    push(ctx, name, 'svc_rate', num(r, 'rate'));
+    if (num(r, 'failures') > 0) note(ctx, name, 'svc_import_rr', `${num(r, 'failures')} request(s) failed, first: ${String(r.first_failure)}`);
+  } catch (e) {
+    note(ctx, name, 'svc_import_rr', (e as Error).message);
+  } finally {
+    await srv.stop();
   }
   return true;
 }
@@ -972,6 +1012,7 @@ async function main(): Promise<number> {
       ['leaf', phaseLeaf],
       ['jetstream restart', phaseJsRestart],
       ['ocsp_peer', phaseOcspPeer],
+      ['service import', phaseSvcImport],
     ];
     for (const [label, phase] of phases) {
       for (const s of order) {
@@ -1062,6 +1103,7 @@ function rowKeysFor(tasks: Set<Task>): Set<string> {
     leaf: ['leaf16', 'leaf128'],
     js_restart: ['js_restart', 'js_rss_fill', 'js_rss_restart'],
     ocsp_peer: ['peer_on', 'peer_off', 'peer_cost', 'peer_on_cpu', 'peer_off_cpu'],
+    svc_import_rr: ['svc_p50', 'svc_p99', 'svc_rate'],
   };
   return new Set([...tasks].flatMap((t) => m[t]));
 }

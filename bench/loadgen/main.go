@@ -7,7 +7,7 @@
 //
 //	loadgen pub       -url nats://127.0.0.1:4222 -size 16 -pubs 1 -dur 3s
 //	loadgen pubsub    -url ... -size 16 -pubs 1 -subs 4 [-queue q] -dur 3s [-drain 2s]
-//	loadgen reqrep    -url ... -size 128 -dur 3s
+//	loadgen reqrep    -url ... -size 128 -dur 3s [-repurl URL: the responder elsewhere]
 //	loadgen handshake -url tls://127.0.0.1:4443 -ca ca.pem -conc 4 -dur 3s
 //	loadgen idle      -url ... -n 10000 -conc 100     (holds the connections until stdin closes)
 //	loadgen jspub     -url ... -size 16 -window 1000 -dur 3s   (JetStream publish; -window 0 = sync, latency;
@@ -411,10 +411,15 @@ func runReqRep(args []string) {
 	var c common
 	c.register(fs)
 	timeout := fs.Duration("timeout", 2*time.Second, "per-request timeout")
+	repURL := fs.String("repurl", "", "server URL for the responder (default: -url), e.g. another account's user for a service import")
 	_ = fs.Parse(args)
 	payload := make([]byte, c.size)
 
-	rep, err := c.connect("bench-responder")
+	rc := c
+	if *repURL != "" {
+		rc.url = *repURL
+	}
+	rep, err := rc.connect("bench-responder")
 	if err != nil {
 		fail("responder connect: %v", err)
 	}

@@ -4,11 +4,13 @@
 
 import type { Position } from './errors.js';
 import type { MapEntry, MapNode } from './parser.js';
+import { SubjectTransform, isValidSubject, newMapping, tokenizeWildcards } from '../server/accounts/transform.js';
 import type {
   AccountConfig,
   AccountJetStreamOptions,
   ExportEntry,
   ImportEntry,
+  MappingEntry,
   NkeyUserEntry,
   Permissions,
   ServerOptions,
@@ -352,20 +354,123 @@ function limits(b: AccountsBuilder, e: MapEntry, acc: AccountConfig): void {
   acc.limits = l;
 }
 
-function mappings(b: AccountsBuilder, e: MapEntry, acc: AccountConfig): void {
+/**
+ * `mappings { src: dest }` (an account's, or the top level's for `$G`), checked as nats-server's
+ * parseAccountMappings / parseAccountMapDest / AddWeightedMappings. A weighted list
+ * (`src: [ {destination, weight, cluster}, ... ]`, or one such map) gives one entry per destination.
+ */
+export function parseMappings(b: AccountsBuilder, e: MapEntry): MappingEntry[] {
   if (e.value.kind !== 'map') {
     b.err(e.keyPos, `Expected mappings to be a map, got ${describe(e.value)}`);
-    return;
+    return [];
   }
-  const out: { source: string; destination: string }[] = [];
+  const out: MappingEntry[] = [];
   for (const f of e.value.entries) {
-    if (f.value.kind !== 'string') {
-      b.err(f.keyPos, `weighted or clustered mappings for ${JSON.stringify(f.key)} are not supported by tsnats yet`);
+    if (f.usedAsVariable) continue;
+    if (!isValidSubject(f.key)) {
+      b.err(f.keyPos, `Subject ${JSON.stringify(f.key)} is not a valid subject`);
       continue;
     }
-    out.push({ source: f.key, destination: f.value.value });
+    const v = f.value;
+    if (v.kind === 'string') {
+      try {
+        newMapping(f.key, v.value);
+      } catch (err) {
+        b.err(f.keyPos, `Error adding mapping for ${JSON.stringify(f.key)} to ${JSON.stringify(v.value)} : ${(err as Error).message}`);
+        continue;
+      }
+      out.push({ source: f.key, destination: v.value });
+      continue;
+    }
+    const items = v.kind === 'array' ? v.items : [v];
+    const dests: MappingEntry[] = [];
+    let bad = false;
+    for (const it of items) {
+      const d = mapDest(b, f.key, it, f.keyPos);
+      if (d) dests.push(d);
+      else bad = true;
+    }
+    if (bad) continue;
+    const err = weightedError(f.key, dests);
+    if (err !== undefined) {
+      b.err(f.keyPos, `Error adding mapping for ${JSON.stringify(f.key)} : ${err}`);
+      continue;
+    }
+    out.push(...dests);
   }
-  acc.mappings = out;
+  return out;
+}
+
+/** One `{destination, weight, cluster}` of a weighted mapping (nats-server's parseAccountMapDest). */
+function mapDest(b: AccountsBuilder, source: string, v: MapEntry['value'], at: Position): MappingEntry | undefined {
+  if (v.kind !== 'map') {
+    b.err(v.pos ?? at, 'Expected an entry for the mapping destination');
+    return undefined;
+  }
+  const d: MappingEntry = { source, destination: '' };
+  let weight: number | undefined;
+  for (const g of v.entries) {
+    switch (g.key.toLowerCase()) {
+      case 'dest':
+      case 'destination':
+        d.destination = b.str(g) ?? '';
+        break;
+      case 'weight': {
+        const w = g.value;
+        let n: number;
+        if (w.kind === 'integer') n = w.value;
+        else if (w.kind === 'string') {
+          const t = w.value.endsWith('%') ? w.value.slice(0, -1) : w.value;
+          if (!/^[+-]?\d+$/.test(t)) {
+            b.err(g.keyPos, `Invalid weight ${JSON.stringify(t)} for mapping destination`);
+            return undefined;
+          }
+          n = parseInt(t, 10);
+        } else {
+          b.err(g.keyPos, `Unknown entry type for weight of ${w.kind}`);
+          return undefined;
+        }
+        if (n > 100 || n < 0) {
+          b.err(g.keyPos, `Invalid weight ${n} for mapping destination`);
+          return undefined;
+        }
+        weight = n;
+        break;
+      }
+      case 'cluster':
+        d.cluster = b.str(g);
+        break;
+      default:
+        b.err(g.keyPos, `Unknown field ${JSON.stringify(g.key)} for mapping destination`);
+        return undefined;
+    }
+  }
+  if (weight === undefined) {
+    b.err(v.pos ?? at, `Missing weight for mapping destination ${JSON.stringify(d.destination)}`);
+    return undefined;
+  }
+  d.weight = weight;
+  return d;
+}
+
+/** nats-server's AddWeightedMappings checks, or undefined. */
+function weightedError(source: string, dests: MappingEntry[]): string | undefined {
+  const seen = new Set<string>();
+  let total = 0;
+  for (const d of dests) {
+    if (seen.has(d.destination)) return `duplicate entry for ${JSON.stringify(d.destination)}`;
+    seen.add(d.destination);
+    const w = d.weight ?? 100;
+    if (w > 100) return 'individual weights need to be <= 100';
+    total += w;
+    if (total > 100) return 'total weight needs to be <= 100';
+    try {
+      newMapping(source, d.destination);
+    } catch (err) {
+      return (err as Error).message;
+    }
+  }
+  return undefined;
 }
 
 /**
@@ -470,7 +575,7 @@ export function parseAccountsBlock(b: AccountsBuilder, e: MapEntry, o: ServerOpt
         }
         case 'mappings':
         case 'maps':
-          mappings(b, f, acc);
+          acc.mappings = parseMappings(b, f);
           break;
         case 'limits':
           limits(b, f, acc);
@@ -520,15 +625,18 @@ export function checkAccounts(b: AccountsBuilder, o: ServerOptions, pos: Positio
     }
   }
   const known = (n: string): boolean => byName.has(n) || n === GLOBAL_ACCOUNT;
+  const failed = new Set<ImportEntry>();
   for (const a of accs) {
     for (const x of a.exports) {
       for (const n of x.accounts ?? []) {
         if (!known(n)) b.err(pos, `${JSON.stringify(n)} account not defined for ${x.kind} export`);
       }
+      if (x.latency) b.err(pos, `service latency tracking ("latency") of export ${JSON.stringify(x.subject)} is not supported by tsnats yet`);
     }
     for (const i of a.imports) {
       if (!known(i.account)) {
         b.err(pos, `${JSON.stringify(i.account)} account not defined for ${i.kind} import`);
+        failed.add(i);
         continue;
       }
       const exporter = byName.get(i.account);
@@ -537,13 +645,130 @@ export function checkAccounts(b: AccountsBuilder, o: ServerOptions, pos: Positio
       if (exporter && !exporter.exports.some((x) => x.kind === i.kind && exportAllows(x, i.subject, a.name))) {
         const what = i.kind === 'stream' ? 'stream import' : 'service import';
         b.err(pos, `Error adding ${what} ${JSON.stringify(i.subject)}: ${i.kind} import not authorized`);
+        failed.add(i);
+        continue;
+      }
+      const bad = importSubjectsError(i);
+      if (bad) {
+        b.err(pos, `Error adding ${i.kind} import ${JSON.stringify(i.subject)}: ${bad}`);
+        failed.add(i);
       }
     }
   }
+  checkImportCycles(b, accs, pos, failed);
   const sys = o.systemAccount;
   if (sys !== undefined && sys !== '' && sys !== DEFAULT_SYSTEM_ACCOUNT && !byName.has(sys) && !o.operator) {
     b.err(sysPos, `error resolving system account: account missing`);
   }
+}
+
+/**
+ * nats-server's streamImportFormsCycle / serviceImportFormsCycle, with the imports added in file
+ * order (streams first, as nats-server adds them). nats-server adds them in its map's order, so a
+ * file whose cycle depends on that order is refused by it only sometimes; tsnats decides by the
+ * file order, always the same way.
+ */
+function checkImportCycles(b: AccountsBuilder, accs: AccountConfig[], pos: Position | undefined, failed: Set<ImportEntry>): void {
+  const byName = new Map(accs.map((a) => [a.name, a] as const));
+  const streams = new Map<string, { acc: string; to: string }[]>();
+  const services = new Map<string, { acc: string; from: string; to: string }[]>();
+  const streamCycle = (accName: string, to: string, visited: Set<string>): boolean => {
+    const acc = byName.get(accName);
+    if (!acc || !acc.exports.some((x) => x.kind === 'stream' && subsetOf(to, x.subject))) return false;
+    for (const si of streams.get(accName) ?? []) {
+      if (!collide(to, si.to)) continue;
+      if (visited.has(si.acc)) return true;
+      visited.add(accName);
+      if (subsetOf(si.to, to)) to = si.to;
+      if (visited.size < 1024 && streamCycle(si.acc, to, visited)) return true;
+    }
+    return false;
+  };
+  const serviceCycle = (accName: string, from: string, visited: Set<string>): boolean => {
+    for (const si of services.get(accName) ?? []) {
+      if (!collide(from, si.to)) continue;
+      if (visited.has(si.acc)) return true;
+      visited.add(accName);
+      if (subsetOf(si.from, from)) from = si.from;
+      if (visited.size < 1024 && serviceCycle(si.acc, from, visited)) return true;
+    }
+    return false;
+  };
+  for (const kind of ['stream', 'service'] as const) {
+    for (const a of accs) {
+      for (const i of a.imports) {
+        if (i.kind !== kind || !byName.has(i.account) || failed.has(i)) continue;
+        if (kind === 'stream') {
+          const to = i.prefix !== undefined ? (i.prefix.endsWith('.') ? i.prefix : `${i.prefix}.`) + i.subject : (i.to ?? i.subject);
+          if (streamCycle(i.account, to, new Set([a.name]))) {
+            b.err(pos, `Error adding stream import ${JSON.stringify(i.subject)}: import forms a cycle`);
+            continue;
+          }
+          const l = streams.get(a.name) ?? [];
+          l.push({ acc: i.account, to });
+          streams.set(a.name, l);
+        } else {
+          const from = i.to ?? i.subject;
+          if (serviceCycle(i.account, from, new Set([a.name]))) {
+            b.err(pos, `Error adding service import ${JSON.stringify(i.subject)}: import forms a cycle`);
+            continue;
+          }
+          const l = services.get(a.name) ?? [];
+          l.push({ acc: i.account, from, to: i.subject });
+          services.set(a.name, l);
+        }
+      }
+    }
+  }
+}
+
+/** nats-server's SubjectsCollide: could one subject match both? */
+function collide(s1: string, s2: string): boolean {
+  if (s1 === s2) return true;
+  const a = s1.split('.');
+  const c = s2.split('.');
+  const n = Math.min(a.length, c.length);
+  for (let i = 0; i < n; i++) {
+    const x = a[i]!;
+    const y = c[i]!;
+    if (x === '>' || y === '>') return true;
+    if (x !== '*' && y !== '*' && x !== y) return false;
+  }
+  return a.length === c.length;
+}
+
+/** nats-server's checks of an import's subjects (AddStreamImport / AddServiceImport), or undefined. */
+function importSubjectsError(i: ImportEntry): string | undefined {
+  const wild = (s: string): boolean => s.split('.').some((t) => t === '*' || t === '>');
+  try {
+    if (i.kind === 'stream') {
+      let to = i.to ?? i.subject;
+      if (i.prefix !== undefined) {
+        if (wild(i.prefix)) return 'stream import prefix can not contain wildcard tokens';
+        to = (i.prefix.endsWith('.') ? i.prefix : `${i.prefix}.`) + i.subject;
+      }
+      if (wild(i.subject) && to !== i.subject) {
+        try {
+          new SubjectTransform(i.subject, tokenizeWildcards(to));
+        } catch (e) {
+          return `failed to create mapping transform for stream import subject ${JSON.stringify(i.subject)} to ${JSON.stringify(to)}: ${(e as Error).message}`;
+        }
+      }
+      return undefined;
+    }
+    const local = i.to ?? i.subject;
+    if (!isValidSubject(local) || !isValidSubject(i.subject)) return 'invalid subject';
+    if (wild(i.subject) && local !== i.subject) {
+      try {
+        new SubjectTransform(i.subject, tokenizeWildcards(local));
+      } catch (e) {
+        return `failed to create mapping transform for service import subject ${JSON.stringify(local)} to ${JSON.stringify(i.subject)}: ${(e as Error).message}`;
+      }
+    }
+  } catch (e) {
+    return (e as Error).message;
+  }
+  return undefined;
 }
 
 /** Does export `x` cover `subject` for importer `importer` (subset of its subject, and listed if private)? */

@@ -8,7 +8,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { isValidPublicUserKey } from '../server/nkey.js';
 import { parseClusterBlock } from './cluster.js';
-import { checkAccounts, parseAccountsBlock } from './accounts.js';
+import { checkAccounts, parseAccountsBlock, parseMappings } from './accounts.js';
 import { checkLeafnodeAccounts, parseLeafnodesBlock } from './leafnodes.js';
 import { ConfigError, formatPosition, type Position } from './errors.js';
 import { goType, parseConfig, type ConfigNode, type MapEntry, type MapNode, type ParseOptions } from './parser.js';
@@ -165,8 +165,6 @@ export const UNSUPPORTED_OPTIONS: ReadonlySet<string> = new Set([
   'resolver_tls',
   'resolver_preload',
   'resolver_pinned_accounts',
-  'mappings',
-  'maps',
   'trusted',
   'trusted_keys',
   'client_advertise',
@@ -573,6 +571,10 @@ class Builder {
       case 'authorization':
         o.authorization = this.authorization(e);
         if (o.authorization) this.mark('authorization', e.keyPos);
+        return;
+      case 'mappings':
+      case 'maps':
+        o.mappings = parseMappings(this, e);
         return;
       case 'accounts':
         this.mark('accounts', e.keyPos);

@@ -167,6 +167,15 @@ export interface AccountJetStreamOptions {
   maxAckPending?: number;
 }
 
+/** One destination of a subject mapping (`weight` 1..100 in weighted lists; absent: the only one, 100). */
+export interface MappingEntry {
+  source: string;
+  destination: string;
+  weight?: number;
+  /** Cluster-scoped destination: used only on servers of that cluster. */
+  cluster?: string;
+}
+
 /** One `accounts { NAME { ... } }` entry. */
 export interface AccountConfig {
   name: string;
@@ -179,8 +188,8 @@ export interface AccountConfig {
   /** `jetstream: enabled` = all -1 limits; absent = JetStream not enabled for this account. */
   jetstream?: AccountJetStreamOptions;
   defaultPermissions?: Permissions;
-  /** `mappings { src: dest }` (simple one-destination form). */
-  mappings?: { source: string; destination: string }[];
+  /** `mappings { src: dest }`; weighted lists give one entry per destination (same `source`). */
+  mappings?: MappingEntry[];
   limits?: AccountLimits;
 }
 
@@ -229,6 +238,8 @@ export interface ServerOptions {
   noAuthUser?: string;
   /** `accounts {}` (src/config/accounts.ts, docs/accounts.md). */
   accounts?: AccountConfig[];
+  /** Top-level `mappings {}`: subject mappings of the global account `$G`. */
+  mappings?: MappingEntry[];
   /** `system_account` (default `$SYS`, created automatically as nats-server does). */
   systemAccount?: string;
   /** `no_system_account: true`. */

@@ -374,6 +374,11 @@ export class Client extends ConnCore implements ProtocolHandler, SubscriptionTar
     this.server.logger.notice(this.logPrefix + msg);
   }
 
+  /** Round trip measured at connect, in ns (a service import's `Nats-Request-Info` header). */
+  get rtt(): number {
+    return this.rttNs;
+  }
+
   get isClosed(): boolean {
     return this.state === State.Closed;
   }
@@ -810,6 +815,9 @@ export class Client extends ConnCore implements ProtocolHandler, SubscriptionTar
     srv.inBytes += size;
     this.activity = true;
     if (srv.logger.traceEnabled) this.tracePub(subject, reply, headerSize, data.subarray(start, end));
+    // Account subject mappings (src/server/accounts/transform.ts), before permissions as nats-server.
+    const maps = this.account.mappings;
+    if (maps !== null && (subject = maps.map(subject)) === '') return; // a weighted mapping's dropped share
 
     if (this.pedantic && !isValidLiteralSubject(subject)) this.sendErr(ERR_INVALID_PUBLISH_SUBJECT);
 

@@ -25,6 +25,7 @@ import type { Cluster } from './cluster.js';
 import { newServerId } from './server-id.js';
 import { listenOptions } from './listen.js';
 import type { Leafnodes } from './leafnodes.js';
+import type { AccountLinks } from './accounts/imports.js';
 
 /** Process exit statuses (see docs/server.md). */
 export const ExitCode = {
@@ -119,6 +120,8 @@ export class Server {
   jetstream: JetStreamHandle | undefined;
   /** The leaf node manager when `leafnodes {}` is configured (src/server/leafnodes.ts, loaded lazily). */
   leafnodes: Leafnodes | null = null;
+  /** Imports/exports between accounts and subject mappings (src/server/accounts/imports.ts, loaded lazily). */
+  links: AccountLinks | undefined;
 
   // statistics
   inMsgs = 0;
@@ -230,6 +233,7 @@ export class Server {
     if (o.tls) this.tls = new TlsManager(o.tls);
     await this.monitor.prepare();
     for (const h of this.hooks) if (h.start) await h.start(this.hookContext());
+    await this.applyAccountLinks(o);
 
     await this.monitor.start();
     await this.listen();
@@ -472,6 +476,7 @@ export class Server {
     this.auth = auth;
     // Accounts gone from the configuration: their connections are closed by reauthorize() below.
     this.accounts.configure(next);
+    await this.applyAccountLinks(next);
     this.logger.update({
       debug: next.debug,
       trace: next.trace,
@@ -567,6 +572,7 @@ export class Server {
       // Leafs first: routes going away must not send spokes a shrunken leafnode_urls list.
       this.leafnodes?.stop();
       this.cluster?.stop();
+      this.links?.stop();
       await this.monitor.stop();
       await this.websocket?.stop();
       for (const h of this.hooks) {
@@ -584,6 +590,18 @@ export class Server {
       this.exitResolve(exitCode);
     })();
     return this.shutdownPromise;
+  }
+
+  /**
+   * (Re)applies the accounts' imports, exports and mappings (start, reload; operator mode after an
+   * account JWT changed). The module loads only when some account uses them.
+   */
+  async applyAccountLinks(o: ServerOptions = this.options): Promise<void> {
+    let used = (o.mappings?.length ?? 0) > 0;
+    for (const a of this.accounts.all()) if ((a.config?.imports.length ?? 0) > 0 || (a.config?.mappings?.length ?? 0) > 0) used = true;
+    if (!used && !this.links) return;
+    const { AccountLinks } = await import('./accounts/imports.js');
+    (this.links ??= new AccountLinks(this)).apply(o);
   }
 
   // -------------------------------------------------------------------------------------------

@@ -5,6 +5,7 @@
 
 import type { AccountConfig, AccountJetStreamOptions } from '../../config/types.js';
 import { SubjectIndex, type Subscribable } from '../subjects.js';
+import type { SubjectMappings } from './transform.js';
 
 export { DEFAULT_SYSTEM_ACCOUNT, GLOBAL_ACCOUNT } from '../../config/accounts.js';
 
@@ -41,6 +42,8 @@ export class Account<S extends Subscribable = Subscribable> {
   dynamic = false;
   /** Set when an account is removed by a reload: connections still holding it are closed. */
   removed = false;
+  /** `mappings {}`: applied to every inbound publish (set by imports.ts; null = none). */
+  mappings: SubjectMappings | null = null;
 
   constructor(name: string, config?: AccountConfig) {
     this.name = name;
