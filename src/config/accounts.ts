@@ -4,7 +4,7 @@
 
 import type { Position } from './errors.js';
 import type { MapEntry, MapNode } from './parser.js';
-import { SubjectTransform, isValidSubject, newMapping, tokenizeWildcards } from '../server/accounts/transform.js';
+import { SubjectTransform, isValidSubject, newMapping, tokenizeWildcards } from '../protocol/subject-transform.js';
 import type {
   AccountConfig,
   AccountJetStreamOptions,

@@ -815,7 +815,7 @@ export class Client extends ConnCore implements ProtocolHandler, SubscriptionTar
     srv.inBytes += size;
     this.activity = true;
     if (srv.logger.traceEnabled) this.tracePub(subject, reply, headerSize, data.subarray(start, end));
-    // Account subject mappings (src/server/accounts/transform.ts), before permissions as nats-server.
+    // Account subject mappings (src/protocol/subject-transform.ts), before permissions as nats-server.
     const maps = this.account.mappings;
     if (maps !== null && (subject = maps.map(subject)) === '') return; // a weighted mapping's dropped share
 

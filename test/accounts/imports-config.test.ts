@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { ConfigError, loadConfigFile } from '../../src/config/index.js';
-import { SubjectMappings, SubjectTransform, newMapping, tokenizeWildcards } from '../../src/server/accounts/transform.js';
+import { SubjectMappings, SubjectTransform, newMapping, tokenizeWildcards } from '../../src/protocol/subject-transform.js';
 import { NATS_SERVER, SKIP_NATS_SERVER } from '../wire/harness.js';
 
 const root = mkdtempSync(join(tmpdir(), 'tsnats-imports-conf-'));

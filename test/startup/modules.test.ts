@@ -21,7 +21,8 @@ const BIN = resolve('bin/tsnats');
 // Every server parses every configuration block (the parsers of cluster {}, websocket {},
 // jetstream {}, leafnodes {}, ocsp_peer are small and package-free), may check nkeys and has the small JetStream
 // port (src/server/internal.ts); the features themselves load on demand. Accounts are core: every
-// connection is bound to one (`$G` at least), so the account registry and the accounts {} parser load.
+// connection is bound to one (`$G` at least), so the account registry and the accounts {} parser load
+// (with the subject transforms its `mappings` checks use).
 const CORE = [
   'src/cli.js',
   'src/config/accounts.js',
@@ -39,6 +40,7 @@ const CORE = [
   'src/protocol/encode.js',
   'src/protocol/errors.js',
   'src/protocol/parser.js',
+  'src/protocol/subject-transform.js',
   'src/server/accounts/account.js',
   'src/server/accounts/registry.js',
   'src/server/auth.js',

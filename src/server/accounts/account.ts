@@ -5,7 +5,7 @@
 
 import type { AccountConfig, AccountJetStreamOptions } from '../../config/types.js';
 import { SubjectIndex, type Subscribable } from '../subjects.js';
-import type { SubjectMappings } from './transform.js';
+import type { SubjectMappings } from '../../protocol/subject-transform.js';
 
 export { DEFAULT_SYSTEM_ACCOUNT, GLOBAL_ACCOUNT } from '../../config/accounts.js';
 

@@ -23,7 +23,7 @@ import type { Producer } from '../connection/core.js';
 import { ServerLink } from '../connection/link.js';
 import type { Server } from '../server.js';
 import type { Account } from './account.js';
-import { SubjectMappings, SubjectTransform, TransformError, newMapping, tokenizeWildcards, type MappingSpec } from './transform.js';
+import { SubjectMappings, SubjectTransform, TransformError, newMapping, tokenizeWildcards, type MappingSpec } from '../../protocol/subject-transform.js';
 
 type Acc = Account<Subscription>;
 
