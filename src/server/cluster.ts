@@ -719,6 +719,8 @@ export class Cluster {
     start: number,
     end: number,
     payload: Buffer | null,
+    /** The account the message is in (a request through a service import: the exporter's). */
+    account: string = producer.account.name,
   ): boolean {
     const ep = ++this.epoch;
     let delivered = false;
@@ -785,10 +787,9 @@ export class Cluster {
     }
     if (targets !== null) {
       const copyLarge = producer.parser.chunksReused;
-      const acc = producer.account.name;
       for (let i = 0; i < targets.length; i++) {
         const t = targets[i]!;
-        t.sendMsg(acc, subject, reply, t.pubQueues, headerSize, data, start, end, copyLarge, producer);
+        t.sendMsg(account, subject, reply, t.pubQueues, headerSize, data, start, end, copyLarge, producer);
         t.pubQueues = null;
       }
       delivered = true;

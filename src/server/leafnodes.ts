@@ -788,10 +788,12 @@ export class Leafnodes {
     start: number,
     end: number,
     payload: Buffer | null,
+    /** The account the message is in (a request through a service import: the exporter's). */
+    account: string = producer.account.name,
   ): boolean {
     const cl = this.server.cluster;
-    if (this.leafs.size === 0 && cl !== null) return cl.publish(producer, r, echo, subject, reply, headerSize, data, start, end, payload);
-    return this.route(producer, null, producer.account.name, r, echo, subject, reply, null, true, headerSize, data, start, end, payload, producer.parser.chunksReused);
+    if (this.leafs.size === 0 && cl !== null) return cl.publish(producer, r, echo, subject, reply, headerSize, data, start, end, payload, account);
+    return this.route(producer, null, account, r, echo, subject, reply, null, true, headerSize, data, start, end, payload, producer.parser.chunksReused);
   }
 
   /** A message from a leaf (into its account): local subscribers, routes (unless the leaf is our hub), other leafs. */

@@ -39,6 +39,14 @@ const enum Kind {
 
 /** A subscription owned by a bridge (never counted as a client's). */
 class LinkSub extends Subscription {
+  /**
+   * A service import's subscription is not sent to routes (nats-server's noForward): the
+   * requester's own server handles the import and forwards the request in the exporting account.
+   * Stream import and response subscriptions are: the exporter's messages and the responses must
+   * reach the server that holds the bridge.
+   */
+  readonly noRoute: boolean;
+
   constructor(
     target: SubscriptionTarget,
     subject: string,
@@ -47,6 +55,7 @@ class LinkSub extends Subscription {
     readonly account: Acc,
   ) {
     super(target, subject, undefined, sid);
+    this.noRoute = kind === Kind.Service;
   }
 }
 
@@ -96,16 +105,25 @@ function deliverIn(
   end: number,
   fromStream: boolean,
   served: Set<string> | null = null,
+  fwd: RemoteForwarder | null = null,
 ): boolean {
   const r = acc.index.match(subject);
   const plain = r.plain;
   const queues = r.queues;
   if (plain.length + queues.length === 0) return false;
   const payload = end - start > 64 ? data.subarray(start, end) : null;
+  // Requests and responses go on to routes and leafs with interest in `acc` (one hop: not when
+  // they came from one); stream imports are delivered on each server that holds the bridge.
+  const remote = fwd !== null && !fromStream && fromClient(producer);
+  let far: Subscription[] | null = null;
+  let farQueues: Subscription[][] | null = null;
   let delivered = false;
   for (let i = 0; i < plain.length; i++) {
     const sub = plain[i]!;
-    if (skip(sub, fromStream)) continue;
+    if (skip(sub, fromStream)) {
+      if (remote && sub.client instanceof ServerLink) (far ??= []).push(sub);
+      continue;
+    }
     if (sub.client.deliver(producer, sub, subject, reply, hdr, data, start, end, payload)) delivered = true;
   }
   for (let g = 0; g < queues.length; g++) {
@@ -114,17 +132,52 @@ function deliverIn(
     const qn = group[0]?.queue;
     if (served !== null && qn !== undefined && served.has(qn)) continue;
     const at = n === 1 ? 0 : Math.floor(Math.random() * n);
+    let taken = false;
     for (let k = 0; k < n; k++) {
       const sub = group[(at + k) % n]!;
       if (skip(sub, fromStream)) continue;
       if (sub.client.deliver(producer, sub, subject, reply, hdr, data, start, end, payload)) {
-        delivered = true;
+        taken = true;
         if (served !== null && qn !== undefined) served.add(qn);
         break;
       }
     }
+    if (taken) delivered = true;
+    else if (remote) {
+      const others = group.filter((s) => s.client instanceof ServerLink);
+      if (others.length > 0) (farQueues ??= []).push(others);
+    }
+  }
+  if (far !== null || farQueues !== null) {
+    if (fwd!.publish(producer, { plain: far ?? [], queues: farQueues ?? [] }, true, subject, reply, hdr, data, start, end, payload, acc.name)) {
+      delivered = true;
+    }
   }
   return delivered;
+}
+
+/** A client connection's publish (not a route's or leaf's: one hop; not an internal producer). */
+function fromClient(producer: Producer): boolean {
+  if (producer instanceof ServerLink) return false;
+  const c = producer as Partial<Client>;
+  return typeof c.parser === 'object' && c.parser !== null && c.account !== undefined;
+}
+
+/** What forwards a message to routes and leafs in a given account (Leafnodes, else Cluster). */
+interface RemoteForwarder {
+  publish(
+    producer: Producer,
+    r: { plain: readonly Subscription[]; queues: readonly (readonly Subscription[])[] },
+    echo: boolean,
+    subject: string,
+    reply: string | undefined,
+    hdr: number,
+    data: Buffer,
+    start: number,
+    end: number,
+    payload: Buffer | null,
+    account: string,
+  ): boolean;
 }
 
 function skip(sub: Subscription, fromStream: boolean): boolean {
@@ -283,6 +336,11 @@ export class AccountLinks {
 
   constructor(private readonly server: Server) {}
 
+  /** Routes and leafs (the leaf manager also drives routes when both exist). */
+  private get remote(): RemoteForwarder | null {
+    return (this.server.leafnodes ?? this.server.cluster) as RemoteForwarder | null;
+  }
+
   /**
    * (Re)builds mappings and import bridges: each account's own configuration entry
    * (`Account.config`: the file's `accounts {}`, or what operator mode set from an account JWT)
@@ -439,7 +497,7 @@ export class AccountLinks {
     this.inService++;
     let delivered = false;
     try {
-      delivered = deliverIn(exporter, producer, to, rsi?.from, h, buf, s, e, false);
+      delivered = deliverIn(exporter, producer, to, rsi?.from, h, buf, s, e, false, null, this.remote);
     } finally {
       chain.pop();
       this.inService--;
@@ -458,7 +516,7 @@ export class AccountLinks {
     this.inService++;
     let delivered = false;
     try {
-      delivered = deliverIn(r.dest, producer, r.to, rsi?.from, hdr, data, start, end, false);
+      delivered = deliverIn(r.dest, producer, r.to, rsi?.from, hdr, data, start, end, false, null, this.remote);
     } finally {
       this.chain = saved;
       this.inService--;
