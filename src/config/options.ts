@@ -13,6 +13,7 @@ import { ConfigError, formatPosition, type Position } from './errors.js';
 import { goType, parseConfig, type ConfigNode, type MapEntry, type MapNode, type ParseOptions } from './parser.js';
 import { ocspPeerPrerequisite, parseOcspCache, parseOcspPeer, type TlsBlockKind } from './ocsp-peer.js';
 import { parseWebsocket, validateWebsocket } from './websocket.js';
+import { emptyOperatorState, finishOperator, OPERATOR_KEYS, parseOperatorKey } from './operator.js';
 import type {
   AuthorizationOptions,
   OcspMode,
@@ -152,24 +153,11 @@ export const UNSUPPORTED_OPTIONS: ReadonlySet<string> = new Set([
   'gateway',
   'mqtt',
   'accounts',
-  'operator',
-  'operators',
-  'root_operator',
-  'root_operators',
-  'roots',
-  'root',
-  'resolver',
   'resolver_tls',
-  'resolver_preload',
-  'resolver_pinned_accounts',
-  'system_account',
-  'system',
   'no_system_account',
   'no_system',
   'mappings',
   'maps',
-  'trusted',
-  'trusted_keys',
   'client_advertise',
   'trace_verbose',
   'log_size_limit',
@@ -327,6 +315,8 @@ class Builder {
   readonly o: ServerOptions;
   private storeDirFrom?: 'top' | 'jetstream';
   private readonly seen = new Map<string, Position>();
+  /** Operator mode keys (src/config/operator.ts). */
+  private readonly operatorState = emptyOperatorState();
 
   constructor(
     base: ServerOptions,
@@ -440,7 +430,14 @@ class Builder {
   private topEntry(e: MapEntry): void {
     const o = this.o;
     const k = e.key.toLowerCase();
+    if (OPERATOR_KEYS.has(k)) return parseOperatorKey(this, this.operatorState, e);
     switch (k) {
+      case 'system_account':
+      case 'system': {
+        const s = this.str(e);
+        if (s !== undefined) this.o.systemAccount = this.operatorState.systemAccount = s;
+        return;
+      }
       case 'listen': {
         const hp = this.hostPort(e);
         if (!hp) return;
@@ -692,6 +689,7 @@ class Builder {
   private finish(): void {
     const o = this.o;
     validateWebsocket(this, o, this.at('websocket'));
+    finishOperator(this, this.operatorState, o, '2.9.10');
     const httpAt = this.at('http');
     const httpsAt = this.at('https');
     if (httpAt && httpsAt) {

@@ -9,7 +9,10 @@
 // bcrypt check, so a configuration without bcrypt passwords never loads it).
 
 import { createHash, timingSafeEqual, type X509Certificate } from 'node:crypto';
-import type { AuthorizationOptions, ServerOptions, UserEntry } from '../config/types.js';
+import type { AccountConfig, AuthorizationOptions, ServerOptions, UserEntry } from '../config/types.js';
+import type { OperatorOptions } from '../config/operator.js';
+import type { WireError } from '../protocol/errors.js';
+import type { JwtAuthenticator } from './jwt/strategy.js';
 import { checkNkey, compileNkeys, type NkeyUser } from './nkey-auth.js';
 import { CompiledPermissions } from './permissions.js';
 
@@ -22,6 +25,30 @@ export interface Credentials {
   nkey?: string;
   sig?: string;
   nonce?: string;
+  /** CONNECT `jwt` (operator mode), the client's IP and connection type (STANDARD, WEBSOCKET, LEAFNODE). */
+  jwt?: string;
+  host?: string;
+  connType?: string;
+}
+
+/** What operator mode (src/server/jwt/) gives an authenticated connection besides permissions. */
+export interface AuthSession {
+  /** The account's public key, and its configuration from the account JWT. */
+  account: string;
+  accountConfig: AccountConfig;
+  /** The user's public key, JWT name and tags. */
+  pubKey: string;
+  nameTag: string;
+  tags: string[];
+  /** -1 = no limit (the server's own limits still apply). */
+  maxPayload: number;
+  maxSubs: number;
+  /** When the user JWT (or its time window) ends (ERR_USER_AUTH_EXPIRED). */
+  expiresInMs?: number;
+  /** When the account JWT expires (ERR_ACCOUNT_AUTH_EXPIRED). */
+  accountExpiresInMs?: number;
+  /** The connection is gone (account connection count). Idempotent. */
+  release(): void;
 }
 
 export interface AuthOk {
@@ -29,6 +56,7 @@ export interface AuthOk {
   /** The authenticated user name (absent for token/anonymous). */
   user?: string;
   permissions: CompiledPermissions | null;
+  session?: AuthSession;
 }
 
 export interface AuthFailed {
@@ -37,6 +65,11 @@ export interface AuthFailed {
   log: string;
   /** Why, at debug level first (nats-server: `Signature missing`, ...). */
   debug?: string;
+  /** Logged at error level before `log` (nats-server: `Bad src Ip ...`, `Outside connect times`). */
+  error?: string;
+  /** The -ERR sent instead of ERR_AUTH_VIOLATION, and the close reason (account connection limit). */
+  err?: WireError;
+  closeReason?: string;
 }
 
 export type AuthResult = AuthOk | AuthFailed;
@@ -124,8 +157,11 @@ export class Authenticator {
   private readonly verifyAndMap: boolean;
   private readonly defaultPermissions: CompiledPermissions | null;
   private readonly nkeys: Map<string, NkeyUser>;
-  /** INFO carries a nonce (nkey users are configured). */
+  /** INFO carries a nonce (nkey users are configured, or operator mode). */
   readonly nonceRequired: boolean;
+  /** Operator mode: the JWT strategy, loaded on demand (src/server/jwt/). */
+  private readonly operator: OperatorOptions | undefined;
+  private jwt: JwtAuthenticator | Promise<JwtAuthenticator> | undefined;
 
   constructor(opts: ServerOptions) {
     const a = opts.authorization;
@@ -147,9 +183,16 @@ export class Authenticator {
     }
     this.hasPlaintextPasswords = plaintext;
     this.nkeys = compileNkeys(a?.nkeys, this.defaultPermissions);
-    this.nonceRequired = this.nkeys.size > 0;
-    this.enabled = !!a && (a.token !== undefined || a.user !== undefined || this.users.size > 0 || this.nkeys.size > 0);
-    this.required = this.enabled && !(this.noAuthUser && this.users.has(this.noAuthUser));
+    this.operator = opts.operator;
+    if (this.operator) {
+      const op = this.operator;
+      const sys = opts.systemAccount;
+      this.jwt = import('./jwt/strategy.js').then((m) => (this.jwt = m.jwtAuthenticatorFor(op, sys)));
+      this.jwt.catch(() => undefined);
+    }
+    this.nonceRequired = this.nkeys.size > 0 || !!this.operator;
+    this.enabled = !!this.operator || (!!a && (a.token !== undefined || a.user !== undefined || this.users.size > 0 || this.nkeys.size > 0));
+    this.required = !!this.operator || (this.enabled && !(this.noAuthUser && this.users.has(this.noAuthUser)));
     const tlsTimeout = opts.tls ? opts.tls.timeoutMs : 0;
     // nats-server: default auth timeout 2 s, or TLS timeout + 1 s when TLS is on.
     this.timeoutMs = a?.timeoutMs ?? (opts.tls ? tlsTimeout + 1000 : 2000);
@@ -161,6 +204,11 @@ export class Authenticator {
    * checked.
    */
   authenticate(c: Credentials, peerCert?: X509Certificate): AuthResult | Promise<AuthResult> {
+    if (this.operator) {
+      // nats-server: with trusted keys every CONNECT needs a user JWT; failures log plain `authentication error`.
+      const j = this.jwt!;
+      return j instanceof Promise ? j.then((s) => s.authenticate(c)) : j.authenticate(c);
+    }
     if (this.nkeys.size === 0) return this.check(c, peerCert);
     // With nkey users configured, nats-server logs every failure as `- Nkey "<CONNECT nkey>"`.
     const log = `authentication error - Nkey ${JSON.stringify(c.nkey ?? '')}`;
@@ -171,12 +219,18 @@ export class Authenticator {
 
   /** Whether the user or nkey a connection authenticated as is still configured (reload). */
   stillConfigured(c: Credentials, user: string | undefined): boolean {
+    if (this.operator) return true;
     // nats-server's clientHasMovedToDifferentAccount: the CONNECT nkey, else the user name.
     if (c.nkey) return this.nkeys.has(c.nkey);
     if (user === undefined || user === '') return true;
     // A user name that is not in a `users` list (also the single `user` of an authorization
     // block) counts as moved: nats-server closes such clients on every auth reload.
     return this.users.has(user);
+  }
+
+  /** Operator mode: the JWT strategy (loaded on first use). */
+  jwtStrategy(): Promise<JwtAuthenticator> | undefined {
+    return this.jwt === undefined ? undefined : Promise.resolve(this.jwt);
   }
 
   private check(c: Credentials, peerCert?: X509Certificate): AuthResult | Promise<AuthResult> {

@@ -42,6 +42,8 @@ import {
 import {
   ERR_AUTH_TIMEOUT,
   ERR_AUTH_VIOLATION,
+  ERR_ACCOUNT_AUTH_EXPIRED,
+  ERR_USER_AUTH_EXPIRED,
   ERR_INVALID_CLIENT_PROTOCOL,
   ERR_INVALID_PUBLISH_SUBJECT,
   ERR_INVALID_SUBJECT,
@@ -57,7 +59,7 @@ import {
   goQuote,
   type WireError,
 } from '../protocol/errors.js';
-import type { Authenticator, AuthResult, Credentials } from './auth.js';
+import type { Authenticator, AuthResult, AuthSession, Credentials } from './auth.js';
 import { newNonce } from './nkey.js';
 import { type CompiledPermissions, ResponsePermits, removedByReloadLog, subscriptionsDeniedByReload } from './permissions.js';
 import { isLiteral, isValidLiteralSubject, isValidQueueName, matchLiteral, type MatchResult } from './subjects.js';
@@ -90,6 +92,8 @@ export const ClosedReason = {
   NoRespondersRequiresHeaders: 'No Responders Requires Headers',
   /** nats-server's `Revocation` state; here: `ocsp_peer` found the peer's certificate revoked. */
   Revocation: 'Credentials Revoked',
+  AuthenticationExpired: 'Authentication Expired',
+  MaxAccountConnectionsExceeded: 'Maximum Account Connections Exceeded',
 } as const;
 export type ClosedReason = (typeof ClosedReason)[keyof typeof ClosedReason];
 
@@ -183,6 +187,7 @@ interface ConnectOpts {
   authToken?: string;
   nkey?: string;
   sig?: string;
+  jwt?: string;
   account?: string;
   newAccount?: boolean;
   tlsRequired: boolean;
@@ -274,6 +279,10 @@ export class Client extends ConnCore implements ProtocolHandler, SubscriptionTar
   private connectReceived = false;
   private deferred: Deferred[] | null = null;
   peerCert: X509Certificate | undefined;
+  /** Operator mode: account, limits and expiry from the user JWT (src/server/jwt/). */
+  session: AuthSession | undefined;
+  private expTimer: NodeJS.Timeout | null = null;
+  private maxSubs = -1;
 
   // TLS
   tlsVersion = '';
@@ -669,6 +678,7 @@ export class Client extends ConnCore implements ProtocolHandler, SubscriptionTar
     o.authToken = typeof j.auth_token === 'string' ? j.auth_token : undefined;
     o.nkey = typeof j.nkey === 'string' ? j.nkey : undefined;
     o.sig = typeof j.sig === 'string' ? j.sig : undefined;
+    o.jwt = typeof j.jwt === 'string' ? j.jwt : undefined;
     o.account = typeof j.account === 'string' ? j.account : undefined;
     o.newAccount = j.new_account === true;
     this.verbose = o.verbose;
@@ -697,7 +707,10 @@ export class Client extends ConnCore implements ProtocolHandler, SubscriptionTar
     const resume = (res: AuthResult): void => {
       const queue = this.deferred ?? [];
       this.deferred = null;
-      if (this.isClosed) return;
+      if (this.isClosed) {
+        if (res.ok) res.session?.release();
+        return;
+      }
       then(res);
       for (const fn of queue) {
         if (this.isClosed) break;
@@ -711,7 +724,8 @@ export class Client extends ConnCore implements ProtocolHandler, SubscriptionTar
 
   private credentials(): Credentials {
     const o = this.opts;
-    return { user: o.user, pass: o.pass, auth_token: o.authToken, nkey: o.nkey, sig: o.sig, nonce: this.nonce };
+    const connType = this.transport ? 'WEBSOCKET' : 'STANDARD';
+    return { user: o.user, pass: o.pass, auth_token: o.authToken, nkey: o.nkey, sig: o.sig, nonce: this.nonce, jwt: o.jwt, host: this.ip, connType };
   }
 
   private applyAuth(r: AuthResult): boolean {
@@ -719,16 +733,43 @@ export class Client extends ConnCore implements ProtocolHandler, SubscriptionTar
     this.user = r.user ?? '';
     this.permissions = r.permissions;
     this.permits = r.permissions?.responses ? new ResponsePermits(r.permissions.responses.max, r.permissions.responses.expiresMs) : null;
+    if (r.session) this.applySession(r.session);
     return true;
+  }
+
+  /** Operator mode: the user JWT's payload/subscription limits and the expiry timer (nats-server's setExpiration). */
+  private applySession(s: AuthSession): void {
+    this.session?.release();
+    this.session = s;
+    const o = this.server.options;
+    if (s.maxPayload >= 0 && s.maxPayload < o.maxPayload) this.parser.setLimits({ maxPayload: s.maxPayload });
+    this.maxSubs = s.maxSubs;
+    if (this.expTimer) clearTimeout(this.expTimer);
+    this.expTimer = null;
+    const user = s.expiresInMs;
+    const acc = s.accountExpiresInMs;
+    const accountFirst = acc !== undefined && (user === undefined || acc < user);
+    const ms = accountFirst ? acc : user;
+    if (ms === undefined) return;
+    this.expTimer = setTimeout(() => {
+      this.expTimer = null;
+      const err = accountFirst ? ERR_ACCOUNT_AUTH_EXPIRED : ERR_USER_AUTH_EXPIRED;
+      this.sendErr(err);
+      this.debug(err.text);
+      this.close(ClosedReason.AuthenticationExpired);
+    }, Math.min(ms, 2 ** 31 - 1));
+    this.expTimer.unref();
   }
 
   private finishConnect(r: AuthResult): void {
     const o = this.opts;
     if (!r.ok || o.account !== undefined || o.newAccount) {
       if (!r.ok && r.debug) this.debug(r.debug);
+      if (!r.ok && r.error) this.error(r.error);
+      if (r.ok) r.session?.release();
       this.error(r.ok ? 'authentication error' : r.log);
-      this.sendErr(ERR_AUTH_VIOLATION);
-      this.close(ClosedReason.AuthenticationViolation);
+      this.sendErr(!r.ok && r.err ? r.err : ERR_AUTH_VIOLATION);
+      this.close(!r.ok && r.closeReason === 'MaxAccountConnectionsExceeded' ? ClosedReason.MaxAccountConnectionsExceeded : ClosedReason.AuthenticationViolation);
       return;
     }
     this.applyAuth(r);
@@ -896,7 +937,7 @@ export class Client extends ConnCore implements ProtocolHandler, SubscriptionTar
       return;
     }
     const max = srv.options.maxSubscriptions;
-    if (max > 0 && this.subs.size >= max) {
+    if ((max > 0 && this.subs.size >= max) || (this.maxSubs >= 0 && this.subs.size >= this.maxSubs)) {
       this.error(ERR_MAX_SUBSCRIPTIONS.text);
       this.sendErr(ERR_MAX_SUBSCRIPTIONS);
       return;
@@ -1230,7 +1271,8 @@ export class Client extends ConnCore implements ProtocolHandler, SubscriptionTar
 
   /** Re-checks the connection's credentials after an auth reload; closes it if they no longer pass. */
   reauthorize(): void {
-    if (this.isClosed || !this.connectReceived) return;
+    // Operator mode: a reload keeps JWT users (their account's claims are not re-read).
+    if (this.isClosed || !this.connectReceived || this.session) return;
     const auth = this.authn;
     // nats-server closes (Client Closed, no -ERR) a client whose nkey or listed user is gone.
     if (!auth.stillConfigured(this.credentials(), this.user)) {
@@ -1283,8 +1325,9 @@ export class Client extends ConnCore implements ProtocolHandler, SubscriptionTar
     const wasOpen = this.state === State.Open;
     this.state = State.Closed;
     this.parser.halt();
-    for (const t of [this.pingTimer, this.authTimer, this.tlsTimer]) if (t !== null) clearTimeout(t);
-    this.pingTimer = this.authTimer = this.tlsTimer = null;
+    for (const t of [this.pingTimer, this.authTimer, this.tlsTimer, this.expTimer]) if (t !== null) clearTimeout(t);
+    this.pingTimer = this.authTimer = this.tlsTimer = this.expTimer = null;
+    this.session?.release();
     this.stop = Date.now();
     this.reason = reason;
     // Producers waiting for this consumer go on, a stall of this producer ends, the rest is written.

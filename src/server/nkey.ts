@@ -73,6 +73,38 @@ export function decodeUserKey(s: string): Uint8Array | undefined {
   return raw.subarray(1, end);
 }
 
+/** nkeys prefix bytes of public keys (operator `O`, account `A`, user `U`, server `N`). */
+export const PREFIX_OPERATOR = 14 << 3;
+export const PREFIX_ACCOUNT = 0;
+export { PREFIX_USER };
+export const PREFIX_SERVER = 13 << 3;
+
+/** The raw Ed25519 key of a public nkey with the given prefix byte (any public prefix if omitted). */
+export function decodePublicKey(s: string, prefix?: number): Uint8Array | undefined {
+  if (typeof s !== 'string' || s.length !== 56) return undefined;
+  const raw = base32Decode(s);
+  if (!raw || raw.length !== 35) return undefined;
+  const end = raw.length - 2;
+  const crc = raw[end]! | (raw[end + 1]! << 8);
+  if (crc16(raw, end) !== crc) return undefined;
+  const p = raw[0]!;
+  if (prefix !== undefined ? p !== prefix : p !== PREFIX_OPERATOR && p !== PREFIX_ACCOUNT && p !== PREFIX_USER && p !== PREFIX_SERVER) {
+    return undefined;
+  }
+  return raw.subarray(1, end);
+}
+
+/** A node:crypto Ed25519 public key for a public nkey (any prefix), or undefined. */
+export function nkeyPublicKeyObject(s: string, prefix?: number): KeyObject | undefined {
+  const raw = decodePublicKey(s, prefix);
+  if (!raw) return undefined;
+  try {
+    return createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x: Buffer.from(raw).toString('base64url') }, format: 'jwk' });
+  } catch {
+    return undefined;
+  }
+}
+
 /** Go's `nkeys.IsValidPublicUserKey`. */
 export function isValidPublicUserKey(s: string): boolean {
   return decodeUserKey(s) !== undefined;

@@ -19,7 +19,8 @@ const BIN = resolve('bin/tsnats');
 
 /** What every server loads (dist/src paths), besides Node builtins. */
 // Every server parses every configuration block (the parsers of cluster {}, websocket {},
-// jetstream {}, leafnodes {}, ocsp_peer are small and package-free), may check nkeys and has the small JetStream
+// jetstream {}, leafnodes {}, ocsp_peer, and the operator-mode keys — which decode an operator JWT as
+// nats-server does at parse time — are small and package-free), may check nkeys and has the small JetStream
 // port (src/server/internal.ts); the features themselves load on demand.
 const CORE = [
   'src/cli.js',
@@ -31,6 +32,7 @@ const CORE = [
   'src/config/leafnodes.js',
   'src/config/lexer.js',
   'src/config/ocsp-peer.js',
+  'src/config/operator.js',
   'src/config/options.js',
   'src/config/parser.js',
   'src/config/websocket.js',
