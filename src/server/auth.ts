@@ -11,7 +11,6 @@
 import { createHash, timingSafeEqual, type X509Certificate } from 'node:crypto';
 import type { AccountConfig, AuthorizationOptions, ServerOptions, UserEntry } from '../config/types.js';
 import type { OperatorOptions } from '../config/operator.js';
-import type { WireError } from '../protocol/errors.js';
 import type { JwtAuthenticator } from './jwt/strategy.js';
 import { checkNkey, compileNkeys, type NkeyUser } from './nkey-auth.js';
 import { CompiledPermissions } from './permissions.js';
@@ -33,8 +32,7 @@ export interface Credentials {
 
 /** What operator mode (src/server/jwt/) gives an authenticated connection besides permissions. */
 export interface AuthSession {
-  /** The account's public key, and its configuration from the account JWT. */
-  account: string;
+  /** The account JWT as configuration (the account is registered with it on first use; AuthOk.account is its public key). */
   accountConfig: AccountConfig;
   /** The user's public key, JWT name and tags. */
   pubKey: string;
@@ -47,8 +45,6 @@ export interface AuthSession {
   expiresInMs?: number;
   /** When the account JWT expires (ERR_ACCOUNT_AUTH_EXPIRED). */
   accountExpiresInMs?: number;
-  /** The connection is gone (account connection count). Idempotent. */
-  release(): void;
 }
 
 export interface AuthOk {
@@ -57,6 +53,8 @@ export interface AuthOk {
   user?: string;
   permissions: CompiledPermissions | null;
   session?: AuthSession;
+  /** The account the user belongs to (absent: the global account `$G`). */
+  account?: string;
 }
 
 export interface AuthFailed {
@@ -67,9 +65,6 @@ export interface AuthFailed {
   debug?: string;
   /** Logged at error level before `log` (nats-server: `Bad src Ip ...`, `Outside connect times`). */
   error?: string;
-  /** The -ERR sent instead of ERR_AUTH_VIOLATION, and the close reason (account connection limit). */
-  err?: WireError;
-  closeReason?: string;
 }
 
 export type AuthResult = AuthOk | AuthFailed;
@@ -102,6 +97,21 @@ export function comparePassword(configured: string, given: string): boolean | Pr
 interface CompiledUser {
   entry: UserEntry;
   permissions: CompiledPermissions | null;
+}
+
+/** The connection kinds `allowed_connection_types` names (a client connection is one of the first two). */
+export type ConnectionType = 'STANDARD' | 'WEBSOCKET' | 'LEAFNODE' | 'LEAFNODE_WS' | 'MQTT' | 'MQTT_WS';
+
+/** nats-server: a user with allowed connection types may only connect as one of them. */
+function typeAllowed(allowed: string[] | undefined, t: ConnectionType): boolean {
+  return allowed === undefined || allowed.length === 0 || allowed.includes(t);
+}
+
+function okFor(name: string | undefined, account: string | undefined, permissions: CompiledPermissions | null): AuthOk {
+  const r: AuthOk = { ok: true, permissions };
+  if (name !== undefined) r.user = name;
+  if (account !== undefined) r.account = account;
+  return r;
 }
 
 /** Normalises a distinguished name for comparison: RDNs trimmed, sorted, case-insensitive types. */
@@ -163,14 +173,21 @@ export class Authenticator {
   private readonly operator: OperatorOptions | undefined;
   private jwt: JwtAuthenticator | Promise<JwtAuthenticator> | undefined;
 
-  constructor(opts: ServerOptions) {
+  /** The kind of connection this authenticator admits (`allowed_connection_types`). */
+  readonly connType: ConnectionType;
+
+  constructor(opts: ServerOptions, connType: ConnectionType = 'STANDARD') {
     const a = opts.authorization;
     this.auth = a;
+    this.connType = connType;
     this.noAuthUser = opts.noAuthUser;
     this.verifyAndMap = !!opts.tls?.verifyAndMap;
     this.defaultPermissions = CompiledPermissions.from(a?.defaultPermissions);
     let plaintext = false;
-    for (const u of a?.users ?? []) {
+    // Users of `accounts {}` entries join the authorization block's (names are unique across both).
+    const accountUsers = (opts.accounts ?? []).flatMap((acc) => acc.users);
+    const accountNkeys = (opts.accounts ?? []).flatMap((acc) => acc.nkeys ?? []);
+    for (const u of [...(a?.users ?? []), ...accountUsers]) {
       const cu: CompiledUser = { entry: u, permissions: CompiledPermissions.from(u.permissions) ?? this.defaultPermissions };
       this.users.set(u.user, cu);
       if (u.user.includes('=')) this.usersByDn.set(normDn(u.user), cu);
@@ -178,11 +195,11 @@ export class Authenticator {
     }
     if (a?.password !== undefined && !isBcrypt(a.password)) plaintext = true;
     // A bcrypt password is configured: load bcryptjs now, so the first CONNECT does not wait for it.
-    if ([a?.password, a?.token, ...(a?.users ?? []).map((u) => u.password)].some((p) => p !== undefined && isBcrypt(p))) {
+    if ([a?.password, a?.token, ...[...(a?.users ?? []), ...accountUsers].map((u) => u.password)].some((p) => p !== undefined && isBcrypt(p))) {
       void import('bcryptjs').catch(() => undefined);
     }
     this.hasPlaintextPasswords = plaintext;
-    this.nkeys = compileNkeys(a?.nkeys, this.defaultPermissions);
+    this.nkeys = compileNkeys([...(a?.nkeys ?? []), ...accountNkeys], this.defaultPermissions);
     this.operator = opts.operator;
     if (this.operator) {
       const op = this.operator;
@@ -191,7 +208,7 @@ export class Authenticator {
       this.jwt.catch(() => undefined);
     }
     this.nonceRequired = this.nkeys.size > 0 || !!this.operator;
-    this.enabled = !!this.operator || (!!a && (a.token !== undefined || a.user !== undefined || this.users.size > 0 || this.nkeys.size > 0));
+    this.enabled = !!this.operator || (!!a && (a.token !== undefined || a.user !== undefined)) || this.users.size > 0 || this.nkeys.size > 0;
     this.required = !!this.operator || (this.enabled && !(this.noAuthUser && this.users.has(this.noAuthUser)));
     const tlsTimeout = opts.tls ? opts.tls.timeoutMs : 0;
     // nats-server: default auth timeout 2 s, or TLS timeout + 1 s when TLS is on.
@@ -213,19 +230,25 @@ export class Authenticator {
     // With nkey users configured, nats-server logs every failure as `- Nkey "<CONNECT nkey>"`.
     const log = `authentication error - Nkey ${JSON.stringify(c.nkey ?? '')}`;
     const relog = (r: AuthResult): AuthResult => (r.ok ? r : r.debug ? { ok: false, log, debug: r.debug } : { ok: false, log });
-    const r = c.nkey ? checkNkey(this.nkeys, c) : this.check(c, peerCert);
+    const r = c.nkey ? checkNkey(this.nkeys, c, this.connType) : this.check(c, peerCert);
     return r instanceof Promise ? r.then(relog) : relog(r);
   }
 
-  /** Whether the user or nkey a connection authenticated as is still configured (reload). */
-  stillConfigured(c: Credentials, user: string | undefined): boolean {
+  /**
+   * Whether the user or nkey a connection authenticated as is still configured, in the same
+   * account (reload; nats-server's clientHasMovedToDifferentAccount).
+   */
+  stillConfigured(c: Credentials, user: string | undefined, account = '$G'): boolean {
     if (this.operator) return true;
-    // nats-server's clientHasMovedToDifferentAccount: the CONNECT nkey, else the user name.
-    if (c.nkey) return this.nkeys.has(c.nkey);
+    if (c.nkey) {
+      const n = this.nkeys.get(c.nkey);
+      return n !== undefined && (n.account ?? '$G') === account;
+    }
     if (user === undefined || user === '') return true;
     // A user name that is not in a `users` list (also the single `user` of an authorization
     // block) counts as moved: nats-server closes such clients on every auth reload.
-    return this.users.has(user);
+    const u = this.users.get(user);
+    return u !== undefined && (u.entry.account ?? '$G') === account;
   }
 
   /** Operator mode: the JWT strategy (loaded on first use). */
@@ -234,14 +257,14 @@ export class Authenticator {
   }
 
   private check(c: Credentials, peerCert?: X509Certificate): AuthResult | Promise<AuthResult> {
-    const a = this.auth;
-    if (!this.enabled || !a) return { ok: true, permissions: null };
+    if (!this.enabled) return { ok: true, permissions: null };
+    const a = this.auth ?? { users: [] };
 
     if (this.verifyAndMap && this.users.size > 0) {
       if (!peerCert) return { ok: false, log: 'authentication error' };
       for (const id of certIdentities(peerCert)) {
         const u = this.users.get(id) ?? (id.includes('=') ? this.usersByDn.get(normDn(id)) : undefined);
-        if (u) return { ok: true, user: u.entry.user, permissions: u.permissions };
+        if (u && typeAllowed(u.entry.allowedConnectionTypes, this.connType)) return okFor(u.entry.user, u.entry.account, u.permissions);
       }
       return { ok: false, log: 'authentication error' };
     }
@@ -252,7 +275,8 @@ export class Authenticator {
       const fail: AuthFailed = { ok: false, log: `authentication error - User ${JSON.stringify(c.user ?? '')}` };
       const u = name !== undefined ? this.users.get(name) : undefined;
       if (!u) return fail;
-      const ok: AuthOk = { ok: true, user: u.entry.user, permissions: u.permissions };
+      if (!typeAllowed(u.entry.allowedConnectionTypes, this.connType)) return { ...fail, debug: 'Connection type not allowed' };
+      const ok = okFor(u.entry.user, u.entry.account, u.permissions);
       // The no_auth_user default user is accepted without a password.
       if (name === this.noAuthUser && (c.user === undefined || c.user === '')) return ok;
       if (u.entry.password === undefined) return fail;

@@ -44,6 +44,7 @@ import {
   ERR_AUTH_VIOLATION,
   ERR_ACCOUNT_AUTH_EXPIRED,
   ERR_USER_AUTH_EXPIRED,
+  ERR_MAX_ACCOUNT_CONNECTIONS,
   ERR_INVALID_CLIENT_PROTOCOL,
   ERR_INVALID_PUBLISH_SUBJECT,
   ERR_INVALID_SUBJECT,
@@ -61,6 +62,8 @@ import {
 } from '../protocol/errors.js';
 import type { Authenticator, AuthResult, AuthSession, Credentials } from './auth.js';
 import { newNonce } from './nkey.js';
+import type { Account } from './accounts/account.js';
+import { GLOBAL_ACCOUNT } from '../config/accounts.js';
 import { type CompiledPermissions, ResponsePermits, removedByReloadLog, subscriptionsDeniedByReload } from './permissions.js';
 import { isLiteral, isValidLiteralSubject, isValidQueueName, matchLiteral, type MatchResult } from './subjects.js';
 import { goDuration } from './monitor/format.js';
@@ -86,6 +89,7 @@ export const ClosedReason = {
   ProtocolViolation: 'Protocol Violation',
   BadClientProtocolVersion: 'Bad Client Protocol Version',
   MaxConnectionsExceeded: 'Maximum Connections Exceeded',
+  MaxAccountConnectionsExceeded: 'Maximum Account Connections Exceeded',
   MaxPayloadExceeded: 'Maximum Message Payload Exceeded',
   MaxControlLineExceeded: 'Maximum Control Line Exceeded',
   ServerShutdown: 'Server Shutdown',
@@ -93,7 +97,6 @@ export const ClosedReason = {
   /** nats-server's `Revocation` state; here: `ocsp_peer` found the peer's certificate revoked. */
   Revocation: 'Credentials Revoked',
   AuthenticationExpired: 'Authentication Expired',
-  MaxAccountConnectionsExceeded: 'Maximum Account Connections Exceeded',
 } as const;
 export type ClosedReason = (typeof ClosedReason)[keyof typeof ClosedReason];
 
@@ -193,6 +196,12 @@ interface ConnectOpts {
   tlsRequired: boolean;
 }
 
+/** The stricter of a server limit (0 = none) and an account limit (-1 = none). */
+function minLimit(server: number, account: number): number {
+  if (account < 0) return server;
+  return server > 0 ? Math.min(server, account) : account;
+}
+
 function stripV6Mapped(ip: string | undefined): string {
   if (!ip) return '';
   return ip.startsWith('::ffff:') ? ip.slice(7) : ip;
@@ -272,6 +281,10 @@ export class Client extends ConnCore implements ProtocolHandler, SubscriptionTar
 
   // Auth
   user = '';
+  /** The account this connection is bound to (`$G` until authentication says otherwise). */
+  account: Account<Subscription>;
+  /** Counted in `account.numClients`. */
+  private accountCounted = false;
   /** The nonce sent in this connection's INFO (nkey users configured). */
   private nonce: string | undefined;
   permissions: CompiledPermissions | null = null;
@@ -333,6 +346,7 @@ export class Client extends ConnCore implements ProtocolHandler, SubscriptionTar
   ) {
     super(raw);
     this.server = server;
+    this.account = server.accounts.global;
     this.raw = raw;
     this.cid = cid;
     this.ip = stripV6Mapped(raw.remoteAddress);
@@ -707,10 +721,7 @@ export class Client extends ConnCore implements ProtocolHandler, SubscriptionTar
     const resume = (res: AuthResult): void => {
       const queue = this.deferred ?? [];
       this.deferred = null;
-      if (this.isClosed) {
-        if (res.ok) res.session?.release();
-        return;
-      }
+      if (this.isClosed) return;
       then(res);
       for (const fn of queue) {
         if (this.isClosed) break;
@@ -730,6 +741,14 @@ export class Client extends ConnCore implements ProtocolHandler, SubscriptionTar
 
   private applyAuth(r: AuthResult): boolean {
     if (!r.ok) return false;
+    // Operator mode: the user's account is registered from its JWT on first use.
+    const acc = this.server.accounts.get(r.account ?? GLOBAL_ACCOUNT) ?? (r.session ? this.server.accounts.addFromJwt(r.session.accountConfig) : undefined);
+    if (acc === undefined) return false;
+    if (acc !== this.account) {
+      this.uncountAccount();
+      this.account = acc;
+      this.lastMatch = null;
+    }
     this.user = r.user ?? '';
     this.permissions = r.permissions;
     this.permits = r.permissions?.responses ? new ResponsePermits(r.permissions.responses.max, r.permissions.responses.expiresMs) : null;
@@ -739,7 +758,6 @@ export class Client extends ConnCore implements ProtocolHandler, SubscriptionTar
 
   /** Operator mode: the user JWT's payload/subscription limits and the expiry timer (nats-server's setExpiration). */
   private applySession(s: AuthSession): void {
-    this.session?.release();
     this.session = s;
     const o = this.server.options;
     if (s.maxPayload >= 0 && s.maxPayload < o.maxPayload) this.parser.setLimits({ maxPayload: s.maxPayload });
@@ -766,13 +784,27 @@ export class Client extends ConnCore implements ProtocolHandler, SubscriptionTar
     if (!r.ok || o.account !== undefined || o.newAccount) {
       if (!r.ok && r.debug) this.debug(r.debug);
       if (!r.ok && r.error) this.error(r.error);
-      if (r.ok) r.session?.release();
       this.error(r.ok ? 'authentication error' : r.log);
-      this.sendErr(!r.ok && r.err ? r.err : ERR_AUTH_VIOLATION);
-      this.close(!r.ok && r.closeReason === 'MaxAccountConnectionsExceeded' ? ClosedReason.MaxAccountConnectionsExceeded : ClosedReason.AuthenticationViolation);
+      this.sendErr(ERR_AUTH_VIOLATION);
+      this.close(ClosedReason.AuthenticationViolation);
       return;
     }
-    this.applyAuth(r);
+    if (!this.applyAuth(r)) {
+      this.error(`authentication error - account ${JSON.stringify(r.account ?? '')} not found`);
+      this.sendErr(ERR_AUTH_VIOLATION);
+      this.close(ClosedReason.AuthenticationViolation);
+      return;
+    }
+    if (!this.accountCounted) {
+      if (!this.account.connectionAllowed()) {
+        this.sendErr(ERR_MAX_ACCOUNT_CONNECTIONS);
+        this.close(ClosedReason.MaxAccountConnectionsExceeded);
+        this.error(ERR_MAX_ACCOUNT_CONNECTIONS.text);
+        return;
+      }
+      this.account.numClients++;
+      this.accountCounted = true;
+    }
     if (o.protocol < 0 || o.protocol > 1) {
       this.sendErr(ERR_INVALID_CLIENT_PROTOCOL);
       this.close(ClosedReason.BadClientProtocolVersion);
@@ -877,7 +909,7 @@ export class Client extends ConnCore implements ProtocolHandler, SubscriptionTar
    * would be, and a per-client map of fresh strings would only add hashing and retained garbage.)
    */
   private lookup(subject: string): MatchResult<Subscription> {
-    const index = this.server.index;
+    const index = this.account.index;
     const gen = index.generation;
     if (subject === this.lastSubject && gen === this.lastGen && this.lastMatch !== null) return this.lastMatch;
     const r = index.match(subject);
@@ -936,8 +968,8 @@ export class Client extends ConnCore implements ProtocolHandler, SubscriptionTar
       srv.markPending(this);
       return;
     }
-    const max = srv.options.maxSubscriptions;
-    if ((max > 0 && this.subs.size >= max) || (this.maxSubs >= 0 && this.subs.size >= this.maxSubs)) {
+    const max = minLimit(minLimit(srv.options.maxSubscriptions, this.account.limits.maxSubscriptions), this.maxSubs >= 0 ? this.maxSubs : -1);
+    if ((max > 0 && this.subs.size >= max) || this.maxSubs === 0) {
       this.error(ERR_MAX_SUBSCRIPTIONS.text);
       this.sendErr(ERR_MAX_SUBSCRIPTIONS);
       return;
@@ -948,7 +980,7 @@ export class Client extends ConnCore implements ProtocolHandler, SubscriptionTar
         return;
       }
       const sub = new Subscription(this, subject, queue, sid);
-      if (!srv.index.insert(sub)) {
+      if (!this.account.index.insert(sub)) {
         this.sendErr(ERR_INVALID_SUBJECT);
         return;
       }
@@ -1129,7 +1161,13 @@ export class Client extends ConnCore implements ProtocolHandler, SubscriptionTar
     if (sub.closed) return;
     sub.closed = true;
     this.subs.delete(sub.sid);
-    this.server.index.remove(sub);
+    this.account.index.remove(sub);
+  }
+
+  private uncountAccount(): void {
+    if (!this.accountCounted) return;
+    this.account.numClients--;
+    this.accountCounted = false;
   }
 
   /** Reading is paused while stalled or while a CONNECT is being authenticated asynchronously. */
@@ -1275,7 +1313,7 @@ export class Client extends ConnCore implements ProtocolHandler, SubscriptionTar
     if (this.isClosed || !this.connectReceived || this.session) return;
     const auth = this.authn;
     // nats-server closes (Client Closed, no -ERR) a client whose nkey or listed user is gone.
-    if (!auth.stillConfigured(this.credentials(), this.user)) {
+    if (this.account.removed || !auth.stillConfigured(this.credentials(), this.user, this.account.name)) {
       this.close(ClosedReason.ClientClosed);
       return;
     }
@@ -1327,7 +1365,6 @@ export class Client extends ConnCore implements ProtocolHandler, SubscriptionTar
     this.parser.halt();
     for (const t of [this.pingTimer, this.authTimer, this.tlsTimer, this.expTimer]) if (t !== null) clearTimeout(t);
     this.pingTimer = this.authTimer = this.tlsTimer = this.expTimer = null;
-    this.session?.release();
     this.stop = Date.now();
     this.reason = reason;
     // Producers waiting for this consumer go on, a stall of this producer ends, the rest is written.
@@ -1345,9 +1382,11 @@ export class Client extends ConnCore implements ProtocolHandler, SubscriptionTar
     const subsSnapshot = this.server.keepsClosedSubs() ? this.subsList() : [];
     this.debug(`Client connection closed: ${reason}`);
     const trace = this.server.logger.traceEnabled;
+    this.uncountAccount();
+    const index = this.account.index;
     for (const sub of this.subs.values()) {
       sub.closed = true;
-      this.server.index.remove(sub);
+      index.remove(sub);
       if (trace) this.server.logger.trace(`${this.logPrefix}<-> [DELSUB ${sub.sid}]`);
     }
     this.server.clientClosed(this, wasOpen, subsSnapshot);

@@ -10,7 +10,6 @@
 
 import { verify as edVerify } from 'node:crypto';
 import { trustedKeysOf, type OperatorOptions } from '../../config/operator.js';
-import { ERR_MAX_ACCOUNT_CONNECTIONS } from '../../protocol/errors.js';
 import type { AuthResult, AuthSession, Credentials } from '../auth.js';
 import { decodeSig, nkeyPublicKeyObject, PREFIX_USER } from '../nkey.js';
 import { CompiledPermissions } from '../permissions.js';
@@ -33,10 +32,8 @@ import {
 } from './claims.js';
 import { createResolver, type AccountResolver } from './resolver.js';
 
-/** An account known to the server (registered on first use, as nats-server's LookupAccount). */
+/** An account's claims as resolved (the server registers the Account when a user binds to it). */
 export class JwtAccount {
-  /** Active client connections (the account connection limit). */
-  active = 0;
   constructor(readonly claims: AccountClaims) {}
   get name(): string {
     return this.claims.subject;
@@ -222,10 +219,8 @@ export class JwtAuthenticator {
     if (!srcAllowed(eff.src, c.host ?? '')) return fail(`Bad src Ip ${c.host ?? ''}`, `Bad src Ip ${c.host ?? ''}`);
     const t = timesAllowed(eff.times, eff.locale);
     if (!t.ok) return fail('Outside connect times', 'Outside connect times');
-    // Account connection limit (nats-server registerWithAccount, before the user is set up).
-    if (ac.conn !== NO_LIMIT && acc.active >= ac.conn) {
-      return { ok: false, log: FAIL, err: ERR_MAX_ACCOUNT_CONNECTIONS, error: ERR_MAX_ACCOUNT_CONNECTIONS.text, closeReason: 'MaxAccountConnectionsExceeded' };
-    }
+    // The account connection limit is checked when the client binds to the account (client.ts,
+    // from the account's limits), as nats-server's registerWithAccount.
     let p = permissionsFromJwt(eff.perms);
     if (!p && ac.config.defaultPermissions) p = ac.config.defaultPermissions;
     // Expiry: the user JWT's exp or the end of the time window, whichever is first.
@@ -239,10 +234,7 @@ export class JwtAuthenticator {
     }
     let accountExpiresInMs: number | undefined;
     if (ac.exp > 0) accountExpiresInMs = Math.max(0, ac.exp * 1000 - Date.now());
-    acc.active++;
-    let released = false;
     const session: AuthSession = {
-      account: ac.subject,
       accountConfig: ac.config,
       pubKey: juc.subject,
       nameTag: juc.name,
@@ -251,13 +243,8 @@ export class JwtAuthenticator {
       maxSubs: minLimit(eff.subs, ac.subs),
       expiresInMs,
       accountExpiresInMs,
-      release: () => {
-        if (released) return;
-        released = true;
-        acc.active--;
-      },
     };
-    return { ok: true, user: juc.subject, permissions: CompiledPermissions.from(p), session };
+    return { ok: true, user: juc.subject, account: ac.subject, permissions: CompiledPermissions.from(p), session };
   }
 }
 
