@@ -149,9 +149,9 @@ export function decodeJwt(token: string, expect?: JwtKind): DecodedJwt {
   if (!ok) throw new Error(`claim failed V${version <= 1 ? 1 : 2} signature verification`);
   const prefixes = ISSUER_PREFIXES[kind];
   if (prefixes && !prefixes.some((p) => decodePublicKey(d.iss, p) !== undefined)) {
-    throw new Error(`unable to validate expected prefixes - [${prefixes.join(' ')}]`);
+    throw new Error(`unable to validate expected prefixes - [${prefixes.map((p) => (p === PREFIX_OPERATOR ? 'operator' : 'account')).join(' ')}]`);
   }
-  if (expect && kind !== expect) throw new Error(`not ${expect === 'activation' ? 'an activation' : `${expect === 'account' ? 'an' : 'a'} ${expect}`} claim`);
+  if (expect && kind !== expect) throw new Error(`not ${expect} claim`);
   return d;
 }
 
@@ -284,8 +284,9 @@ export function parseOperatorKey(b: OperatorBuilder, st: OperatorParseState, e: 
     case 'root_operators':
     case 'root_operator': {
       let files: string[] = [];
+      // nats-server 2.9.10 takes a string only: a list is `unsupported type []interface {}` there
+      // (its []string case is never hit by the config parser); tsnats refuses it the same way.
       if (e.value.kind === 'string') files = [e.value.value];
-      else if (e.value.kind === 'array' && e.value.items.every((i) => i.kind === 'string')) files = e.value.items.map((i) => (i as { value: string }).value);
       else b.err(e.keyPos, `error parsing operators: unsupported type ${goType(e.value)}`);
       o.operatorJwts = [];
       st.claims = [];
