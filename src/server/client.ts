@@ -707,7 +707,13 @@ export class Client extends ConnCore implements ProtocolHandler, SubscriptionTar
       return;
     }
     const r = auth.authenticate(this.credentials(), this.peerCert);
-    if (r instanceof Promise) this.holdUntil(r, (res) => this.finishConnect(res));
+    if (r instanceof Promise) {
+      // nats-server stops the auth timer when CONNECT arrives (processConnect), before checking it:
+      // a slow check (bcrypt, an account fetched over HTTP) is not an authentication timeout.
+      if (this.authTimer) clearTimeout(this.authTimer);
+      this.authTimer = null;
+      this.holdUntil(r, (res) => this.finishConnect(res));
+    }
     else this.finishConnect(r);
   }
 

@@ -221,6 +221,7 @@ export class Server {
     if (this.auth.hasPlaintextPasswords) log.warn('Plaintext passwords detected, use nkeys or bcrypt');
     if (o.configFile) log.notice(`Using configuration file: ${o.configFile}`);
     for (const w of this.configWarnings) log.warn(w);
+    if (o.operator) await (await import('./jwt/startup.js')).startOperatorMode(o.operator, o.systemAccount, log);
 
     // nats-server runs JetStream clustered (a Raft meta group) when both are on; tsnats has only
     // the single-server engine, so it refuses rather than serve a JetStream no peer can see.

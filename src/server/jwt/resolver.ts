@@ -68,7 +68,12 @@ export class UrlResolver implements AccountResolver {
         res.on('error', reject);
       });
       req.on('timeout', () => req.destroy(new Error(`Get ${JSON.stringify(url)}: context deadline exceeded (Client.Timeout exceeded while awaiting headers)`)));
-      req.on('error', reject);
+      req.on('error', (e: NodeJS.ErrnoException) => {
+        if (e.message.startsWith('could not fetch') || e.message.startsWith('Get ')) return reject(e.message.startsWith('Get ') ? new Error(`could not fetch <${JSON.stringify(url)}>: ${e.message}`) : e);
+        const u = new URL(url);
+        const dial = e.code === 'ECONNREFUSED' ? `dial tcp ${u.host}: connect: connection refused` : e.message;
+        reject(new Error(`could not fetch <${JSON.stringify(url)}>: Get ${JSON.stringify(url)}: ${dial}`));
+      });
     });
   }
 }
