@@ -1,0 +1,99 @@
+// Operator mode and accounts, tsnats vs nats-server 2.9.10: users of two accounts (resolved from
+// their JWTs) are isolated from each other and share nothing but their own account; an account
+// JWT that expires disconnects its users (Account Authentication Expired); connection types over
+// websocket (a WEBSOCKET-only user logs in over websocket, is refused over TCP; a STANDARD-only
+// user the other way round).
+
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import WebSocket from 'ws';
+import { connect, credsAuthenticator, type NatsConnection } from '@nats-io/transport-node';
+import { credsAuthenticator as credsAuthenticatorCore, wsconnect } from '@nats-io/nats-core';
+import { SKIP_NATS_SERVER, sleep, startNatsServer, startTsnats, type Running, type TargetName } from '../wire/harness.js';
+import { start as startWs } from '../websocket/helpers.js';
+import { account, memoryConf, nowSec, operator, outcome, rawJwt, user } from './fixtures.js';
+
+(globalThis as unknown as { WebSocket: unknown }).WebSocket ??= WebSocket;
+
+const TARGETS: TargetName[] = ['tsnats', 'nats-server'];
+
+function start(name: TargetName, conf: string): Promise<Running> {
+  return name === 'tsnats' ? startTsnats(`debug: true\n${conf}`) : startNatsServer(`debug: true\n${conf}`);
+}
+
+describe('operator mode accounts (tsnats vs nats-server)', () => {
+  for (const name of TARGETS) {
+    const skip = name === 'nats-server' ? SKIP_NATS_SERVER : false;
+
+    it(`users of two accounts are isolated; users of one account share [${name}]`, { skip, timeout: 20000 }, async () => {
+      const op = await operator();
+      const a = await account(op.kp, {}, { name: 'A' });
+      const b = await account(op.kp, {}, { name: 'B' });
+      const [ua1, ua2, ub] = await Promise.all([user(a.kp), user(a.kp), user(b.kp)]);
+      const srv = await start(name, memoryConf(op, [a, b]));
+      const ncs: NatsConnection[] = [];
+      try {
+        for (const u of [ua1, ua2, ub]) ncs.push(await connect({ port: srv.port, authenticator: credsAuthenticator(u.creds), reconnect: false }));
+        const [a1, a2, b1] = ncs as [NatsConnection, NatsConnection, NatsConnection];
+        const seenA: string[] = [];
+        const seenB: string[] = [];
+        const sa = a2.subscribe('>', { callback: (_e, m) => void seenA.push(m.subject) });
+        const sb = b1.subscribe('>', { callback: (_e, m) => void seenB.push(m.subject) });
+        await a2.flush();
+        await b1.flush();
+        a1.publish('from.a');
+        b1.publish('from.b');
+        await a1.flush();
+        await b1.flush();
+        await sleep(200);
+        assert.deepEqual(seenA, ['from.a']);
+        assert.deepEqual(seenB, ['from.b']);
+        // Request/reply inside account A; the same subject in B has no responder.
+        a2.subscribe('svc', { callback: (_e, m) => void m.respond("ok") });
+        await a2.flush();
+        assert.equal((await a1.request('svc', '', { timeout: 2000 })).string(), 'ok');
+        await assert.rejects(b1.request('svc', '', { timeout: 500 }));
+        sa.unsubscribe();
+        sb.unsubscribe();
+      } finally {
+        for (const nc of ncs) await nc.close().catch(() => undefined);
+        await srv.stop();
+      }
+    });
+
+    it(`an expiring account JWT disconnects its users: Account Authentication Expired [${name}]`, { skip, timeout: 20000 }, async () => {
+      const op = await operator();
+      const a = await account(op.kp, {}, { exp: nowSec() + 3 });
+      const u = await user(a.kp);
+      const srv = await start(name, memoryConf(op, [a]));
+      try {
+        const c = await rawJwt(srv.port, u);
+        assert.match(await outcome(c), /PONG/);
+        await c.waitText("-ERR 'Account Authentication Expired'", 6000);
+        assert.ok(await c.waitClosed(3000));
+        c.close();
+      } finally {
+        await srv.stop();
+      }
+    });
+
+    it(`connection types over websocket: WEBSOCKET-only and STANDARD-only users [${name}]`, { skip, timeout: 20000 }, async () => {
+      const op = await operator();
+      const a = await account(op.kp);
+      const wsOnly = await user(a.kp, { allowed_connection_types: ['WEBSOCKET'] });
+      const stdOnly = await user(a.kp, { allowed_connection_types: ['STANDARD'] });
+      const t = await startWs(name, `${memoryConf(op, [a])}\nwebsocket { listen: "127.0.0.1:-1", no_tls: true }`);
+      try {
+        const nc = await wsconnect({ servers: `ws://127.0.0.1:${t.wsPort}`, authenticator: credsAuthenticatorCore(wsOnly.creds), reconnect: false });
+        await nc.flush();
+        await nc.close();
+        await assert.rejects(wsconnect({ servers: `ws://127.0.0.1:${t.wsPort}`, authenticator: credsAuthenticatorCore(stdOnly.creds), reconnect: false }));
+        await assert.rejects(connect({ port: t.port, authenticator: credsAuthenticator(wsOnly.creds), reconnect: false }));
+        const tcp = await connect({ port: t.port, authenticator: credsAuthenticator(stdOnly.creds), reconnect: false });
+        await tcp.close();
+      } finally {
+        await t.stop();
+      }
+    });
+  }
+});
