@@ -87,6 +87,21 @@ function str(o: Record<string, unknown>, k: string): string {
   return v;
 }
 
+/** Issuer keys seen recently (an account key signs every user JWT of its account). */
+const issuerKeys = new Map<string, ReturnType<typeof nkeyPublicKeyObject>>();
+
+function issuerKey(iss: string): ReturnType<typeof nkeyPublicKeyObject> {
+  let k = issuerKeys.get(iss);
+  if (k === undefined && !issuerKeys.has(iss)) {
+    k = nkeyPublicKeyObject(iss);
+    if (k) {
+      if (issuerKeys.size >= 1024) issuerKeys.delete(issuerKeys.keys().next().value!);
+      issuerKeys.set(iss, k);
+    }
+  }
+  return k;
+}
+
 /** The issuer prefixes each claim kind allows (jwt/v2 ExpectedPrefixes). */
 const ISSUER_PREFIXES: Record<string, number[]> = {
   operator: [PREFIX_OPERATOR],
@@ -136,7 +151,7 @@ export function decodeJwt(token: string, expect?: JwtKind): DecodedJwt {
     nats,
   };
   const sig = b64(chunks[2]!);
-  const key = nkeyPublicKeyObject(d.iss);
+  const key = issuerKey(d.iss);
   const signed = version <= 1 ? chunks[1]! : token.slice(0, chunks[0]!.length + chunks[1]!.length + 1);
   let ok = false;
   if (key && sig.length === 64) {

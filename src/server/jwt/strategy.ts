@@ -8,7 +8,7 @@
 // debug level with nats-server's texts (source network and time window at error level).
 // Loaded by dynamic import only when operator mode is configured.
 
-import { verify as edVerify } from 'node:crypto';
+import { verify as edVerify, type KeyObject } from 'node:crypto';
 import { trustedKeysOf, type OperatorOptions } from '../../config/operator.js';
 import type { AuthResult, AuthSession, Credentials } from '../auth.js';
 import { decodeSig, nkeyPublicKeyObject, PREFIX_USER } from '../nkey.js';
@@ -41,6 +41,7 @@ export class JwtAccount {
 }
 
 const FAIL = 'authentication error';
+const DECODED_MAX = 4096;
 
 function fail(debug: string, error?: string): AuthResult {
   return error ? { ok: false, log: FAIL, debug, error } : { ok: false, log: FAIL, debug };
@@ -64,6 +65,10 @@ export class JwtAuthenticator {
   private readonly accounts = new Map<string, JwtAccount>();
   private readonly lookups = new Map<string, Promise<JwtAccount>>();
   private readonly pinned: Set<string> | undefined;
+  /** Decoded, signature-checked user JWTs by token (bounded, oldest out first). */
+  private readonly decoded = new Map<string, UserClaims>();
+  /** The users' public keys, ready to verify nonce signatures. */
+  private readonly userKeys = new Map<string, KeyObject>();
 
   constructor(
     readonly op: OperatorOptions,
@@ -126,11 +131,17 @@ export class JwtAuthenticator {
 
   authenticate(c: JwtCredentials): AuthResult | Promise<AuthResult> {
     if (!c.jwt) return fail('Authentication requires a user JWT');
-    let juc: UserClaims;
-    try {
-      juc = decodeUserClaims(c.jwt);
-    } catch (e) {
-      return fail(`User JWT not valid: ${(e as Error).message}`);
+    // A user JWT decoded before (the same .creds file connecting again) is not parsed and its
+    // signature not checked again; the time, revocation and other checks below run every time.
+    let juc = this.decoded.get(c.jwt);
+    if (juc === undefined) {
+      try {
+        juc = decodeUserClaims(c.jwt);
+      } catch (e) {
+        return fail(`User JWT not valid: ${(e as Error).message}`);
+      }
+      if (this.decoded.size >= DECODED_MAX) this.decoded.delete(this.decoded.keys().next().value!);
+      this.decoded.set(c.jwt, juc);
     }
     // nats-server validates with a time check: an expired or not yet valid user JWT is refused.
     const nowSec = Math.floor(Date.now() / 1000);
@@ -196,7 +207,14 @@ export class JwtAuthenticator {
     if (!c.sig) return fail('Signature missing');
     const sig = decodeSig(c.sig);
     if (!sig) return fail('Signature not valid base64');
-    const key = nkeyPublicKeyObject(juc.subject, PREFIX_USER);
+    let key = this.userKeys.get(juc.subject);
+    if (!key) {
+      key = nkeyPublicKeyObject(juc.subject, PREFIX_USER);
+      if (key) {
+        if (this.userKeys.size >= DECODED_MAX) this.userKeys.delete(this.userKeys.keys().next().value!);
+        this.userKeys.set(juc.subject, key);
+      }
+    }
     if (!key) return fail('User nkey not valid: invalid public key');
     if (sig.length !== 64) return fail('Signature not verified');
     return new Promise<AuthResult>((resolve) => {
