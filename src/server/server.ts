@@ -15,6 +15,7 @@ import { removePidFile, removePortsFile, writePidFile, writePortsFile, type Port
 import { diffOptions, ReloadError } from './reload.js';
 import type { SubjectIndex } from './subjects.js';
 import { Accounts } from './accounts/registry.js';
+import type { AccountConfig } from '../config/types.js';
 import { TlsConfig, TlsManager } from './tls.js';
 import { OcspRegistry } from './ocsp-registry.js';
 import type { OcspPeerGate } from './ocsp-peer-hook.js';
@@ -221,7 +222,13 @@ export class Server {
     if (this.auth.hasPlaintextPasswords) log.warn('Plaintext passwords detected, use nkeys or bcrypt');
     if (o.configFile) log.notice(`Using configuration file: ${o.configFile}`);
     for (const w of this.configWarnings) log.warn(w);
-    if (o.operator) await (await import('./jwt/startup.js')).startOperatorMode(o.operator, o.systemAccount, log);
+    if (o.operator) {
+      const register = (cfg: AccountConfig): void => {
+        const acc = this.accounts.addFromJwt(cfg);
+        if (cfg.name === o.systemAccount) this.accounts.system = acc;
+      };
+      await (await import('./jwt/startup.js')).startOperatorMode(o.operator, o.systemAccount, log, register);
+    }
 
     // nats-server runs JetStream clustered (a Raft meta group) when both are on; tsnats has only
     // the single-server engine, so it refuses rather than serve a JetStream no peer can see.

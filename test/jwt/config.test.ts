@@ -142,6 +142,27 @@ describe('operator mode: checks at server creation (nats-server start vs tsnats)
     await assert.rejects(startTsnats(conf), (e: Error) => e.message.includes(text));
   });
 
+  it('a system account the MEMORY resolver does not have stops the start of both; preloaded, both start', async () => {
+    const sysKp = createAccount();
+    const op2 = await operator({ system_account: sysKp.getPublicKey() });
+    const sys = await account(op2.kp, {}, { kp: sysKp });
+    const missing = `operator: "${op2.jwt}"\nresolver: MEMORY\n`;
+    await assert.rejects(startNatsServer(missing), /error resolving system account: account missing/);
+    await assert.rejects(startTsnats(missing), /error resolving system account: account missing/);
+    const ok = `operator: "${op2.jwt}"\nresolver: MEMORY\nresolver_preload {\n  ${sys.pub}: "${sys.jwt}"\n}\n`;
+    const ns = await startNatsServer(ok);
+    await ns.stop();
+    const wrongOp = `operator: "${op2.jwt}"\nresolver: MEMORY\nresolver_preload {\n  ${sys.pub}: "${(await account(op.kp, {}, { kp: sysKp })).jwt}"\n}\n`;
+    await assert.rejects(startNatsServer(wrongOp), /error resolving system account: account validation failed/);
+    await assert.rejects(startTsnats(wrongOp), /error resolving system account: account validation failed/);
+    const ts = await startTsnats(ok);
+    try {
+      assert.equal(ts.ts!.server.accounts.system?.name, sys.pub);
+    } finally {
+      await ts.stop();
+    }
+  });
+
   it('the operator JWT system_account becomes the default system account', async () => {
     const sys = await account(op.kp);
     const op2 = await operator({ system_account: sys.pub });
@@ -178,5 +199,25 @@ describe('JWT decoding (unit)', () => {
     const body = `${h}.${Buffer.from(JSON.stringify(claims)).toString('base64url')}`;
     const sig = Buffer.from(o.sign(new TextEncoder().encode(body))).toString('base64url');
     assert.throws(() => decodeJwt(`${body}.${sig}`, 'user'), /expected prefixes - \[account\]/);
+  });
+});
+
+describe('activation tokens (unit)', () => {
+  it('valid for the importer and subject; refused for another account, subject, kind, issuer, or when expired', async () => {
+    const { encodeActivation } = await import('@nats-io/jwt');
+    const { checkActivation, decodeAccountClaims } = await import('../../src/server/jwt/claims.js');
+    const o = await operator();
+    const exp = await account(o.kp);
+    const importer = createAccount();
+    const claims = decodeAccountClaims(exp.jwt);
+    const tok = await encodeActivation('act', importer, exp.kp, 'stream', { subject: 'prices.>' } as never);
+    assert.deepEqual(checkActivation(tok, claims, importer.getPublicKey(), { kind: 'stream', subject: 'prices.eu' }), { expiresAt: 0 });
+    assert.equal(checkActivation(tok, claims, createAccount().getPublicKey(), { kind: 'stream', subject: 'prices.eu' }), undefined);
+    assert.equal(checkActivation(tok, claims, importer.getPublicKey(), { kind: 'stream', subject: 'other' }), undefined);
+    assert.equal(checkActivation(tok, claims, importer.getPublicKey(), { kind: 'service', subject: 'prices.eu' }), undefined);
+    const stranger = await encodeActivation('act', importer, createAccount(), 'stream', { subject: 'prices.>' } as never);
+    assert.equal(checkActivation(stranger, claims, importer.getPublicKey(), { kind: 'stream', subject: 'prices.eu' }), undefined);
+    const expired = await encodeActivation('act', importer, exp.kp, 'stream', { subject: 'prices.>' } as never, { exp: Math.floor(Date.now() / 1000) - 5 } as never);
+    assert.equal(checkActivation(expired, claims, importer.getPublicKey(), { kind: 'stream', subject: 'prices.eu' }), undefined);
   });
 });

@@ -489,3 +489,54 @@ export function applyTemplate(subjects: string[], u: UserClaims, acc: AccountCla
   }
   return out;
 }
+
+/** Is every subject `sub` matches also matched by `filter`? */
+function subjectSubset(sub: string, filter: string): boolean {
+  const a = sub.split('.');
+  const f = filter.split('.');
+  for (let i = 0; i < a.length; i++) {
+    const ft = f[i];
+    if (ft === undefined) return false;
+    if (ft === '>') return true;
+    const t = a[i]!;
+    if (t === '>') return false;
+    if (ft === '*') continue;
+    if (t === '*' || t !== ft) return false;
+  }
+  return a.length === f.length;
+}
+
+/**
+ * nats-server's checkActivation for an import that carries an activation token: the token is an
+ * activation JWT issued by the exporting account (or one of its signing keys, with
+ * `issuer_account` naming it), for the importing account (`sub`), of the import's kind, covering
+ * the imported subject, valid now. Returns when it expires (0: never), or undefined when invalid.
+ */
+export function checkActivation(
+  token: string,
+  exporter: AccountClaims,
+  importer: string,
+  imp: { kind: 'stream' | 'service'; subject: string },
+  nowSec = Math.floor(Date.now() / 1000),
+): { expiresAt: number } | undefined {
+  let d: DecodedJwt;
+  try {
+    d = decodeJwt(token, 'activation');
+  } catch {
+    return undefined;
+  }
+  const n = d.nats;
+  const issuerAccount = typeof n.issuer_account === 'string' ? n.issuer_account : '';
+  if (issuerAccount !== '') {
+    if (issuerAccount !== exporter.subject || !exporter.signingKeys.has(d.iss)) return undefined;
+  } else if (d.iss !== exporter.subject) return undefined;
+  if (d.sub !== importer) return undefined;
+  if (timeCheck(d.exp, d.nbf, nowSec)) return undefined;
+  if (d.exp !== 0 && d.exp <= nowSec) return undefined;
+  const kind = typeof n.kind === 'string' ? n.kind : '';
+  if (kind !== '' && kind !== imp.kind) return undefined;
+  const subject = typeof n.subject === 'string' ? n.subject : '';
+  if (subject === '' || !subjectSubset(imp.subject, subject)) return undefined;
+  if (isRevoked(exporter.revocations, d.sub, d.iat)) return undefined;
+  return { expiresAt: d.exp };
+}

@@ -16,7 +16,7 @@ export class MemoryResolver implements AccountResolver {
   constructor(private readonly jwts: Map<string, string>) {}
   fetch(account: string): Promise<string> {
     const j = this.jwts.get(account);
-    return j !== undefined ? Promise.resolve(j) : Promise.reject(new Error('Account not found'));
+    return j !== undefined ? Promise.resolve(j) : Promise.reject(new Error('account missing'));
   }
 }
 

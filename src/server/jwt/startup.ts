@@ -3,6 +3,7 @@
 // `Trusted Operators` log lines, and the validation warnings of preloaded account JWTs.
 
 import { decodeJwt, type OperatorOptions } from '../../config/operator.js';
+import type { AccountConfig } from '../../config/types.js';
 import type { Logger } from '../logger.js';
 import { jwtAuthenticatorFor } from './strategy.js';
 import { UrlResolver } from './resolver.js';
@@ -18,9 +19,28 @@ function goTime(sec: number): string {
   return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())} ${sign}${p(Math.floor(abs / 60))}${p(abs % 60)} ${zone}`;
 }
 
-export async function startOperatorMode(op: OperatorOptions, systemAccount: string | undefined, log: Logger): Promise<void> {
+/**
+ * `register` adds an account (from its JWT's configuration) to the server's registry and returns
+ * it (the system account when it is the one named).
+ */
+export async function startOperatorMode(
+  op: OperatorOptions,
+  systemAccount: string | undefined,
+  log: Logger,
+  register: (config: AccountConfig) => void,
+): Promise<void> {
   const strategy = jwtAuthenticatorFor(op, systemAccount);
   if (strategy.resolver instanceof UrlResolver) await strategy.resolver.fetch('');
+  // The system account named by the operator JWT or the configuration: resolved now. nats-server
+  // stops when a MEMORY resolver does not have it, and uses an empty placeholder for the others.
+  if (systemAccount && systemAccount !== '$SYS' && op.operatorJwts.length === 1) {
+    try {
+      register((await strategy.lookupAccount(systemAccount)).claims.config);
+    } catch (e) {
+      if (strategy.resolver?.kind === 'memory') throw new Error(`error resolving system account: ${(e as Error).message}`);
+      register({ name: systemAccount, nkey: systemAccount, users: [], exports: [], imports: [] });
+    }
+  }
   if (op.operatorJwts.length > 0) log.notice('Trusted Operators');
   for (const j of op.operatorJwts) {
     const c = decodeJwt(j, 'operator');
