@@ -284,6 +284,17 @@ describe('operator mode: JWT logins (tsnats vs nats-server)', () => {
     });
   });
 
+  scenario('an account JWT without limits (Go reads them as 0): no connection is allowed', async (name) => {
+    const op = await operator();
+    const akp = createAccount();
+    const { encodeAccount } = await import('@nats-io/jwt');
+    const bare = { kp: akp, pub: akp.getPublicKey(), jwt: await encodeAccount('bare', akp, {}, { signer: op.kp }) };
+    const u = await user(akp);
+    await withServer(name, memoryConf(op, [bare]), async (srv) => {
+      await refused(srv.port, u, undefined, "-ERR 'maximum account active connections exceeded'");
+    });
+  });
+
   scenario('user JWT permissions and limits: publish deny, subscribe allow, max subs, max payload', async (name) => {
     const op = await operator();
     const a = await account(op.kp);
