@@ -97,3 +97,37 @@ describe('operator mode accounts (tsnats vs nats-server)', () => {
     });
   }
 });
+
+describe('operator mode and reload (tsnats)', () => {
+  it('an unchanged reload keeps JWT users connected; a new preload serves the next logins; another operator is refused', { timeout: 20000 }, async () => {
+    const { loadConfigFile } = await import('../../src/config/index.js');
+    const { writeFileSync } = await import('node:fs');
+    const op = await operator();
+    const a = await account(op.kp);
+    const b = await account(op.kp);
+    const ua = await user(a.kp);
+    const ub = await user(b.kp);
+    const srv = await startTsnats(memoryConf(op, [a]));
+    try {
+      const c = await rawJwt(srv.port, ua);
+      assert.match(await outcome(c), /PONG/);
+      const reload = async (conf: string): Promise<void> => {
+        writeFileSync(srv.confFile, `host: 127.0.0.1\nport: -1\n${conf}\n`);
+        await srv.ts!.server.reload(loadConfigFile(srv.confFile).options);
+      };
+      await reload(memoryConf(op, [a]));
+      await reload(memoryConf(op, [a, b]));
+      const cb = await rawJwt(srv.port, ub);
+      assert.match(await outcome(cb), /PONG/);
+      cb.close();
+      const other = await operator();
+      await assert.rejects(reload(memoryConf(other, [a])), /config reload not supported for TrustedOperators/);
+      c.send('PING\r\n');
+      await c.roundTrip();
+      assert.equal(c.closed, false, 'the JWT user stayed connected through the reloads');
+      c.close();
+    } finally {
+      await srv.stop();
+    }
+  });
+});

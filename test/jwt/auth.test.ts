@@ -109,6 +109,22 @@ describe('operator mode: JWT logins (tsnats vs nats-server)', () => {
     });
   });
 
+  scenario('a replayed signature (of another connection\'s nonce) is refused', async (name) => {
+    const op = await operator();
+    const a = await account(op.kp);
+    const u = await user(a.kp);
+    await withServer(name, memoryConf(op, [a]), async (srv) => {
+      const { Conn } = await import('../wire/harness.js');
+      const first = await Conn.open(srv.port);
+      const info = await first.info();
+      const sig = Buffer.from(u.kp.sign(new TextEncoder().encode(String(info.nonce)))).toString('base64url');
+      first.send(`CONNECT ${JSON.stringify({ verbose: false, pedantic: false, jwt: u.jwt, sig })}\r\nPING\r\n`);
+      assert.match(await outcome(first), /PONG/);
+      await refused(srv.port, { jwt: u.jwt }, { sig });
+      first.close();
+    });
+  });
+
   scenario('refusals: expired, not yet valid, unknown account, untrusted operator, expired account', async (name) => {
     const op = await operator();
     const other = createOperator();
