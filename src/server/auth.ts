@@ -34,8 +34,10 @@ export interface Credentials {
 export interface AuthSession {
   /** The account JWT as configuration (the account is registered with it on first use; AuthOk.account is its public key). */
   accountConfig: AccountConfig;
-  /** The user's public key, JWT name and tags. */
+  /** The user's public key, JWT name and tags, when the JWT was issued, whether it is a bearer token. */
   pubKey: string;
+  issuedAt: number;
+  bearer: boolean;
   nameTag: string;
   tags: string[];
   /** -1 = no limit (the server's own limits still apply). */

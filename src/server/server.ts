@@ -480,6 +480,8 @@ export class Server {
     this.auth = auth;
     // Accounts gone from the configuration: their connections are closed by reauthorize() below.
     this.accounts.configure(next);
+    // Operator mode, MEMORY resolver: registered accounts take their (new) preloaded JWTs.
+    if (next.operator?.resolver?.kind === 'memory') (await import('./jwt/update.js')).reloadMemoryAccounts(this, next.operator, next.systemAccount);
     this.logger.update({
       debug: next.debug,
       trace: next.trace,

@@ -131,3 +131,44 @@ describe('operator mode and reload (tsnats)', () => {
     }
   });
 });
+
+describe('account JWT updates on reload (MEMORY resolver, tsnats vs nats-server)', () => {
+  for (const name of TARGETS) {
+    it(`a revocation added to a preloaded account disconnects the user (User Authentication Revoked); others stay [${name}]`, { skip: name === 'nats-server' ? SKIP_NATS_SERVER : false, timeout: 20000 }, async () => {
+      const { readFileSync, writeFileSync } = await import('node:fs');
+      const { loadConfigFile } = await import('../../src/config/index.js');
+      const op = await operator();
+      const akp = (await account(op.kp)).kp;
+      const victim = await user(akp);
+      const other = await user(akp);
+      await sleep(1100);
+      const a1 = await account(op.kp, {}, { kp: akp });
+      const a2 = await account(op.kp, { revocations: { [victim.pub]: nowSec() } }, { kp: akp });
+      const srv = await start(name, memoryConf(op, [a1]));
+      try {
+        const cv = await rawJwt(srv.port, victim);
+        const co = await rawJwt(srv.port, other);
+        assert.match(await outcome(cv), /PONG/);
+        assert.match(await outcome(co), /PONG/);
+        writeFileSync(srv.confFile, readFileSync(srv.confFile, 'utf8').replace(a1.jwt, a2.jwt));
+        if (name === 'nats-server') process.kill(srv.pid!, 'SIGHUP');
+        else await srv.ts!.server.reload(loadConfigFile(srv.confFile).options);
+        await cv.waitText("-ERR 'User Authentication Revoked'", 5000);
+        assert.ok(await cv.waitClosed(3000));
+        await co.roundTrip();
+        assert.equal(co.closed, false);
+        await refusedLogin(srv.port, victim);
+        cv.close();
+        co.close();
+      } finally {
+        await srv.stop();
+      }
+    });
+  }
+});
+
+async function refusedLogin(port: number, u: Parameters<typeof rawJwt>[1]): Promise<void> {
+  const c = await rawJwt(port, u);
+  assert.match(await outcome(c), /^-ERR 'Authorization Violation'/);
+  c.close();
+}

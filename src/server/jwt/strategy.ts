@@ -34,7 +34,7 @@ import { createResolver, type AccountResolver } from './resolver.js';
 
 /** An account's claims as resolved (the server registers the Account when a user binds to it). */
 export class JwtAccount {
-  constructor(readonly claims: AccountClaims) {}
+  constructor(public claims: AccountClaims) {}
   get name(): string {
     return this.claims.subject;
   }
@@ -124,6 +124,20 @@ export class JwtAuthenticator {
     return p;
   }
 
+  /** Replaces an account's claims (an update: reload of a MEMORY resolver's preloads). */
+  updateAccount(claims: AccountClaims): JwtAccount {
+    const a = this.accounts.get(claims.subject);
+    if (a) a.claims = claims;
+    const n = a ?? new JwtAccount(claims);
+    this.accounts.set(claims.subject, n);
+    return n;
+  }
+
+  /** Forgets an account (removed from the resolver): the next login looks it up again. */
+  forgetAccount(name: string): void {
+    this.accounts.delete(name);
+  }
+
   /** The accounts registered so far. */
   get registered(): ReadonlyMap<string, JwtAccount> {
     return this.accounts;
@@ -202,7 +216,7 @@ export class JwtAuthenticator {
     if (ac.exp > 0 && nowSec > ac.exp) return fail('Account JWT has expired');
     if (bearer && ac.disallowBearer) return fail('Account does not allow bearer token');
 
-    const rest = (): AuthResult => this.admit(c, juc, acc, { perms, subs, payload, src, times, locale });
+    const rest = (): AuthResult => this.admit(c, juc, acc, { perms, subs, payload, src, times, locale, bearer });
     if (bearer) return rest();
     if (!c.sig) return fail('Signature missing');
     const sig = decodeSig(c.sig);
@@ -230,7 +244,7 @@ export class JwtAuthenticator {
     c: JwtCredentials,
     juc: UserClaims,
     acc: JwtAccount,
-    eff: { perms: JwtPermissions; subs: number; payload: number; src: string[]; times: { start: string; end: string }[]; locale: string },
+    eff: { perms: JwtPermissions; subs: number; payload: number; src: string[]; times: { start: string; end: string }[]; locale: string; bearer: boolean },
   ): AuthResult {
     const ac = acc.claims;
     if (isRevoked(ac.revocations, juc.subject, juc.iat)) return fail('User authentication revoked');
@@ -255,6 +269,8 @@ export class JwtAuthenticator {
     const session: AuthSession = {
       accountConfig: ac.config,
       pubKey: juc.subject,
+      issuedAt: juc.iat,
+      bearer: eff.bearer,
       nameTag: juc.name,
       tags: juc.tags,
       maxPayload: minLimit(eff.payload, ac.payload),
