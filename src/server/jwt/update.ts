@@ -1,8 +1,8 @@
 // Account JWT updates (nats-server 2.9.10 updateAccountClaimsWithRefresh, and reloadAuthorization
 // with a MEMORY resolver): the account's configuration is replaced (subscriptions stay), then its
 // JWT users are re-checked in order — beyond the account's connection limit:
-// `maximum account active connections exceeded`; a bearer user when bearer tokens are now
-// disallowed: `Authorization Violation`; a revoked user: `User Authentication Revoked`.
+// ERR_MAX_ACCOUNT_CONNECTIONS; a bearer user when bearer tokens are now disallowed:
+// ERR_AUTH_VIOLATION; a revoked user: ERR_USER_AUTH_REVOKED.
 // On reload with a MEMORY resolver every registered account is fetched again from the new
 // preloads; one that is gone is forgotten (`Reloaded: deleting account [removed]: "A..."`).
 
