@@ -23,6 +23,8 @@ export interface LeafRemoteOptions {
   denyImports: string[];
   denyExports: string[];
   noRandomize: boolean;
+  /** `credentials`: a .creds file whose JWT and nonce signature go in CONNECT (operator-mode hubs). */
+  credentials?: string;
 }
 
 export interface LeafnodeOptions {
@@ -239,9 +241,12 @@ function parseRemote(b: ClusterBuilder, node: ConfigNode): LeafRemoteOptions | u
         break;
       }
       case 'credentials':
-      case 'creds':
-        b.err(f.keyPos, 'leafnode remote "credentials" is not supported by tsnats yet (it needs JWT user credentials)');
+      case 'creds': {
+        // A .creds file (user JWT + seed), read at every connect as nats-server does.
+        const v = b.str(f);
+        if (v !== undefined) r.credentials = v.startsWith('~/') ? (process.env.HOME ?? '') + v.slice(1) : v;
         break;
+      }
       case 'ws_compression':
       case 'websocket_compression':
       case 'ws_no_masking':

@@ -6,6 +6,7 @@
 // (src/protocol/leaf-parser.ts); interest is held as `LeafSub` subscriptions in the subject index,
 // as routes hold theirs (src/server/route.ts).
 
+import { credsConnectFields } from './jwt/creds.js';
 import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import { decimalLength, writeDecimal, writeLatin1 } from '../protocol/encode.js';
@@ -463,10 +464,20 @@ export class Leaf extends ServerLink implements RouteHandler, SubscriptionTarget
     }
   }
 
-  private sendConnect(_nonce: string): void {
+  private sendConnect(nonce: string): void {
     const mgr = this.mgr;
     const u = this.url!;
     const c: Record<string, unknown> = { version: mgr.version };
+    const creds = this.remote!.credentials;
+    if (creds !== undefined) {
+      // Credentials take precedence over a user in the URL (nats-server).
+      this.debug(`Authenticating with credentials file ${JSON.stringify(creds)}`);
+      try {
+        Object.assign(c, credsConnectFields(creds, nonce));
+      } catch (e) {
+        this.error((e as NodeJS.ErrnoException).code ? String((e as Error).message) : (e as Error).message);
+      }
+    }
     let user = u.username ? decodeURIComponent(u.username) : undefined;
     let pass = u.password ? decodeURIComponent(u.password) : undefined;
     if (user === undefined) {
@@ -484,8 +495,8 @@ export class Leaf extends ServerLink implements RouteHandler, SubscriptionTarget
         }
       }
     }
-    if (user !== undefined) c.user = user;
-    if (pass !== undefined) c.pass = pass;
+    if (user !== undefined && creds === undefined) c.user = user;
+    if (pass !== undefined && creds === undefined) c.pass = pass;
     c.tls_required = 'encrypted' in this.socket;
     c.server_id = mgr.server.serverId;
     c.name = mgr.server.serverName;

@@ -105,6 +105,24 @@ export function nkeyPublicKeyObject(s: string, prefix?: number): KeyObject | und
   }
 }
 
+/** nkeys `PrefixByteSeed`. */
+const PREFIX_SEED = 18 << 3;
+
+/**
+ * The raw 32-byte Ed25519 seed of an encoded nkey seed (`SU...`, `SA...`, `SO...`) and the key
+ * type's prefix byte, or undefined when it is not one (alphabet, CRC, seed prefix).
+ */
+export function decodeSeed(s: string): { seed: Uint8Array; prefix: number } | undefined {
+  const raw = base32Decode(s.trim());
+  if (!raw || raw.length !== 36) return undefined;
+  const end = raw.length - 2;
+  const crc = raw[end]! | (raw[end + 1]! << 8);
+  if (crc16(raw, end) !== crc) return undefined;
+  if ((raw[0]! & 0xf8) !== PREFIX_SEED) return undefined;
+  const prefix = ((raw[0]! & 7) << 5) | ((raw[1]! & 0xf8) >> 3);
+  return { seed: raw.subarray(2, 34), prefix };
+}
+
 /** Go's `nkeys.IsValidPublicUserKey`. */
 export function isValidPublicUserKey(s: string): boolean {
   return decodeUserKey(s) !== undefined;

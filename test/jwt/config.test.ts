@@ -221,3 +221,22 @@ describe('activation tokens (unit)', () => {
     assert.equal(checkActivation(expired, claims, importer.getPublicKey(), { kind: 'stream', subject: 'prices.eu' }), undefined);
   });
 });
+
+describe('.creds files (unit)', () => {
+  it('parses nsc/@nats-io/jwt creds; refuses malformed files and non-user seeds with nats-server texts', async () => {
+    const { parseCreds } = await import('../../src/server/jwt/creds.js');
+    const { createPublicKey, verify } = await import('node:crypto');
+    const o = await operator();
+    const a = await account(o.kp);
+    const u = await user(a.kp);
+    const c = parseCreds(new TextDecoder().decode(u.creds));
+    assert.equal(c.jwt, u.jwt);
+    const sig = (await import('node:crypto')).sign(null, Buffer.from('nonce'), c.key);
+    assert.ok(verify(null, Buffer.from('nonce'), createPublicKey(c.key), sig));
+    assert.ok(u.kp.verify(new TextEncoder().encode('nonce'), sig), 'the same key as the seed');
+    assert.throws(() => parseCreds('nothing here'), /^Error: Credentials file malformed$/);
+    const accSeed = new TextDecoder().decode(a.kp.getSeed());
+    const text = new TextDecoder().decode(u.creds).replace(new TextDecoder().decode(u.kp.getSeed()), accSeed);
+    assert.throws(() => parseCreds(text), /Credentials file has malformed seed/);
+  });
+});
