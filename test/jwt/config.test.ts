@@ -240,3 +240,26 @@ describe('.creds files (unit)', () => {
     assert.throws(() => parseCreds(text), /Credentials file has malformed seed/);
   });
 });
+
+describe('operator mode start-up log (tsnats vs nats-server)', { skip: SKIP_NATS_SERVER }, () => {
+  it('the Trusted Operators lines and the system account warning are the same', async () => {
+    const o = await operator();
+    const acc = await account(o.kp);
+    const conf = `operator: "${o.jwt}"\nresolver: MEMORY\nresolver_preload {\n  ${acc.pub}: "${acc.jwt}"\n}\n`;
+    const lines = (log: string): string[] =>
+      log
+        .split('\n')
+        .map((l) => l.replace(/^\[\d+\] \S+ \S+ /, ''))
+        .filter((l) => /Trusted Operators|^\[INF\]   (System|Operator|Issued|Expires)/.test(l));
+    const ns = await startNatsServer(conf);
+    const ts = await startTsnats(conf);
+    try {
+      const want = lines(ns.log());
+      assert.equal(want.length, 6, ns.log());
+      assert.deepEqual(lines(ts.log()), want);
+    } finally {
+      await ns.stop();
+      await ts.stop();
+    }
+  });
+});
