@@ -38,6 +38,8 @@ export interface AuthSession {
   pubKey: string;
   issuedAt: number;
   bearer: boolean;
+  /** The key that signed the user JWT when it is a signing key, else the account (/connz `issuer_key`). */
+  issuerKey: string;
   nameTag: string;
   tags: string[];
   /** -1 = no limit (the server's own limits still apply). */

@@ -235,6 +235,8 @@ export interface ConnSnapshot {
   type?: string;
   user: string;
   subs: Array<{ subject: string; queue?: string; sid: string; msgs: number; max: number }>;
+  /** Operator mode: the user's account, JWT, issuer key, name and tags (/connz?auth=1). */
+  jwt?: { account: string; jwt: string; issuerKey: string; nameTag: string; tags: string[] };
 }
 
 /**
@@ -1435,6 +1437,8 @@ export class Client extends ConnCore implements ProtocolHandler, SubscriptionTar
       user: this.user,
       subs: withSubs ? this.subsList() : [],
     };
+    const j = this.session;
+    if (j) s.jwt = { account: this.account.name, jwt: this.opts.jwt ?? '', issuerKey: j.issuerKey, nameTag: j.nameTag, tags: j.tags };
     if (this.isClosed) {
       s.stop = this.stop;
       s.reason = this.reason;

@@ -172,3 +172,34 @@ async function refusedLogin(port: number, u: Parameters<typeof rawJwt>[1]): Prom
   assert.match(await outcome(c), /^-ERR 'Authorization Violation'/);
   c.close();
 }
+
+describe('/connz?auth=true for JWT users (tsnats vs nats-server)', () => {
+  for (const name of TARGETS) {
+    it(`authorized_user, account, jwt, issuer_key, name_tag, tags [${name}]`, { skip: name === 'nats-server' ? SKIP_NATS_SERVER : false, timeout: 20000 }, async () => {
+      const { createAccount: newAccount } = await import('@nats-io/nkeys');
+      const op = await operator();
+      const sk = newAccount();
+      const akp = newAccount();
+      const a = await account(op.kp, { signing_keys: [sk.getPublicKey()] }, { kp: akp });
+      const u = await user(akp, { tags: ['team:blue'] } as never, { signer: sk, name: 'alice' });
+      const srv = await start(name, `http: "127.0.0.1:-1"\n${memoryConf(op, [a])}`);
+      try {
+        const c = await rawJwt(srv.port, u);
+        assert.match(await outcome(c), /PONG/);
+        const r = (await (await fetch(`${srv.monitor}/connz?auth=true`)).json()) as { connections: Record<string, unknown>[] };
+        const conn = r.connections[0]!;
+        const keys = Object.keys(conn).filter((k) => ['authorized_user', 'account', 'jwt', 'issuer_key', 'name_tag', 'tags'].includes(k));
+        assert.deepEqual(keys, ['authorized_user', 'account', 'jwt', 'issuer_key', 'name_tag', 'tags']);
+        assert.equal(conn.authorized_user, u.pub);
+        assert.equal(conn.account, a.pub);
+        assert.equal(conn.jwt, u.jwt);
+        assert.equal(conn.issuer_key, sk.getPublicKey());
+        assert.equal(conn.name_tag, 'alice');
+        assert.deepEqual(conn.tags, ['team:blue']);
+        c.close();
+      } finally {
+        await srv.stop();
+      }
+    });
+  }
+});

@@ -270,6 +270,7 @@ export class JwtAuthenticator {
       accountConfig: ac.config,
       pubKey: juc.subject,
       issuedAt: juc.iat,
+      issuerKey: juc.issuerAccount !== '' ? juc.issuer : ac.subject,
       bearer: eff.bearer,
       nameTag: juc.name,
       tags: juc.tags,
