@@ -178,6 +178,18 @@ describe('start-up: modules loaded', () => {
     assert.deepEqual(m.builtins.filter((b) => NOT_PLAIN.includes(b)), []);
   });
 
+  it('operator mode: the JWT strategy loads (no npm package, no http); plain configurations never load it', async () => {
+    const { encodeOperator } = await import('@nats-io/jwt');
+    const { createOperator } = await import('@nats-io/nkeys');
+    const conf = join(dir, 'operator.conf');
+    writeFileSync(conf, `host: 127.0.0.1\nport: -1\noperator: "${await encodeOperator('OP', createOperator(), {})}"\nresolver: MEMORY\n`);
+    const m = await probe([BIN, '-c', conf], dir);
+    for (const f of ['src/server/jwt/strategy.js', 'src/server/jwt/claims.js', 'src/server/jwt/resolver.js', 'src/server/jwt/startup.js']) assert.ok(m.own.includes(f), f);
+    assert.deepEqual(m.packages, []);
+    assert.deepEqual(m.builtins.filter((b) => NOT_PLAIN.includes(b)), []);
+    assert.ok(CORE.every((f) => !f.startsWith('src/server/jwt/')));
+  });
+
   it('monitoring: node:http and the listener at start; endpoints, prom-client only when asked', async () => {
     const m = await probe([BIN, '-a', '127.0.0.1', '-p', '-1', '-m', '-1'], dir);
     assert.deepEqual(m.packages, []);
