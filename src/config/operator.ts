@@ -31,6 +31,8 @@ export interface OperatorOptions {
   pinnedAccounts?: string[];
   /** URL resolver fetch timeout (ms); nats-server: 2 s. */
   fetchTimeoutMs?: number;
+  /** `resolver_tls`: CA (to verify the account server) and client certificate for an https URL resolver. */
+  resolverTls?: { caFile?: string; certFile?: string; keyFile?: string };
 }
 
 // ---- JWT decoding ------------------------------------------------------------------------------
@@ -232,6 +234,8 @@ export function readOperatorJwt(v: string): { jwt: string; claims: OperatorClaim
 /** What the parser needs from the option builder (src/config/options.ts). */
 export interface OperatorBuilder {
   err(pos: Position | undefined, reason: string): void;
+  /** A `tls {}` block (client side: no certificate required). */
+  tls(e: MapEntry, kind: 'leafnode_remote'): { caFile?: string; certFile?: string; keyFile?: string } | undefined;
 }
 
 /** Parser state across keys (the order of `operator` and `resolver` matters, as in nats-server). */
@@ -261,6 +265,7 @@ export const OPERATOR_KEYS: ReadonlySet<string> = new Set([
   'accounts_resolver',
   'resolver_preload',
   'resolver_pinned_accounts',
+  'resolver_tls',
   'trusted',
   'trusted_keys',
 ]);
@@ -353,6 +358,11 @@ export function parseOperatorKey(b: OperatorBuilder, st: OperatorParseState, e: 
         }
         o.resolverPreload[f.key] = f.value.value;
       }
+      return;
+    }
+    case 'resolver_tls': {
+      const t = b.tls(e, 'leafnode_remote');
+      if (t) o.resolverTls = { caFile: t.caFile, certFile: t.certFile, keyFile: t.keyFile };
       return;
     }
     case 'resolver_pinned_accounts': {

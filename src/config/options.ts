@@ -156,7 +156,6 @@ const CONNECTION_TYPES: ReadonlySet<string> = new Set(['STANDARD', 'WEBSOCKET', 
 export const UNSUPPORTED_OPTIONS: ReadonlySet<string> = new Set([
   'gateway',
   'mqtt',
-  'resolver_tls',
   'mappings',
   'maps',
   'client_advertise',
@@ -704,9 +703,9 @@ class Builder {
   /** Checks that need the whole file. */
   private finish(): void {
     const o = this.o;
-    validateWebsocket(this, o, this.at('websocket'));
     if (this.at('system_account')) this.operatorState.systemAccount = o.systemAccount;
     finishOperator(this, this.operatorState, o, '2.9.10');
+    validateWebsocket(this, o, this.at('websocket'));
     const httpAt = this.at('http');
     const httpsAt = this.at('https');
     if (httpAt && httpsAt) {

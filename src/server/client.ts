@@ -296,6 +296,8 @@ export class Client extends ConnCore implements ProtocolHandler, SubscriptionTar
   peerCert: X509Certificate | undefined;
   /** Operator mode: account, limits and expiry from the user JWT (src/server/jwt/). */
   session: AuthSession | undefined;
+  /** Websocket `jwt_cookie`: the JWT from the upgrade request's cookie (used when CONNECT has none). */
+  cookieJwt: string | undefined;
   private expTimer: NodeJS.Timeout | null = null;
   private maxSubs = -1;
 
@@ -744,7 +746,7 @@ export class Client extends ConnCore implements ProtocolHandler, SubscriptionTar
   private credentials(): Credentials {
     const o = this.opts;
     const connType = this.transport ? 'WEBSOCKET' : 'STANDARD';
-    return { user: o.user, pass: o.pass, auth_token: o.authToken, nkey: o.nkey, sig: o.sig, nonce: this.nonce, jwt: o.jwt, host: this.ip, connType };
+    return { user: o.user, pass: o.pass, auth_token: o.authToken, nkey: o.nkey, sig: o.sig, nonce: this.nonce, jwt: o.jwt || this.cookieJwt, host: this.ip, connType };
   }
 
   private applyAuth(r: AuthResult): boolean {

@@ -203,3 +203,31 @@ describe('/connz?auth=true for JWT users (tsnats vs nats-server)', () => {
     });
   }
 });
+
+describe('websocket jwt_cookie (tsnats vs nats-server)', () => {
+  for (const name of TARGETS) {
+    it(`the JWT from the upgrade request's cookie logs in a CONNECT without one [${name}]`, { skip: name === 'nats-server' ? SKIP_NATS_SERVER : false, timeout: 20000 }, async () => {
+      const { upgraded, frame, text } = await import('../websocket/helpers.js');
+      const op = await operator();
+      const a = await account(op.kp);
+      const u = await user(a.kp);
+      const t = await startWs(name, `${memoryConf(op, [a])}\nwebsocket { listen: "127.0.0.1:-1", no_tls: true, jwt_cookie: "natsjwt" }`);
+      try {
+        const login = async (cookie: string | undefined): Promise<string> => {
+          const p = await upgraded(t.wsPort, cookie ? { Cookie: cookie } : {});
+          const first = await p.framesUntil((f) => text(f).includes('\r\n'));
+          const info = JSON.parse(text(first).slice(5).trim()) as { nonce: string };
+          const sig = Buffer.from(u.kp.sign(new TextEncoder().encode(info.nonce))).toString('base64url');
+          p.write(frame(1, `CONNECT {"verbose":false,"pedantic":false,"sig":"${sig}"}\r\nPING\r\n`, { mask: true }));
+          const out = text(await p.framesUntil((f) => /PONG|-ERR/.test(text(f))));
+          p.close();
+          return out;
+        };
+        assert.match(await login(`other=1; natsjwt=${u.jwt}`), /PONG/);
+        assert.match(await login(undefined), /-ERR 'Authorization Violation'/);
+      } finally {
+        await t.stop();
+      }
+    });
+  }
+});

@@ -6,6 +6,8 @@
 
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { describe, it } from 'node:test';
 import { connect, credsAuthenticator } from '@nats-io/transport-node';
@@ -22,10 +24,10 @@ interface AccountServer {
   close(): Promise<void>;
 }
 
-async function accountServer(jwts: Map<string, string>): Promise<AccountServer> {
+async function accountServer(jwts: Map<string, string>, tls?: { cert: Buffer; key: Buffer }): Promise<AccountServer> {
   const hits: string[] = [];
   const st = { hang: false };
-  const srv: Server = createServer((req, res) => {
+  const handler = (req: import('node:http').IncomingMessage, res: import('node:http').ServerResponse): void => {
     hits.push(req.url ?? '');
     if (st.hang) return; // never answers
     const key = (req.url ?? '').split('/').pop() ?? '';
@@ -39,11 +41,12 @@ async function accountServer(jwts: Map<string, string>): Promise<AccountServer> 
       return;
     }
     res.writeHead(200, { 'content-type': 'application/jwt' }).end(j);
-  });
+  };
+  const srv: Server = tls ? createHttpsServer(tls, handler) : createServer(handler);
   await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
   const port = (srv.address() as AddressInfo).port;
   return {
-    url: `http://127.0.0.1:${port}/jwt/v1/accounts/`,
+    url: `${tls ? 'https' : 'http'}://127.0.0.1:${port}/jwt/v1/accounts/`,
     hits,
     get hang() {
       return st.hang;
@@ -102,6 +105,31 @@ describe('URL account resolver (tsnats vs nats-server)', () => {
       } finally {
         await srv.stop();
         await as.close();
+      }
+    });
+
+    it(`https account server with resolver_tls (CA) [${name}]`, { skip: name === 'nats-server' ? SKIP_NATS_SERVER : false, timeout: 30000 }, async () => {
+      const { createTestPki } = await import('../../src/testkit/index.js');
+      const pki = await createTestPki({ ocspUrl: 'http://127.0.0.1:9' });
+      const op = await operator();
+      const a = await account(op.kp);
+      const u = await user(a.kp);
+      const as = await accountServer(new Map([[a.pub, a.jwt]]), { cert: readFileSync(pki.server.certFile), key: readFileSync(pki.server.keyFile) });
+      try {
+        const srv = await start(name, `operator: "${op.jwt}"\nresolver: URL(${as.url})\nresolver_tls { ca_file: "${pki.caFile}" }\n`);
+        try {
+          const nc = await connect({ port: srv.port, authenticator: credsAuthenticator(u.creds), reconnect: false });
+          await nc.flush();
+          await nc.close();
+          assert.equal(as.hits.filter((h) => h.endsWith(a.pub)).length, 1);
+        } finally {
+          await srv.stop();
+        }
+        // Without the CA the account server's certificate is not trusted: the start-up check fails.
+        await assert.rejects(start(name, `operator: "${op.jwt}"\nresolver: URL(${as.url})\n`), /could not fetch/);
+      } finally {
+        await as.close();
+        await pki.cleanup();
       }
     });
 

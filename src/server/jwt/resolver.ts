@@ -3,6 +3,7 @@
 // what was fetched is kept, as nats-server keeps a registered account). The lookup is
 // asynchronous: a CONNECT waits for it, the event loop does not.
 
+import { readFileSync } from 'node:fs';
 import type { OperatorOptions } from '../../config/operator.js';
 
 export interface AccountResolver {
@@ -32,6 +33,7 @@ export class UrlResolver implements AccountResolver {
   constructor(
     url: string,
     private readonly timeoutMs = DEFAULT_FETCH_TIMEOUT_MS,
+    private readonly tls?: { ca?: Buffer; cert?: Buffer; key?: Buffer },
   ) {
     this.base = url.endsWith('/') ? url : url + '/';
   }
@@ -48,7 +50,7 @@ export class UrlResolver implements AccountResolver {
   private async get(url: string): Promise<string> {
     const mod = url.startsWith('https:') ? await import('node:https') : await import('node:http');
     return new Promise<string>((resolve, reject) => {
-      const req = mod.get(url, { timeout: this.timeoutMs }, (res) => {
+      const req = mod.get(url, { timeout: this.timeoutMs, ...(url.startsWith('https:') ? (this.tls ?? {}) : {}) }, (res) => {
         if (res.statusCode !== 200) {
           res.resume();
           reject(new Error(`could not fetch <${JSON.stringify(url)}>: ${res.statusCode} ${res.statusMessage ?? ''}`.trimEnd()));
@@ -82,6 +84,12 @@ export function createResolver(op: OperatorOptions): AccountResolver | undefined
   const r = op.resolver;
   if (!r) return undefined;
   if (r.kind === 'memory') return new MemoryResolver(new Map(Object.entries(op.resolverPreload)));
-  if (r.kind === 'url') return new UrlResolver(r.url, op.fetchTimeoutMs ?? DEFAULT_FETCH_TIMEOUT_MS);
+  if (r.kind === 'url') {
+    const t = op.resolverTls;
+    const tls = t
+      ? { ca: t.caFile ? readFileSync(t.caFile) : undefined, cert: t.certFile ? readFileSync(t.certFile) : undefined, key: t.keyFile ? readFileSync(t.keyFile) : undefined }
+      : undefined;
+    return new UrlResolver(r.url, op.fetchTimeoutMs ?? DEFAULT_FETCH_TIMEOUT_MS, tls);
+  }
   return undefined;
 }
