@@ -13,6 +13,7 @@ import { buildLoadgen, killAllChildren, killAllChildrenSync, runLoadgen, startId
 import { ROWS, markdownTable, outcomes, writeSection, fmt, type Samples } from './lib/report.js';
 import { startServer, withNofile, type RunningServer, type ServerSpec, type StartOpts } from './lib/servers.js';
 import { setupTls, type TlsSetup } from './lib/tls.js';
+import { connectFor, jwtSetup, nkeySetup, type AuthSetup } from './lib/auth-connects.js';
 import { streamInfoReady } from './lib/jsready.js';
 import { busyCpus, embeddedStart, median as medianOf, nodeBoot, startTogether } from './lib/startup.js';
 import { capture, freePort, log, machineCpuSeconds, repoRoot, selfAndChildrenCpuSeconds, sleep } from './lib/util.js';
@@ -24,7 +25,7 @@ import { capture, freePort, log, machineCpuSeconds, repoRoot, selfAndChildrenCpu
 /** Set on Ctrl-C / SIGTERM: nothing new is started after that. */
 let stopping = false;
 
-const TASKS = ['pub16', 'pub1k', 'p2p', 'fanout', 'nn', 'queue', 'req', 'idle', 'tls_p2p', 'hs', 'ws_p2p', 'ws_fanout', 'route', 'startup', 'js', 'leaf', 'js_restart', 'ocsp_peer', 'svc_import_rr'] as const;
+const TASKS = ['pub16', 'pub1k', 'p2p', 'fanout', 'nn', 'queue', 'req', 'idle', 'tls_p2p', 'hs', 'ws_p2p', 'ws_fanout', 'route', 'startup', 'js', 'leaf', 'js_restart', 'ocsp_peer', 'svc_import_rr', 'nkey_connect', 'jwt_connect'] as const;
 type Task = (typeof TASKS)[number];
 
 interface Options {
@@ -738,6 +739,42 @@ async function phaseOcspPeer(ctx: Ctx, spec: ServerSpec): Promise<boolean> {
 }
 
 /**
+ * Connects per second with nkey and with JWT (operator mode, MEMORY resolver) authentication
+ * (issue 14), and the server's CPU per connect. The client is this process (node:crypto signs the
+ * nonce), the same for both servers. Short slices after a warm-up; totals compared.
+ */
+async function phaseAuthConnect(ctx: Ctx, spec: ServerSpec): Promise<boolean> {
+  const kinds = (['nkey', 'jwt'] as const).filter((k) => want(ctx, `${k}_connect`));
+  if (kinds.length === 0) return false;
+  for (const kind of kinds) {
+    let setup: AuthSetup;
+    try {
+      setup = kind === 'nkey' ? nkeySetup() : await jwtSetup();
+    } catch (e) {
+      note(ctx, spec.name, `${kind}_connect`, `setup failed: ${(e as Error).message}`);
+      continue;
+    }
+    const srv = await start(ctx, spec, `${kind} connects`, { conf: setup.conf });
+    if (!srv) continue;
+    try {
+      const conc = 20;
+      await connectFor(srv.port, setup, ctx.opts.quick ? 0.3 : 1, conc);
+      const cpu0 = srv.cpuSeconds();
+      const r = await connectFor(srv.port, setup, ctx.opts.duration, conc);
+      const cpu = srv.cpuSeconds() - cpu0;
+      if (r.failed > 0) note(ctx, spec.name, `${kind}_connect`, `${r.failed} connect(s) failed, first: ${r.firstError}`);
+      if (r.connects > 0) {
+        push(ctx, spec.name, `${kind}_connect`, r.connects / r.secs);
+        push(ctx, spec.name, `${kind}_connect_cpu`, (1e6 * cpu) / r.connects);
+      }
+    } finally {
+      await srv.stop();
+    }
+  }
+  return true;
+}
+
+/**
  * TLS phase for one server: two instances with the same Must-Staple certificate, one stapling
  * (`ocsp { mode: always }`) and one not (`ocsp: false`). The 1 → 1 TLS throughput runs on the
  * stapling one; the connect rate alternates short slices between the two (on, off, off, on, ...)
@@ -1013,6 +1050,7 @@ async function main(): Promise<number> {
       ['jetstream restart', phaseJsRestart],
       ['ocsp_peer', phaseOcspPeer],
       ['service import', phaseSvcImport],
+      ['auth connects', phaseAuthConnect],
     ];
     for (const [label, phase] of phases) {
       for (const s of order) {
@@ -1104,6 +1142,8 @@ function rowKeysFor(tasks: Set<Task>): Set<string> {
     js_restart: ['js_restart', 'js_rss_fill', 'js_rss_restart'],
     ocsp_peer: ['peer_on', 'peer_off', 'peer_cost', 'peer_on_cpu', 'peer_off_cpu'],
     svc_import_rr: ['svc_p50', 'svc_p99', 'svc_rate'],
+    nkey_connect: ['nkey_connect', 'nkey_connect_cpu'],
+    jwt_connect: ['jwt_connect', 'jwt_connect_cpu'],
   };
   return new Set([...tasks].flatMap((t) => m[t]));
 }

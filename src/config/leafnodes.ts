@@ -27,6 +27,8 @@ export interface LeafRemoteOptions {
   noRandomize: boolean;
   /** The local account the connection is bound to (`account`/`local`; default `$G`). */
   account?: string;
+  /** `credentials`: a .creds file whose JWT and nonce signature go in CONNECT (operator-mode hubs). */
+  credentials?: string;
 }
 
 export interface LeafnodeOptions {
@@ -246,9 +248,12 @@ function parseRemote(b: ClusterBuilder, node: ConfigNode): LeafRemoteOptions | u
         break;
       }
       case 'credentials':
-      case 'creds':
-        b.err(f.keyPos, 'leafnode remote "credentials" is not supported by tsnats yet (it needs JWT user credentials)');
+      case 'creds': {
+        // A .creds file (user JWT + seed), read at every connect as nats-server does.
+        const v = b.str(f);
+        if (v !== undefined) r.credentials = v.startsWith('~/') ? (process.env.HOME ?? '') + v.slice(1) : v;
         break;
+      }
       case 'ws_compression':
       case 'websocket_compression':
       case 'ws_no_masking':

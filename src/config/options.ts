@@ -14,6 +14,7 @@ import { ConfigError, formatPosition, type Position } from './errors.js';
 import { goType, parseConfig, type ConfigNode, type MapEntry, type MapNode, type ParseOptions } from './parser.js';
 import { ocspPeerPrerequisite, parseOcspCache, parseOcspPeer, type TlsBlockKind } from './ocsp-peer.js';
 import { parseWebsocket, validateWebsocket } from './websocket.js';
+import { emptyOperatorState, finishOperator, OPERATOR_KEYS, parseOperatorKey } from './operator.js';
 import type {
   AuthorizationOptions,
   OcspMode,
@@ -155,18 +156,6 @@ const CONNECTION_TYPES: ReadonlySet<string> = new Set(['STANDARD', 'WEBSOCKET', 
 export const UNSUPPORTED_OPTIONS: ReadonlySet<string> = new Set([
   'gateway',
   'mqtt',
-  'operator',
-  'operators',
-  'root_operator',
-  'root_operators',
-  'roots',
-  'root',
-  'resolver',
-  'resolver_tls',
-  'resolver_preload',
-  'resolver_pinned_accounts',
-  'trusted',
-  'trusted_keys',
   'client_advertise',
   'trace_verbose',
   'log_size_limit',
@@ -324,6 +313,8 @@ class Builder {
   readonly o: ServerOptions;
   private storeDirFrom?: 'top' | 'jetstream';
   private readonly seen = new Map<string, Position>();
+  /** Operator mode keys (src/config/operator.ts). */
+  private readonly operatorState = emptyOperatorState();
 
   constructor(
     base: ServerOptions,
@@ -437,6 +428,7 @@ class Builder {
   private topEntry(e: MapEntry): void {
     const o = this.o;
     const k = e.key.toLowerCase();
+    if (OPERATOR_KEYS.has(k)) return parseOperatorKey(this, this.operatorState, e);
     switch (k) {
       case 'listen': {
         const hp = this.hostPort(e);
@@ -713,6 +705,8 @@ class Builder {
   /** Checks that need the whole file. */
   private finish(): void {
     const o = this.o;
+    if (this.at('system_account')) this.operatorState.systemAccount = o.systemAccount;
+    finishOperator(this, this.operatorState, o, '2.9.10');
     validateWebsocket(this, o, this.at('websocket'));
     const httpAt = this.at('http');
     const httpsAt = this.at('https');

@@ -245,8 +245,7 @@ export function validateWebsocket(b: WsBuilder, o: ServerOptions, at: Position |
     if (w.authorization?.user) b.err(at, 'websocket authentication username not compatible with presence of users/nkeys');
     if (w.authorization?.token) b.err(at, 'websocket authentication token not compatible with presence of users/nkeys');
   }
-  if (w.jwtCookie) {
-    // tsnats has no operator mode: there can be no trusted operators or keys.
+  if (w.jwtCookie && !((o.operator?.operatorJwts.length ?? 0) > 0 || (o.operator?.trustedKeys.length ?? 0) > 0)) {
     b.err(at, `trusted operators or trusted keys configuration is required for JWT authentication via cookie ${JSON.stringify(w.jwtCookie)}`);
   }
 }

@@ -38,6 +38,8 @@ export const ERR_AUTH_VIOLATION = def('Authorization Violation', true);
 export const ERR_AUTH_TIMEOUT = def('Authentication Timeout', true);
 /** User JWT expired. */
 export const ERR_USER_AUTH_EXPIRED = def('User Authentication Expired', true);
+/** User JWT revoked by an account update (operator mode). */
+export const ERR_USER_AUTH_REVOKED = def('User Authentication Revoked', true);
 /** Account JWT expired. */
 export const ERR_ACCOUNT_AUTH_EXPIRED = def('Account Authentication Expired', true);
 /** CONNECT `protocol` neither 0 nor 1. */
@@ -80,6 +82,7 @@ export const WIRE_ERRORS: readonly WireError[] = Object.freeze([
   ERR_AUTH_VIOLATION,
   ERR_AUTH_TIMEOUT,
   ERR_USER_AUTH_EXPIRED,
+  ERR_USER_AUTH_REVOKED,
   ERR_ACCOUNT_AUTH_EXPIRED,
   ERR_INVALID_CLIENT_PROTOCOL,
   ERR_NO_RESPONDERS_REQUIRES_HEADERS,

@@ -10,7 +10,9 @@
 // bcrypt check, so a configuration without bcrypt passwords never loads it).
 
 import { createHash, timingSafeEqual, type X509Certificate } from 'node:crypto';
-import type { ServerOptions, UserEntry } from '../config/types.js';
+import type { AccountConfig, ServerOptions, UserEntry } from '../config/types.js';
+import type { OperatorOptions } from '../config/operator.js';
+import type { JwtAuthenticator } from './jwt/strategy.js';
 import { checkNkey, compileNkeys, type NkeyUser } from './nkey-auth.js';
 import { CompiledPermissions } from './permissions.js';
 
@@ -23,6 +25,31 @@ export interface Credentials {
   nkey?: string;
   sig?: string;
   nonce?: string;
+  /** CONNECT `jwt` (operator mode), the client's IP and connection type (STANDARD, WEBSOCKET, LEAFNODE). */
+  jwt?: string;
+  host?: string;
+  connType?: string;
+}
+
+/** What operator mode (src/server/jwt/) gives an authenticated connection besides permissions. */
+export interface AuthSession {
+  /** The account JWT as configuration (the account is registered with it on first use; AuthOk.account is its public key). */
+  accountConfig: AccountConfig;
+  /** The user's public key, JWT name and tags, when the JWT was issued, whether it is a bearer token. */
+  pubKey: string;
+  issuedAt: number;
+  bearer: boolean;
+  /** The key that signed the user JWT when it is a signing key, else the account (/connz `issuer_key`). */
+  issuerKey: string;
+  nameTag: string;
+  tags: string[];
+  /** -1 = no limit (the server's own limits still apply). */
+  maxPayload: number;
+  maxSubs: number;
+  /** When the user JWT (or its time window) ends (ERR_USER_AUTH_EXPIRED). */
+  expiresInMs?: number;
+  /** When the account JWT expires (ERR_ACCOUNT_AUTH_EXPIRED). */
+  accountExpiresInMs?: number;
 }
 
 export interface AuthOk {
@@ -30,6 +57,7 @@ export interface AuthOk {
   /** The authenticated user name (absent for token/anonymous). */
   user?: string;
   permissions: CompiledPermissions | null;
+  session?: AuthSession;
   /** The account the user belongs to (absent: the global account `$G`). */
   account?: string;
 }
@@ -40,6 +68,8 @@ export interface AuthFailed {
   log: string;
   /** Why, at debug level first (nats-server: `Signature missing`, ...). */
   debug?: string;
+  /** Logged at error level before `log` (nats-server: `Bad src Ip ...`, `Outside connect times`). */
+  error?: string;
 }
 
 export type AuthResult = AuthOk | AuthFailed;
@@ -240,6 +270,28 @@ class SingleUserStrategy implements AuthStrategy {
   }
 }
 
+/** Operator mode: a user JWT signed by a trusted operator's account (src/server/jwt/, loaded on demand). */
+class JwtStrategy implements AuthStrategy {
+  readonly name = 'jwt';
+  private impl: JwtAuthenticator | Promise<JwtAuthenticator>;
+  constructor(op: OperatorOptions, systemAccount: string | undefined) {
+    const p = import('./jwt/strategy.js').then((m) => (this.impl = m.jwtAuthenticatorFor(op, systemAccount)));
+    p.catch(() => undefined);
+    this.impl = p;
+  }
+  applies(): boolean {
+    return true;
+  }
+  authenticate(c: Credentials): AuthResult | Promise<AuthResult> {
+    const j = this.impl;
+    // nats-server: with trusted keys every CONNECT needs a user JWT; failures log plain `authentication error`.
+    return j instanceof Promise ? j.then((s) => s.authenticate(c)) : j.authenticate(c);
+  }
+  loaded(): Promise<JwtAuthenticator> {
+    return Promise.resolve(this.impl);
+  }
+}
+
 export class Authenticator {
   /** INFO `auth_required` (false when nothing is configured or `no_auth_user` is set). */
   readonly required: boolean;
@@ -248,8 +300,10 @@ export class Authenticator {
   /** The auth timeout in ms. */
   readonly timeoutMs: number;
   readonly hasPlaintextPasswords: boolean;
-  /** INFO carries a nonce (nkey users are configured). */
+  /** INFO carries a nonce (nkey users are configured, or operator mode). */
   readonly nonceRequired: boolean;
+  /** Operator mode: the JWT strategy (the only one then). */
+  private readonly jwt: JwtStrategy | undefined;
   /** The kind of connection this authenticator admits (`allowed_connection_types`). */
   readonly connType: ConnectionType;
   /** The mechanisms in the order they are tried (the first that applies decides). */
@@ -285,15 +339,18 @@ export class Authenticator {
     }
     this.hasPlaintextPasswords = plaintext;
     // nats-server's order: nkey (when the CONNECT has one), TLS map, users, token, single user.
+    // Operator mode: every CONNECT needs a user JWT (users and nkeys cannot be configured then).
     const list: AuthStrategy[] = [];
+    if (opts.operator) list.push((this.jwt = new JwtStrategy(opts.operator, opts.systemAccount)));
+    else this.jwt = undefined;
     if (ctx.nkeys.size > 0) list.push(new NkeyStrategy(ctx));
     if (ctx.users.size > 0) list.push(opts.tls?.verifyAndMap ? new CertMapStrategy(ctx) : new UsersStrategy(ctx));
     else if (a?.token !== undefined) list.push(new TokenStrategy(a.token, ctx));
     else if (a?.user !== undefined) list.push(new SingleUserStrategy(a.user, a.password ?? '', ctx));
     this.strategies = list;
-    this.nonceRequired = ctx.nkeys.size > 0;
+    this.nonceRequired = ctx.nkeys.size > 0 || this.jwt !== undefined;
     this.enabled = list.length > 0;
-    this.required = this.enabled && !(opts.noAuthUser && ctx.users.has(opts.noAuthUser));
+    this.required = this.jwt !== undefined || (this.enabled && !(opts.noAuthUser && ctx.users.has(opts.noAuthUser)));
     // nats-server: default auth timeout 2 s, or TLS timeout + 1 s when TLS is on.
     this.timeoutMs = a?.timeoutMs ?? (opts.tls ? opts.tls.timeoutMs + 1000 : 2000);
   }
@@ -320,6 +377,7 @@ export class Authenticator {
    * account (reload; nats-server's clientHasMovedToDifferentAccount).
    */
   stillConfigured(c: Credentials, user: string | undefined, account = '$G'): boolean {
+    if (this.jwt !== undefined) return true;
     if (c.nkey) {
       const n = this.ctx.nkeys.get(c.nkey);
       return n !== undefined && (n.account ?? '$G') === account;
@@ -329,5 +387,10 @@ export class Authenticator {
     // block) counts as moved: nats-server closes such clients on every auth reload.
     const u = this.ctx.users.get(user);
     return u !== undefined && (u.entry.account ?? '$G') === account;
+  }
+
+  /** Operator mode: the JWT strategy (loaded on first use). */
+  jwtStrategy(): Promise<JwtAuthenticator> | undefined {
+    return this.jwt?.loaded();
   }
 }

@@ -42,6 +42,8 @@ import {
 import {
   ERR_AUTH_TIMEOUT,
   ERR_AUTH_VIOLATION,
+  ERR_ACCOUNT_AUTH_EXPIRED,
+  ERR_USER_AUTH_EXPIRED,
   ERR_MAX_ACCOUNT_CONNECTIONS,
   ERR_INVALID_CLIENT_PROTOCOL,
   ERR_INVALID_PUBLISH_SUBJECT,
@@ -58,7 +60,7 @@ import {
   goQuote,
   type WireError,
 } from '../protocol/errors.js';
-import type { Authenticator, AuthResult, Credentials } from './auth.js';
+import type { Authenticator, AuthResult, AuthSession, Credentials } from './auth.js';
 import { newNonce } from './nkey.js';
 import type { Account } from './accounts/account.js';
 import { GLOBAL_ACCOUNT } from '../config/accounts.js';
@@ -94,6 +96,7 @@ export const ClosedReason = {
   NoRespondersRequiresHeaders: 'No Responders Requires Headers',
   /** nats-server's `Revocation` state; here: `ocsp_peer` found the peer's certificate revoked. */
   Revocation: 'Credentials Revoked',
+  AuthenticationExpired: 'Authentication Expired',
 } as const;
 export type ClosedReason = (typeof ClosedReason)[keyof typeof ClosedReason];
 
@@ -187,6 +190,7 @@ interface ConnectOpts {
   authToken?: string;
   nkey?: string;
   sig?: string;
+  jwt?: string;
   account?: string;
   newAccount?: boolean;
   tlsRequired: boolean;
@@ -231,6 +235,8 @@ export interface ConnSnapshot {
   type?: string;
   user: string;
   subs: Array<{ subject: string; queue?: string; sid: string; msgs: number; max: number }>;
+  /** Operator mode: the user's account, JWT, issuer key, name and tags (/connz?auth=1). */
+  jwt?: { account: string; jwt: string; issuerKey: string; nameTag: string; tags: string[] };
 }
 
 /**
@@ -288,6 +294,12 @@ export class Client extends ConnCore implements ProtocolHandler, SubscriptionTar
   private connectReceived = false;
   private deferred: Deferred[] | null = null;
   peerCert: X509Certificate | undefined;
+  /** Operator mode: account, limits and expiry from the user JWT (src/server/jwt/). */
+  session: AuthSession | undefined;
+  /** Websocket `jwt_cookie`: the JWT from the upgrade request's cookie (used when CONNECT has none). */
+  cookieJwt: string | undefined;
+  private expTimer: NodeJS.Timeout | null = null;
+  private maxSubs = -1;
 
   // TLS
   tlsVersion = '';
@@ -691,6 +703,7 @@ export class Client extends ConnCore implements ProtocolHandler, SubscriptionTar
     o.authToken = typeof j.auth_token === 'string' ? j.auth_token : undefined;
     o.nkey = typeof j.nkey === 'string' ? j.nkey : undefined;
     o.sig = typeof j.sig === 'string' ? j.sig : undefined;
+    o.jwt = typeof j.jwt === 'string' ? j.jwt : undefined;
     o.account = typeof j.account === 'string' ? j.account : undefined;
     o.newAccount = j.new_account === true;
     this.verbose = o.verbose;
@@ -705,7 +718,13 @@ export class Client extends ConnCore implements ProtocolHandler, SubscriptionTar
       return;
     }
     const r = auth.authenticate(this.credentials(), this.peerCert);
-    if (r instanceof Promise) this.holdUntil(r, (res) => this.finishConnect(res));
+    if (r instanceof Promise) {
+      // nats-server stops the auth timer when CONNECT arrives (processConnect), before checking it:
+      // a slow check (bcrypt, an account fetched over HTTP) is not an authentication timeout.
+      if (this.authTimer) clearTimeout(this.authTimer);
+      this.authTimer = null;
+      this.holdUntil(r, (res) => this.finishConnect(res));
+    }
     else this.finishConnect(r);
   }
 
@@ -733,12 +752,14 @@ export class Client extends ConnCore implements ProtocolHandler, SubscriptionTar
 
   private credentials(): Credentials {
     const o = this.opts;
-    return { user: o.user, pass: o.pass, auth_token: o.authToken, nkey: o.nkey, sig: o.sig, nonce: this.nonce };
+    const connType = this.transport ? 'WEBSOCKET' : 'STANDARD';
+    return { user: o.user, pass: o.pass, auth_token: o.authToken, nkey: o.nkey, sig: o.sig, nonce: this.nonce, jwt: o.jwt || this.cookieJwt, host: this.ip, connType };
   }
 
   private applyAuth(r: AuthResult): boolean {
     if (!r.ok) return false;
-    const acc = this.server.accounts.get(r.account ?? GLOBAL_ACCOUNT);
+    // Operator mode: the user's account is registered from its JWT on first use.
+    const acc = this.server.accounts.get(r.account ?? GLOBAL_ACCOUNT) ?? (r.session ? this.server.accounts.addFromJwt(r.session.accountConfig) : undefined);
     if (acc === undefined) return false;
     if (acc !== this.account) {
       this.uncountAccount();
@@ -750,13 +771,38 @@ export class Client extends ConnCore implements ProtocolHandler, SubscriptionTar
     this.user = r.user ?? '';
     this.permissions = r.permissions;
     this.permits = r.permissions?.responses ? new ResponsePermits(r.permissions.responses.max, r.permissions.responses.expiresMs) : null;
+    if (r.session) this.applySession(r.session);
     return true;
+  }
+
+  /** Operator mode: the user JWT's payload/subscription limits and the expiry timer (nats-server's setExpiration). */
+  private applySession(s: AuthSession): void {
+    this.session = s;
+    const o = this.server.options;
+    if (s.maxPayload >= 0 && s.maxPayload < o.maxPayload) this.parser.setLimits({ maxPayload: s.maxPayload });
+    this.maxSubs = s.maxSubs;
+    if (this.expTimer) clearTimeout(this.expTimer);
+    this.expTimer = null;
+    const user = s.expiresInMs;
+    const acc = s.accountExpiresInMs;
+    const accountFirst = acc !== undefined && (user === undefined || acc < user);
+    const ms = accountFirst ? acc : user;
+    if (ms === undefined) return;
+    this.expTimer = setTimeout(() => {
+      this.expTimer = null;
+      const err = accountFirst ? ERR_ACCOUNT_AUTH_EXPIRED : ERR_USER_AUTH_EXPIRED;
+      this.sendErr(err);
+      this.debug(err.text);
+      this.close(ClosedReason.AuthenticationExpired);
+    }, Math.min(ms, 2 ** 31 - 1));
+    this.expTimer.unref();
   }
 
   private finishConnect(r: AuthResult): void {
     const o = this.opts;
     if (!r.ok || o.account !== undefined || o.newAccount) {
       if (!r.ok && r.debug) this.debug(r.debug);
+      if (!r.ok && r.error) this.error(r.error);
       this.error(r.ok ? 'authentication error' : r.log);
       this.sendErr(ERR_AUTH_VIOLATION);
       this.close(ClosedReason.AuthenticationViolation);
@@ -944,8 +990,8 @@ export class Client extends ConnCore implements ProtocolHandler, SubscriptionTar
       srv.markPending(this);
       return;
     }
-    const max = minLimit(srv.options.maxSubscriptions, this.account.limits.maxSubscriptions);
-    if (max > 0 && this.subs.size >= max) {
+    const max = minLimit(minLimit(srv.options.maxSubscriptions, this.account.limits.maxSubscriptions), this.maxSubs >= 0 ? this.maxSubs : -1);
+    if ((max > 0 && this.subs.size >= max) || this.maxSubs === 0) {
       this.error(ERR_MAX_SUBSCRIPTIONS.text);
       this.sendErr(ERR_MAX_SUBSCRIPTIONS);
       return;
@@ -1285,7 +1331,8 @@ export class Client extends ConnCore implements ProtocolHandler, SubscriptionTar
 
   /** Re-checks the connection's credentials after an auth reload; closes it if they no longer pass. */
   reauthorize(): void {
-    if (this.isClosed || !this.connectReceived) return;
+    // Operator mode: a reload keeps JWT users (their account's claims are not re-read).
+    if (this.isClosed || !this.connectReceived || this.session) return;
     const auth = this.authn;
     // nats-server closes (Client Closed, no -ERR) a client whose nkey or listed user is gone.
     if (this.account.removed || !auth.stillConfigured(this.credentials(), this.user, this.account.name)) {
@@ -1338,8 +1385,8 @@ export class Client extends ConnCore implements ProtocolHandler, SubscriptionTar
     const wasOpen = this.state === State.Open;
     this.state = State.Closed;
     this.parser.halt();
-    for (const t of [this.pingTimer, this.authTimer, this.tlsTimer]) if (t !== null) clearTimeout(t);
-    this.pingTimer = this.authTimer = this.tlsTimer = null;
+    for (const t of [this.pingTimer, this.authTimer, this.tlsTimer, this.expTimer]) if (t !== null) clearTimeout(t);
+    this.pingTimer = this.authTimer = this.tlsTimer = this.expTimer = null;
     this.stop = Date.now();
     this.reason = reason;
     // Producers waiting for this consumer go on, a stall of this producer ends, the rest is written.
@@ -1404,6 +1451,8 @@ export class Client extends ConnCore implements ProtocolHandler, SubscriptionTar
       user: this.user,
       subs: withSubs ? this.subsList() : [],
     };
+    const j = this.session;
+    if (j) s.jwt = { account: this.account.name, jwt: this.opts.jwt ?? '', issuerKey: j.issuerKey, nameTag: j.nameTag, tags: j.tags };
     if (this.isClosed) {
       s.stop = this.stop;
       s.reason = this.reason;

@@ -6,6 +6,7 @@
 // (src/protocol/leaf-parser.ts); interest is held as `LeafSub` subscriptions in the subject index,
 // as routes hold theirs (src/server/route.ts).
 
+import { credsConnectFields } from './jwt/creds.js';
 import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import { decimalLength, writeDecimal, writeLatin1 } from '../protocol/encode.js';
@@ -13,6 +14,7 @@ import {
   ERR_AUTH_TIMEOUT,
   ERR_AUTH_VIOLATION,
   ERR_LEAF_PORT,
+  ERR_MAX_ACCOUNT_CONNECTIONS,
   ERR_STALE_CONNECTION,
   ERR_UNKNOWN_OP,
   errFrame,
@@ -503,10 +505,20 @@ export class Leaf extends ServerLink implements RouteHandler, SubscriptionTarget
     }
   }
 
-  private sendConnect(_nonce: string): void {
+  private sendConnect(nonce: string): void {
     const mgr = this.mgr;
     const u = this.url!;
     const c: Record<string, unknown> = { version: mgr.version };
+    const creds = this.remote!.credentials;
+    if (creds !== undefined) {
+      // Credentials take precedence over a user in the URL (nats-server).
+      this.debug(`Authenticating with credentials file ${JSON.stringify(creds)}`);
+      try {
+        Object.assign(c, credsConnectFields(creds, nonce));
+      } catch (e) {
+        this.error((e as NodeJS.ErrnoException).code ? String((e as Error).message) : (e as Error).message);
+      }
+    }
     let user = u.username ? decodeURIComponent(u.username) : undefined;
     let pass = u.password ? decodeURIComponent(u.password) : undefined;
     if (user === undefined) {
@@ -524,8 +536,8 @@ export class Leaf extends ServerLink implements RouteHandler, SubscriptionTarget
         }
       }
     }
-    if (user !== undefined) c.user = user;
-    if (pass !== undefined) c.pass = pass;
+    if (user !== undefined && creds === undefined) c.user = user;
+    if (pass !== undefined && creds === undefined) c.pass = pass;
     c.tls_required = 'encrypted' in this.socket;
     c.server_id = mgr.server.serverId;
     c.name = mgr.server.serverName;
@@ -543,8 +555,8 @@ export class Leaf extends ServerLink implements RouteHandler, SubscriptionTarget
   private finishRegistration(): void {
     if (this.solicited && leafLimitReached(this.account)) {
       // The account's `max_leafnodes` (nats-server: maxAccountConnExceeded).
-      this.sendErr('maximum account active connections exceeded');
-      this.error('maximum account active connections exceeded');
+      this.sendErr(ERR_MAX_ACCOUNT_CONNECTIONS);
+      this.error(ERR_MAX_ACCOUNT_CONNECTIONS.text);
       this.close(LeafClosed.MaxAccountConnectionsExceeded);
       return;
     }

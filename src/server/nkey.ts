@@ -73,6 +73,56 @@ export function decodeUserKey(s: string): Uint8Array | undefined {
   return raw.subarray(1, end);
 }
 
+/** nkeys prefix bytes of public keys (operator `O`, account `A`, user `U`, server `N`). */
+export const PREFIX_OPERATOR = 14 << 3;
+export const PREFIX_ACCOUNT = 0;
+export { PREFIX_USER };
+export const PREFIX_SERVER = 13 << 3;
+
+/** The raw Ed25519 key of a public nkey with the given prefix byte (any public prefix if omitted). */
+export function decodePublicKey(s: string, prefix?: number): Uint8Array | undefined {
+  if (typeof s !== 'string' || s.length !== 56) return undefined;
+  const raw = base32Decode(s);
+  if (!raw || raw.length !== 35) return undefined;
+  const end = raw.length - 2;
+  const crc = raw[end]! | (raw[end + 1]! << 8);
+  if (crc16(raw, end) !== crc) return undefined;
+  const p = raw[0]!;
+  if (prefix !== undefined ? p !== prefix : p !== PREFIX_OPERATOR && p !== PREFIX_ACCOUNT && p !== PREFIX_USER && p !== PREFIX_SERVER) {
+    return undefined;
+  }
+  return raw.subarray(1, end);
+}
+
+/** A node:crypto Ed25519 public key for a public nkey (any prefix), or undefined. */
+export function nkeyPublicKeyObject(s: string, prefix?: number): KeyObject | undefined {
+  const raw = decodePublicKey(s, prefix);
+  if (!raw) return undefined;
+  try {
+    return createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x: Buffer.from(raw).toString('base64url') }, format: 'jwk' });
+  } catch {
+    return undefined;
+  }
+}
+
+/** nkeys `PrefixByteSeed`. */
+const PREFIX_SEED = 18 << 3;
+
+/**
+ * The raw 32-byte Ed25519 seed of an encoded nkey seed (`SU...`, `SA...`, `SO...`) and the key
+ * type's prefix byte, or undefined when it is not one (alphabet, CRC, seed prefix).
+ */
+export function decodeSeed(s: string): { seed: Uint8Array; prefix: number } | undefined {
+  const raw = base32Decode(s.trim());
+  if (!raw || raw.length !== 36) return undefined;
+  const end = raw.length - 2;
+  const crc = raw[end]! | (raw[end + 1]! << 8);
+  if (crc16(raw, end) !== crc) return undefined;
+  if ((raw[0]! & 0xf8) !== PREFIX_SEED) return undefined;
+  const prefix = ((raw[0]! & 7) << 5) | ((raw[1]! & 0xf8) >> 3);
+  return { seed: raw.subarray(2, 34), prefix };
+}
+
 /** Go's `nkeys.IsValidPublicUserKey`. */
 export function isValidPublicUserKey(s: string): boolean {
   return decodeUserKey(s) !== undefined;

@@ -81,6 +81,17 @@ export function diffOptions(prev: ServerOptions, next: ServerOptions): { changes
     if (r.key === 'authorization') changes.push(...authChanges(prev, next));
     else changes.push({ text: r.text(b), auth: r.auth });
   }
+  // Operator mode: the trusted operators cannot change, nor can a resolver come or go (as
+  // nats-server); other changes (preloads, the resolver's URL) apply to the next logins.
+  if (!isDeepStrictEqual(prev.operator, next.operator)) {
+    const po = prev.operator;
+    const no = next.operator;
+    if (!isDeepStrictEqual(po?.operatorJwts ?? [], no?.operatorJwts ?? []) || !isDeepStrictEqual(po?.trustedKeys ?? [], no?.trustedKeys ?? [])) {
+      return { changes, refused: 'config reload not supported for TrustedOperators: the trusted operators and keys need a restart' };
+    }
+    if (!po?.resolver !== !no?.resolver) return { changes, refused: 'config reload does not support moving to or from an account resolver' };
+    changes.push({ text: 'accounts', auth: true });
+  }
   // `accounts {}` (users, imports, exports, limits): clients are re-checked, as for authorization.
   if (!isDeepStrictEqual(prev.accounts, next.accounts) && !changes.some((c) => c.text === 'accounts')) {
     changes.push({ text: 'accounts', auth: true });

@@ -15,6 +15,7 @@ import { removePidFile, removePortsFile, writePidFile, writePortsFile, type Port
 import { diffOptions, ReloadError } from './reload.js';
 import type { SubjectIndex } from './subjects.js';
 import { Accounts } from './accounts/registry.js';
+import type { AccountConfig } from '../config/types.js';
 import { TlsConfig, TlsManager } from './tls.js';
 import { OcspRegistry } from './ocsp-registry.js';
 import type { OcspPeerGate } from './ocsp-peer-hook.js';
@@ -224,6 +225,13 @@ export class Server {
     if (this.auth.hasPlaintextPasswords) log.warn('Plaintext passwords detected, use nkeys or bcrypt');
     if (o.configFile) log.notice(`Using configuration file: ${o.configFile}`);
     for (const w of this.configWarnings) log.warn(w);
+    if (o.operator) {
+      const register = (cfg: AccountConfig): void => {
+        const acc = this.accounts.addFromJwt(cfg);
+        if (cfg.name === o.systemAccount) this.accounts.system = acc;
+      };
+      await (await import('./jwt/startup.js')).startOperatorMode(o.operator, o.systemAccount, log, register);
+    }
 
     // nats-server runs JetStream clustered (a Raft meta group) when both are on; tsnats has only
     // the single-server engine, so it refuses rather than serve a JetStream no peer can see.
@@ -234,6 +242,11 @@ export class Server {
     await this.monitor.prepare();
     for (const h of this.hooks) if (h.start) await h.start(this.hookContext());
     await this.applyAccountLinks(o);
+    // Operator mode registers accounts as their users log in: their imports, exports and mappings
+    // (and those of accounts importing from them) are bridged then.
+    this.accounts.onAdd((a) => {
+      if (a.dynamic && this.links) this.links.apply(this.options);
+    });
 
     await this.monitor.start();
     await this.listen();
@@ -476,6 +489,8 @@ export class Server {
     this.auth = auth;
     // Accounts gone from the configuration: their connections are closed by reauthorize() below.
     this.accounts.configure(next);
+    // Operator mode, MEMORY resolver: registered accounts take their (new) preloaded JWTs.
+    if (next.operator?.resolver?.kind === 'memory') (await import('./jwt/update.js')).reloadMemoryAccounts(this, next.operator, next.systemAccount);
     await this.applyAccountLinks(next);
     this.logger.update({
       debug: next.debug,
@@ -597,11 +612,16 @@ export class Server {
    * account JWT changed). The module loads only when some account uses them.
    */
   async applyAccountLinks(o: ServerOptions = this.options): Promise<void> {
-    let used = (o.mappings?.length ?? 0) > 0;
+    // Operator mode: accounts (and their imports) arrive with their users, so the module is loaded
+    // up front and a new account is bridged before its first user's CONNECT completes.
+    let used = (o.mappings?.length ?? 0) > 0 || o.operator !== undefined;
     for (const a of this.accounts.all()) if ((a.config?.imports.length ?? 0) > 0 || (a.config?.mappings?.length ?? 0) > 0) used = true;
     if (!used && !this.links) return;
-    const { AccountLinks } = await import('./accounts/imports.js');
-    (this.links ??= new AccountLinks(this)).apply(o);
+    if (!this.links) {
+      const { AccountLinks } = await import('./accounts/imports.js');
+      this.links ??= new AccountLinks(this);
+    }
+    this.links.apply(o);
   }
 
   // -------------------------------------------------------------------------------------------

@@ -8,8 +8,8 @@
 
 import { hashString, mixSeed, type Src } from './rng.js';
 
-export type TargetName = 'protocol' | 'config' | 'ocsp' | 'websocket' | 'route' | 'leaf' | 'jsapi' | 'store';
-export const TARGET_NAMES: readonly TargetName[] = ['protocol', 'config', 'ocsp', 'websocket', 'route', 'leaf', 'jsapi', 'store'];
+export type TargetName = 'protocol' | 'config' | 'ocsp' | 'websocket' | 'route' | 'leaf' | 'jsapi' | 'store' | 'jwt';
+export const TARGET_NAMES: readonly TargetName[] = ['protocol', 'config', 'ocsp', 'websocket', 'route', 'leaf', 'jsapi', 'store', 'jwt'];
 
 export interface Current {
   /** Registers the input about to be run (bytes, or text for the config target) and its recipe. */
@@ -166,5 +166,7 @@ export async function loadTarget(name: TargetName, opts: TargetOptions): Promise
       return (await import('./targets/jsapi.js')).create(opts);
     case 'store':
       return (await import('../jetstream/store/fuzz-target.js')).create(opts);
+    case 'jwt':
+      return (await import('./targets/jwt.js')).create(opts);
   }
 }

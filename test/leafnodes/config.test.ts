@@ -58,7 +58,9 @@ describe('leafnodes config', () => {
   it('reports errors with their position', () => {
     fails('leafnodes {\n  foo: 1\n}', /^unknown field "foo"$/, [2, 3]);
     fails('leafnodes {\n  authorization { user: a, password: b, users: [ {user: c, password: d} ] }\n}', /can not have a single user\/pass and a users array/);
-    fails('leafnodes {\n  remotes: [ { url: "nats://h", credentials: "/x.creds" } ]\n}', /"credentials" is not supported by tsnats yet/, [2, 33]);
+    // `credentials` (a .creds file, operator-mode hubs) is supported: test/jwt/leaf-creds.test.ts.
+    assert.equal(opts('leafnodes {\n  remotes: [ { url: "nats://h", credentials: "/x.creds" } ]\n}').leafnodes!.remotes[0]!.credentials, '/x.creds');
+    fails('leafnodes {\n  remotes: [ { url: "nats://h", credentials: 5 } ]\n}', /credentials/, [2, 33]);
     fails('leafnodes { remotes: [ { hub: true } ] }', /needs at least one "url"/);
     fails('leafnodes { remotes: [ { urls: ["ws://a", "nats://b"] } ] }', /mix of websocket and non-websocket urls/);
     assert.deepEqual(opts('leafnodes { remotes: [ { url: "ws://a:8080" } ] }').leafnodes!.remotes[0]!.urls, ['ws://a:8080/']);

@@ -11,6 +11,7 @@ describe('wire errors', () => {
       [E.ERR_AUTH_VIOLATION, 'Authorization Violation', true],
       [E.ERR_AUTH_TIMEOUT, 'Authentication Timeout', true],
       [E.ERR_USER_AUTH_EXPIRED, 'User Authentication Expired', true],
+      [E.ERR_USER_AUTH_REVOKED, 'User Authentication Revoked', true],
       [E.ERR_ACCOUNT_AUTH_EXPIRED, 'Account Authentication Expired', true],
       [E.ERR_INVALID_CLIENT_PROTOCOL, 'invalid client protocol', true],
       [E.ERR_NO_RESPONDERS_REQUIRES_HEADERS, 'no responders requires headers support', true],

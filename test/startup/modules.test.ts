@@ -19,7 +19,8 @@ const BIN = resolve('bin/tsnats');
 
 /** What every server loads (dist/src paths), besides Node builtins. */
 // Every server parses every configuration block (the parsers of cluster {}, websocket {},
-// jetstream {}, leafnodes {}, ocsp_peer are small and package-free), may check nkeys and has the small JetStream
+// jetstream {}, leafnodes {}, ocsp_peer, and the operator-mode keys — which decode an operator JWT as
+// nats-server does at parse time — are small and package-free), may check nkeys and has the small JetStream
 // port (src/server/internal.ts); the features themselves load on demand. Accounts are core: every
 // connection is bound to one (`$G` at least), so the account registry and the accounts {} parser load
 // (with the subject transforms its `mappings` checks use).
@@ -34,6 +35,7 @@ const CORE = [
   'src/config/leafnodes.js',
   'src/config/lexer.js',
   'src/config/ocsp-peer.js',
+  'src/config/operator.js',
   'src/config/options.js',
   'src/config/parser.js',
   'src/config/websocket.js',
@@ -176,6 +178,18 @@ describe('start-up: modules loaded', () => {
     assert.deepEqual(extra, [], diff(m.own, expected));
     assert.deepEqual(m.packages, []);
     assert.deepEqual(m.builtins.filter((b) => NOT_PLAIN.includes(b)), []);
+  });
+
+  it('operator mode: the JWT strategy loads (no npm package, no http); plain configurations never load it', async () => {
+    const { encodeOperator } = await import('@nats-io/jwt');
+    const { createOperator } = await import('@nats-io/nkeys');
+    const conf = join(dir, 'operator.conf');
+    writeFileSync(conf, `host: 127.0.0.1\nport: -1\noperator: "${await encodeOperator('OP', createOperator(), {})}"\nresolver: MEMORY\n`);
+    const m = await probe([BIN, '-c', conf], dir);
+    for (const f of ['src/server/jwt/strategy.js', 'src/server/jwt/claims.js', 'src/server/jwt/resolver.js', 'src/server/jwt/startup.js']) assert.ok(m.own.includes(f), f);
+    assert.deepEqual(m.packages, []);
+    assert.deepEqual(m.builtins.filter((b) => NOT_PLAIN.includes(b)), []);
+    assert.ok(CORE.every((f) => !f.startsWith('src/server/jwt/')));
   });
 
   it('monitoring: node:http and the listener at start; endpoints, prom-client only when asked', async () => {

@@ -382,6 +382,8 @@ export class AccountLinks {
     for (const importer of accounts.all()) {
       for (const i of importer.config?.imports ?? []) {
         const exporter = accounts.get(i.account);
+        // Operator mode: the exporting account is bridged when it is registered (its first user).
+        if (!exporter && o.operator) continue;
         const exports = exporter?.config?.exports ?? [];
         // Checked when the file is loaded; checked again here for accounts set up at run time.
         if (!exporter || !exports.some((x) => x.kind === i.kind && exportAllows(x, i.subject, importer.name))) {

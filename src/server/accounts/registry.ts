@@ -2,7 +2,7 @@
 // (`system_account`, else `$SYS` created automatically unless `no_system_account`, as nats-server
 // 2.9.10 does). Interest changes in any account's index go to one observer (routes, leafs).
 
-import type { ServerOptions } from '../../config/types.js';
+import type { AccountConfig, ServerOptions } from '../../config/types.js';
 import type { Subscribable } from '../subjects.js';
 import { Account, DEFAULT_SYSTEM_ACCOUNT, GLOBAL_ACCOUNT } from './account.js';
 
@@ -64,6 +64,15 @@ export class Accounts<S extends Subscribable> {
       const i = this.addListeners.indexOf(l);
       if (i >= 0) this.addListeners.splice(i, 1);
     };
+  }
+
+  /** Operator mode: registers the account a resolved account JWT describes (kept across reloads). */
+  addFromJwt(config: AccountConfig): Account<S> {
+    const known = this.byName.get(config.name);
+    if (known) return known;
+    const a = new Account<S>(config.name, config);
+    a.dynamic = true;
+    return this.add(a);
   }
 
   get(name: string): Account<S> | undefined {

@@ -101,6 +101,7 @@ function render(c: ConnSnapshot, now: number, auth: boolean, subs: SubsMode): Re
   if (c.tlsCipher) o.tls_cipher_suite = c.tlsCipher;
   if (c.tlsFirst) o.tls_first = true;
   if (auth && c.user) o.authorized_user = c.user;
+  if (auth && c.jwt && o.account === undefined) o.account = c.jwt.account;
   if (subs === 'list' && c.subs.length > 0) o.subscriptions_list = c.subs.map((s) => s.subject);
   if (subs === 'detail' && c.subs.length > 0) {
     o.subscriptions_list_detail = c.subs.map((s) => {
@@ -112,6 +113,13 @@ function render(c: ConnSnapshot, now: number, auth: boolean, subs: SubsMode): Re
       d.cid = c.cid;
       return d;
     });
+  }
+  if (auth && c.jwt) {
+    // Operator mode (nats-server: jwt, issuer_key, name_tag, tags after the subscriptions).
+    o.jwt = c.jwt.jwt;
+    o.issuer_key = c.jwt.issuerKey;
+    if (c.jwt.nameTag) o.name_tag = c.jwt.nameTag;
+    if (c.jwt.tags.length > 0) o.tags = c.jwt.tags;
   }
   return o;
 }

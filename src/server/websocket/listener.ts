@@ -421,12 +421,14 @@ export class WebsocketListener {
       sock.write(switchingProtocols(header(req, 'sec-websocket-key'), compress, noMasking));
       const browser = ua.startsWith('Mozilla/');
       const safari = compress && ua.includes('Version/') && ua.includes('Safari/');
-      this.open(sock, raw, { compress, noMasking, browser, safari }, peerLog);
+      // `jwt_cookie` (operator mode): the JWT a CONNECT without one uses.
+      const cookieJwt = w.jwtCookie ? cookieValue(header(req, 'cookie'), w.jwtCookie) : undefined;
+      this.open(sock, raw, { compress, noMasking, browser, safari, cookieJwt }, peerLog);
     };
     sock.on('data', onData);
   }
 
-  private open(sock: Socket, raw: Socket, o: { compress: boolean; noMasking: boolean; browser: boolean; safari: boolean }, peerLog?: PeerConnLogger): void {
+  private open(sock: Socket, raw: Socket, o: { compress: boolean; noMasking: boolean; browser: boolean; safari: boolean; cookieJwt?: string }, peerLog?: PeerConnLogger): void {
     const server = this.server;
     let client: { error(m: string): void; reason: string } | undefined;
     const ws = new WsSocket(sock, {
@@ -440,6 +442,7 @@ export class WebsocketListener {
     if (sock !== raw) raw.on('close', () => sock.destroy());
     server.acceptConnection(ws as unknown as Socket, this.transport, (c) => {
       client = c;
+      c.cookieJwt = o.cookieJwt;
       // `ocsp_peer`: the periodic re-check of admitted peers now closes this client if revoked.
       if (peerLog) server.ocspPeer?.adopt(peerLog, c);
       ws.reasonOf = () => c.reason;
@@ -471,4 +474,15 @@ function describe(w: WebsocketOptions | undefined): string {
   if (!w) return '{}';
   const { tls, ...rest } = w;
   return JSON.stringify({ ...rest, tls: tls ? 'configured' : undefined });
+}
+
+/** The value of cookie `name` in a Cookie header (Go's Request.Cookie), or undefined. */
+function cookieValue(header: string, name: string): string | undefined {
+  for (const part of header.split(';')) {
+    const i = part.indexOf('=');
+    if (i < 0 || part.slice(0, i).trim() !== name) continue;
+    const v = part.slice(i + 1).trim();
+    return v.length >= 2 && v.startsWith('"') && v.endsWith('"') ? v.slice(1, -1) : v;
+  }
+  return undefined;
 }
