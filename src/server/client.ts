@@ -220,6 +220,8 @@ export interface ConnSnapshot {
   /** /connz `type` when not "nats" (websocket). */
   type?: string;
   user: string;
+  /** The account the connection was bound to (set when it closed; open connections are looked up). */
+  account?: string;
   subs: Array<{ subject: string; queue?: string; sid: string; msgs: number; max: number }>;
 }
 
@@ -751,6 +753,7 @@ export class Client extends ConnCore implements ProtocolHandler, SubscriptionTar
     if (!this.connectReceived) {
       this.connectReceived = true;
       this.rttNs = (Date.now() - this.start) * 1e6;
+      this.server.events?.clientConnected(this);
     }
     if (this.verbose) this.sendOK();
   }

@@ -8,7 +8,7 @@ import type { Server, ServerHook } from './server.js';
 import type { ServerOptions } from '../config/types.js';
 
 /** Stands in for a producing Client when the server itself publishes (stall gate stubs). */
-class InternalProducer {
+export class InternalProducer {
   readonly parser = { chunksReused: false };
   readonly echo = true;
   stall: unknown = undefined;

@@ -117,6 +117,8 @@ export class Server {
   jetstream: JetStreamHandle | undefined;
   /** The leaf node manager when `leafnodes {}` is configured (src/server/leafnodes.ts, loaded lazily). */
   leafnodes: Leafnodes | null = null;
+  /** The system account's events and requests (src/server/events, loaded when something can listen). */
+  events: import('./events/system.js').SystemEvents | undefined;
 
   // statistics
   inMsgs = 0;
@@ -345,6 +347,8 @@ export class Server {
     }
     this.clients.set(cid, c);
     this.totalConnections++;
+    // nats-server binds a new connection to the global account until it authenticates.
+    this.events?.accountConnsChanged('$G');
     c.begin();
   }
 
@@ -382,6 +386,13 @@ export class Server {
     snap.subs = subs;
     snap.numSubs = subs.length;
     this.recordClosed(snap);
+    const ev = this.events;
+    if (ev) {
+      const acc = ev.accounts.accountOf(c);
+      snap.account = acc;
+      ev.clientClosed(c, snap, acc, snap.reason === ClosedReason.AuthenticationViolation);
+      ev.accountConnsChanged(acc, true);
+    }
   }
 
   private recordClosed(snap: ConnSnapshot): void {
@@ -552,6 +563,8 @@ export class Server {
     this.shutdownPromise = (async () => {
       const log = this.logger;
       log.notice('Initiating Shutdown...');
+      // The SHUTDOWN event reaches system account subscribers before they are closed.
+      this.events?.shutdown();
       this.closeListener();
       for (const c of [...this.clients.values()]) c.close(ClosedReason.ServerShutdown);
       // Leafs first: routes going away must not send spokes a shrunken leafnode_urls list.
