@@ -711,6 +711,12 @@ export class Client extends ConnCore implements ProtocolHandler, SubscriptionTar
     r.then(resume, () => resume({ ok: false, log: 'authentication error' }));
   }
 
+  /** nats-server's getRawAuthUser: the CONNECT nkey, else user name, else token (events, also on failure). */
+  get rawAuthUser(): string {
+    const o = this.opts;
+    return o.nkey || o.user || o.authToken || '';
+  }
+
   private credentials(): Credentials {
     const o = this.opts;
     return { user: o.user, pass: o.pass, auth_token: o.authToken, nkey: o.nkey, sig: o.sig, nonce: this.nonce };

@@ -42,6 +42,56 @@ export function goJsonError(text: string): string | undefined {
   return undefined;
 }
 
+// Option fields and their Go types, per request (nats-server's <X>EventOptions structs), so a body
+// with a wrong type is refused with Go's own decoding error (400), as nats-server does.
+type GoType = 'string' | 'bool' | 'int' | 'uint64' | '[]string' | 'server.SortOpt' | 'server.ConnState';
+const FILTER_FIELDS: Record<string, GoType> = { server_name: 'string', cluster: 'string', host: 'string', tags: '[]string', domain: 'string' };
+const OPTION_STRUCTS: Record<string, [string, Record<string, GoType>]> = {
+  STATSZ: ['StatszEventOptions', {}],
+  VARZ: ['VarzEventOptions', {}],
+  CONNZ: [
+    'ConnzEventOptions',
+    { sort: 'server.SortOpt', auth: 'bool', subscriptions: 'bool', subscriptions_detail: 'bool', offset: 'int', limit: 'int', cid: 'uint64', state: 'server.ConnState', user: 'string', acc: 'string', mqtt_client: 'string', filter_subject: 'string' },
+  ],
+  SUBSZ: ['SubszEventOptions', { offset: 'int', limit: 'int', subscriptions: 'bool', account: 'string', test: 'string' }],
+  ROUTEZ: ['RoutezEventOptions', { subscriptions: 'bool', subscriptions_detail: 'bool' }],
+  GATEWAYZ: ['GatewayzEventOptions', { name: 'string', accounts: 'bool', account_name: 'string' }],
+  LEAFZ: ['LeafzEventOptions', { subscriptions: 'bool', account: 'string' }],
+  ACCOUNTZ: ['AccountzEventOptions', { account: 'string' }],
+  JSZ: ['JszEventOptions', { account: 'string', accounts: 'bool', streams: 'bool', consumer: 'bool', config: 'bool', leader_only: 'bool', offset: 'int', limit: 'int' }],
+  HEALTHZ: ['HealthzEventOptions', { 'js-enabled': 'bool', 'js-server-only': 'bool' }],
+  INFO: ['AccInfoEventOptions', {}],
+  STATZ: ['AccountStatzEventOptions', { accounts: '[]string', include_unused: 'bool' }],
+};
+
+function jsonKind(v: unknown): string {
+  return Array.isArray(v) ? 'array' : typeof v === 'boolean' ? 'bool' : typeof v === 'number' ? 'number' : typeof v;
+}
+
+/** Go's decoding error for the first field of `o` whose JSON type does not fit the struct, if any. */
+export function optionTypeError(request: string, o: Opts): string | undefined {
+  const [struct, fields] = OPTION_STRUCTS[request] ?? ['EventFilterOptions', {}];
+  for (const [k, v] of Object.entries(o)) {
+    const t = fields[k] ?? FILTER_FIELDS[k];
+    if (t === undefined || v === null) continue;
+    const at = `Go struct field ${struct}.${k} of type`;
+    const kind = jsonKind(v);
+    if (t === '[]string') {
+      if (!Array.isArray(v)) return `json: cannot unmarshal ${kind} into ${at} []string`;
+      const bad = v.find((x) => x !== null && typeof x !== 'string');
+      if (bad !== undefined) return `json: cannot unmarshal ${jsonKind(bad)} into ${at} string`;
+    } else if (t === 'string' || t === 'server.SortOpt') {
+      if (typeof v !== 'string') return `json: cannot unmarshal ${kind} into ${at} ${t}`;
+    } else if (t === 'bool') {
+      if (typeof v !== 'boolean') return `json: cannot unmarshal ${kind} into ${at} bool`;
+    } else {
+      if (typeof v !== 'number') return `json: cannot unmarshal ${kind} into ${at} ${t}`;
+      if (!Number.isInteger(v) || (t === 'uint64' && v < 0)) return `json: cannot unmarshal number ${v} into ${at} ${t}`;
+    }
+  }
+  return undefined;
+}
+
 /** nats-server's filterRequest: true when the request does not apply to this server. */
 export function filteredOut(server: Server, o: Opts): boolean {
   const name = str(o.server_name);
@@ -128,7 +178,14 @@ function emptyJsz(server: Server): Record<string, unknown> {
 export function serverBuilders(server: Server, ev: SystemEvents): Record<string, Builder> {
   return {
     VARZ: () => endpoint(server, '/varz', new URLSearchParams()),
-    SUBSZ: (o) => endpoint(server, '/subsz', subszQuery(o)),
+    SUBSZ: async (o) => {
+      const r = (await endpoint(server, '/subsz', subszQuery(o))) as Record<string, unknown>;
+      if ('server_id' in r) return r;
+      // Without the list, /subsz is only the statistics; the request answers the whole Subsz.
+      const off = typeof o.offset === 'number' && o.offset > 0 ? o.offset : 0;
+      const lim = typeof o.limit === 'number' && o.limit > 0 ? o.limit : 1024;
+      return { server_id: server.serverId, now: rfc3339(preciseNow()), ...r, total: 0, offset: off, limit: lim };
+    },
     CONNZ: (o) => endpoint(server, '/connz', connzQuery(o)),
     ROUTEZ: async (o) =>
       (await endpoint(server, '/routez', q({ subs: o.subscriptions_detail === true ? 'detail' : o.subscriptions === true }))) ?? {
@@ -202,6 +259,11 @@ export function installRequests(server: Server, ev: SystemEvents): void {
         return;
       }
       const o = (JSON.parse(text) ?? {}) as Opts;
+      const bad = optionTypeError('STATSZ', o);
+      if (bad) {
+        bus.publish(to, undefined, () => apiResponse(ev.serverInfo(), undefined, { code: 400, description: bad }));
+        return;
+      }
       if (filteredOut(server, o)) return;
     }
     ev.sendStatsz(to);
@@ -210,7 +272,7 @@ export function installRequests(server: Server, ev: SystemEvents): void {
 
   const builders = serverBuilders(server, ev);
   for (const name of SERVER_REQUESTS) {
-    const h = name === 'STATSZ' ? statsz : zReq(server, ev, builders[name]!, () => '');
+    const h = name === 'STATSZ' ? statsz : zReq(server, ev, name, builders[name]!, () => '');
     bus.subscribe(Subjects.serverDirect(id, name), h);
     bus.subscribe(Subjects.serverPing(name), h);
   }
@@ -222,12 +284,14 @@ export function installRequests(server: Server, ev: SystemEvents): void {
       bus.subscribe(subject, (s, reply, _h, data) => connsRequest(server, ev, s, reply, data));
       continue;
     }
-    bus.subscribe(subject, zReq(server, ev, acc[name]!, (s) => s.split('.')[3] ?? ''));
+    // (`$SYS.REQ.ACCOUNT.PING.STATZ` also matches `*.STATZ`: that handler skips the account "PING"
+    // after decoding, so a bad body is answered by both, as nats-server does.)
+    bus.subscribe(subject, zReq(server, ev, name, acc[name]!, (s) => s.split('.')[3] ?? ''));
   }
   // $SYS.REQ.ACCOUNT.PING.STATZ: every account with connections (or all with include_unused).
   bus.subscribe(
     Subjects.accountPing('STATZ'),
-    zReq(server, ev, async (o) => {
+    zReq(server, ev, 'STATZ', async (o) => {
       const { accstatz } = await import('../monitor/accounts.js');
       const unused = o.include_unused === true;
       const r = accstatz(server, Array.isArray(o.accounts) ? o.accounts.map(String) : [], unused);
@@ -238,7 +302,7 @@ export function installRequests(server: Server, ev: SystemEvents): void {
 }
 
 /** nats-server's zReq: decode the options, apply the filter, answer `{server, data|error}`. */
-function zReq(server: Server, ev: SystemEvents, build: Builder, account: (subject: string) => string) {
+function zReq(server: Server, ev: SystemEvents, request: string, build: Builder, account: (subject: string) => string) {
   return (subject: string, reply: string | undefined, _hdr: Buffer | null, data: Buffer): void => {
     if (!reply) return;
     let opts: Opts = {};
@@ -250,6 +314,11 @@ function zReq(server: Server, ev: SystemEvents, build: Builder, account: (subjec
         return;
       }
       opts = (JSON.parse(text) ?? {}) as Opts;
+      const bad = optionTypeError(request, opts);
+      if (bad) {
+        ev.bus.publish(reply, undefined, () => apiResponse(ev.serverInfo(), undefined, { code: 400, description: bad }));
+        return;
+      }
       if (filteredOut(server, opts)) return;
     }
     void (async () => {

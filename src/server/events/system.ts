@@ -94,7 +94,7 @@ export class SystemEvents {
       host: snap.ip,
       id: snap.cid,
       account,
-      user: snap.user,
+      user: c.rawAuthUser,
       name: snap.name,
       lang: snap.lang,
       version: snap.version,
