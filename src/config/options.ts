@@ -8,6 +8,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { isValidPublicUserKey } from '../server/nkey.js';
 import { parseClusterBlock } from './cluster.js';
+import { checkAccounts, parseAccountsBlock } from './accounts.js';
 import { parseLeafnodesBlock } from './leafnodes.js';
 import { ConfigError, formatPosition, type Position } from './errors.js';
 import { goType, parseConfig, type ConfigNode, type MapEntry, type MapNode, type ParseOptions } from './parser.js';
@@ -147,11 +148,13 @@ export function formatGoDuration(ms: number): string {
 // ---------------------------------------------------------------------------
 // Option tables
 
+/** The connection types `allowed_connection_types` takes (nats-server's jwt.ConnectionType*). */
+const CONNECTION_TYPES: ReadonlySet<string> = new Set(['STANDARD', 'WEBSOCKET', 'LEAFNODE', 'LEAFNODE_WS', 'MQTT', 'MQTT_WS']);
+
 /** Top-level options nats-server knows that tsnats does not implement (yet). */
 export const UNSUPPORTED_OPTIONS: ReadonlySet<string> = new Set([
   'gateway',
   'mqtt',
-  'accounts',
   'operator',
   'operators',
   'root_operator',
@@ -162,10 +165,6 @@ export const UNSUPPORTED_OPTIONS: ReadonlySet<string> = new Set([
   'resolver_tls',
   'resolver_preload',
   'resolver_pinned_accounts',
-  'system_account',
-  'system',
-  'no_system_account',
-  'no_system',
   'mappings',
   'maps',
   'trusted',
@@ -575,6 +574,27 @@ class Builder {
         o.authorization = this.authorization(e);
         if (o.authorization) this.mark('authorization', e.keyPos);
         return;
+      case 'accounts':
+        this.mark('accounts', e.keyPos);
+        o.accounts = parseAccountsBlock(this, e, o);
+        return;
+      case 'system_account':
+      case 'system': {
+        if (e.value.kind !== 'string') {
+          this.err(e.keyPos, 'system account name must be a string');
+          return;
+        }
+        o.systemAccount = e.value.value;
+        this.mark('system_account', e.keyPos);
+        return;
+      }
+      case 'no_system_account':
+      case 'no_system':
+      case 'no_sys_acc': {
+        const b = this.bool(e);
+        if (b !== undefined) o.noSystemAccount = b;
+        return;
+      }
       case 'no_auth_user': {
         const s = this.str(e);
         if (s !== undefined) {
@@ -704,10 +724,11 @@ class Builder {
         `max_payload (${o.maxPayload}) cannot be higher than max_pending (${o.maxPending})`,
       );
     }
+    if (o.accounts || o.systemAccount !== undefined) checkAccounts(this, o, this.at('accounts'), this.at('system_account'));
     const nau = this.at('no_auth_user');
     if (nau && o.noAuthUser !== undefined && o.noAuthUser !== '') {
       // nats-server 2.9.10 looks only at user/password users: an nkey user cannot be the default.
-      const users = o.authorization?.users ?? [];
+      const users = [...(o.authorization?.users ?? []), ...(o.accounts ?? []).flatMap((a) => a.users)];
       if (users.length === 0) {
         this.err(nau, `no_auth_user: ${JSON.stringify(o.noAuthUser)} present, but users are not defined`);
       } else if (!users.some((u) => u.user === o.noAuthUser)) {
@@ -830,7 +851,11 @@ class Builder {
           }
           case 'allowed_connection_types':
           case 'connection_types':
-          case 'clients':
+          case 'clients': {
+            const t = this.connectionTypes(g);
+            if (t) u.allowedConnectionTypes = t;
+            break;
+          }
           case 'proxy_required':
             this.err(g.keyPos, `${JSON.stringify(g.key)} in a user entry is not supported by tsnats yet`);
             break;
@@ -843,7 +868,12 @@ class Builder {
         if (!isValidPublicUserKey(nkey)) this.err(lastKeyPos, 'Not a valid public nkey for a user');
         else if ((u.user !== undefined && u.user !== '') || (u.password !== undefined && u.password !== '')) {
           this.err(lastKeyPos, 'Nkey users do not take usernames or passwords');
-        } else nkeys.push(u.permissions ? { nkey, permissions: u.permissions } : { nkey });
+        } else {
+          const n: NkeyUserEntry = { nkey };
+          if (u.permissions) n.permissions = u.permissions;
+          if (u.allowedConnectionTypes) n.allowedConnectionTypes = u.allowedConnectionTypes;
+          nkeys.push(n);
+        }
         continue;
       }
       if (u.user === undefined || u.user === '') {
@@ -858,7 +888,27 @@ class Builder {
       const entry: UserEntry = { user: u.user };
       if (u.password !== undefined) entry.password = u.password;
       if (u.permissions) entry.permissions = u.permissions;
+      if (u.allowedConnectionTypes) entry.allowedConnectionTypes = u.allowedConnectionTypes;
       out.push(entry);
+    }
+    return out;
+  }
+
+  /** `allowed_connection_types`: a list of STANDARD, WEBSOCKET, LEAFNODE, LEAFNODE_WS, MQTT, MQTT_WS (any case). */
+  private connectionTypes(g: MapEntry): string[] | undefined {
+    const items = g.value.kind === 'array' ? g.value.items : [g.value];
+    const out: string[] = [];
+    for (const it of items) {
+      if (it.kind !== 'string') {
+        this.err(g.keyPos, `error parsing allowed connection types: expected a string, got ${describe(it)}`);
+        return undefined;
+      }
+      const t = it.value.toUpperCase();
+      if (!CONNECTION_TYPES.has(t)) {
+        this.err(g.keyPos, `unknown connection type ${JSON.stringify(it.value)}`);
+        return undefined;
+      }
+      if (!out.includes(t)) out.push(t);
     }
     return out;
   }
@@ -991,6 +1041,10 @@ class Builder {
 
   permissionsBlock(e: MapEntry): Permissions | undefined {
     return this.permissions(e);
+  }
+
+  usersBlock(e: MapEntry, nkeys: NkeyUserEntry[]): UserEntry[] {
+    return this.users(e, nkeys);
   }
 
   /**

@@ -29,6 +29,8 @@ export interface AuthOk {
   /** The authenticated user name (absent for token/anonymous). */
   user?: string;
   permissions: CompiledPermissions | null;
+  /** The account the user belongs to (absent: the global account `$G`). */
+  account?: string;
 }
 
 export interface AuthFailed {
@@ -69,6 +71,21 @@ export function comparePassword(configured: string, given: string): boolean | Pr
 interface CompiledUser {
   entry: UserEntry;
   permissions: CompiledPermissions | null;
+}
+
+/** The connection kinds `allowed_connection_types` names (a client connection is one of the first two). */
+export type ConnectionType = 'STANDARD' | 'WEBSOCKET' | 'LEAFNODE' | 'LEAFNODE_WS' | 'MQTT' | 'MQTT_WS';
+
+/** nats-server: a user with allowed connection types may only connect as one of them. */
+function typeAllowed(allowed: string[] | undefined, t: ConnectionType): boolean {
+  return allowed === undefined || allowed.length === 0 || allowed.includes(t);
+}
+
+function okFor(name: string | undefined, account: string | undefined, permissions: CompiledPermissions | null): AuthOk {
+  const r: AuthOk = { ok: true, permissions };
+  if (name !== undefined) r.user = name;
+  if (account !== undefined) r.account = account;
+  return r;
 }
 
 /** Normalises a distinguished name for comparison: RDNs trimmed, sorted, case-insensitive types. */
@@ -127,14 +144,21 @@ export class Authenticator {
   /** INFO carries a nonce (nkey users are configured). */
   readonly nonceRequired: boolean;
 
-  constructor(opts: ServerOptions) {
+  /** The kind of connection this authenticator admits (`allowed_connection_types`). */
+  readonly connType: ConnectionType;
+
+  constructor(opts: ServerOptions, connType: ConnectionType = 'STANDARD') {
     const a = opts.authorization;
     this.auth = a;
+    this.connType = connType;
     this.noAuthUser = opts.noAuthUser;
     this.verifyAndMap = !!opts.tls?.verifyAndMap;
     this.defaultPermissions = CompiledPermissions.from(a?.defaultPermissions);
     let plaintext = false;
-    for (const u of a?.users ?? []) {
+    // Users of `accounts {}` entries join the authorization block's (names are unique across both).
+    const accountUsers = (opts.accounts ?? []).flatMap((acc) => acc.users);
+    const accountNkeys = (opts.accounts ?? []).flatMap((acc) => acc.nkeys ?? []);
+    for (const u of [...(a?.users ?? []), ...accountUsers]) {
       const cu: CompiledUser = { entry: u, permissions: CompiledPermissions.from(u.permissions) ?? this.defaultPermissions };
       this.users.set(u.user, cu);
       if (u.user.includes('=')) this.usersByDn.set(normDn(u.user), cu);
@@ -142,13 +166,13 @@ export class Authenticator {
     }
     if (a?.password !== undefined && !isBcrypt(a.password)) plaintext = true;
     // A bcrypt password is configured: load bcryptjs now, so the first CONNECT does not wait for it.
-    if ([a?.password, a?.token, ...(a?.users ?? []).map((u) => u.password)].some((p) => p !== undefined && isBcrypt(p))) {
+    if ([a?.password, a?.token, ...[...(a?.users ?? []), ...accountUsers].map((u) => u.password)].some((p) => p !== undefined && isBcrypt(p))) {
       void import('bcryptjs').catch(() => undefined);
     }
     this.hasPlaintextPasswords = plaintext;
-    this.nkeys = compileNkeys(a?.nkeys, this.defaultPermissions);
+    this.nkeys = compileNkeys([...(a?.nkeys ?? []), ...accountNkeys], this.defaultPermissions);
     this.nonceRequired = this.nkeys.size > 0;
-    this.enabled = !!a && (a.token !== undefined || a.user !== undefined || this.users.size > 0 || this.nkeys.size > 0);
+    this.enabled = (!!a && (a.token !== undefined || a.user !== undefined)) || this.users.size > 0 || this.nkeys.size > 0;
     this.required = this.enabled && !(this.noAuthUser && this.users.has(this.noAuthUser));
     const tlsTimeout = opts.tls ? opts.tls.timeoutMs : 0;
     // nats-server: default auth timeout 2 s, or TLS timeout + 1 s when TLS is on.
@@ -165,29 +189,35 @@ export class Authenticator {
     // With nkey users configured, nats-server logs every failure as `- Nkey "<CONNECT nkey>"`.
     const log = `authentication error - Nkey ${JSON.stringify(c.nkey ?? '')}`;
     const relog = (r: AuthResult): AuthResult => (r.ok ? r : r.debug ? { ok: false, log, debug: r.debug } : { ok: false, log });
-    const r = c.nkey ? checkNkey(this.nkeys, c) : this.check(c, peerCert);
+    const r = c.nkey ? checkNkey(this.nkeys, c, this.connType) : this.check(c, peerCert);
     return r instanceof Promise ? r.then(relog) : relog(r);
   }
 
-  /** Whether the user or nkey a connection authenticated as is still configured (reload). */
-  stillConfigured(c: Credentials, user: string | undefined): boolean {
-    // nats-server's clientHasMovedToDifferentAccount: the CONNECT nkey, else the user name.
-    if (c.nkey) return this.nkeys.has(c.nkey);
+  /**
+   * Whether the user or nkey a connection authenticated as is still configured, in the same
+   * account (reload; nats-server's clientHasMovedToDifferentAccount).
+   */
+  stillConfigured(c: Credentials, user: string | undefined, account = '$G'): boolean {
+    if (c.nkey) {
+      const n = this.nkeys.get(c.nkey);
+      return n !== undefined && (n.account ?? '$G') === account;
+    }
     if (user === undefined || user === '') return true;
     // A user name that is not in a `users` list (also the single `user` of an authorization
     // block) counts as moved: nats-server closes such clients on every auth reload.
-    return this.users.has(user);
+    const u = this.users.get(user);
+    return u !== undefined && (u.entry.account ?? '$G') === account;
   }
 
   private check(c: Credentials, peerCert?: X509Certificate): AuthResult | Promise<AuthResult> {
-    const a = this.auth;
-    if (!this.enabled || !a) return { ok: true, permissions: null };
+    if (!this.enabled) return { ok: true, permissions: null };
+    const a = this.auth ?? { users: [] };
 
     if (this.verifyAndMap && this.users.size > 0) {
       if (!peerCert) return { ok: false, log: 'authentication error' };
       for (const id of certIdentities(peerCert)) {
         const u = this.users.get(id) ?? (id.includes('=') ? this.usersByDn.get(normDn(id)) : undefined);
-        if (u) return { ok: true, user: u.entry.user, permissions: u.permissions };
+        if (u && typeAllowed(u.entry.allowedConnectionTypes, this.connType)) return okFor(u.entry.user, u.entry.account, u.permissions);
       }
       return { ok: false, log: 'authentication error' };
     }
@@ -198,7 +228,8 @@ export class Authenticator {
       const fail: AuthFailed = { ok: false, log: `authentication error - User ${JSON.stringify(c.user ?? '')}` };
       const u = name !== undefined ? this.users.get(name) : undefined;
       if (!u) return fail;
-      const ok: AuthOk = { ok: true, user: u.entry.user, permissions: u.permissions };
+      if (!typeAllowed(u.entry.allowedConnectionTypes, this.connType)) return { ...fail, debug: 'Connection type not allowed' };
+      const ok = okFor(u.entry.user, u.entry.account, u.permissions);
       // The no_auth_user default user is accepted without a password.
       if (name === this.noAuthUser && (c.user === undefined || c.user === '')) return ok;
       if (u.entry.password === undefined) return fail;

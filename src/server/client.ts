@@ -42,6 +42,7 @@ import {
 import {
   ERR_AUTH_TIMEOUT,
   ERR_AUTH_VIOLATION,
+  ERR_MAX_ACCOUNT_CONNECTIONS,
   ERR_INVALID_CLIENT_PROTOCOL,
   ERR_INVALID_PUBLISH_SUBJECT,
   ERR_INVALID_SUBJECT,
@@ -59,6 +60,8 @@ import {
 } from '../protocol/errors.js';
 import type { Authenticator, AuthResult, Credentials } from './auth.js';
 import { newNonce } from './nkey.js';
+import type { Account } from './accounts/account.js';
+import { GLOBAL_ACCOUNT } from '../config/accounts.js';
 import { type CompiledPermissions, ResponsePermits, removedByReloadLog, subscriptionsDeniedByReload } from './permissions.js';
 import { isLiteral, isValidLiteralSubject, isValidQueueName, matchLiteral, type MatchResult } from './subjects.js';
 import { goDuration } from './monitor/format.js';
@@ -84,6 +87,7 @@ export const ClosedReason = {
   ProtocolViolation: 'Protocol Violation',
   BadClientProtocolVersion: 'Bad Client Protocol Version',
   MaxConnectionsExceeded: 'Maximum Connections Exceeded',
+  MaxAccountConnectionsExceeded: 'Maximum Account Connections Exceeded',
   MaxPayloadExceeded: 'Maximum Message Payload Exceeded',
   MaxControlLineExceeded: 'Maximum Control Line Exceeded',
   ServerShutdown: 'Server Shutdown',
@@ -188,6 +192,12 @@ interface ConnectOpts {
   tlsRequired: boolean;
 }
 
+/** The stricter of a server limit (0 = none) and an account limit (-1 = none). */
+function minLimit(server: number, account: number): number {
+  if (account < 0) return server;
+  return server > 0 ? Math.min(server, account) : account;
+}
+
 function stripV6Mapped(ip: string | undefined): string {
   if (!ip) return '';
   return ip.startsWith('::ffff:') ? ip.slice(7) : ip;
@@ -269,6 +279,10 @@ export class Client extends ConnCore implements ProtocolHandler, SubscriptionTar
 
   // Auth
   user = '';
+  /** The account this connection is bound to (`$G` until authentication says otherwise). */
+  account: Account<Subscription>;
+  /** Counted in `account.numClients`. */
+  private accountCounted = false;
   /** The nonce sent in this connection's INFO (nkey users configured). */
   private nonce: string | undefined;
   permissions: CompiledPermissions | null = null;
@@ -326,6 +340,7 @@ export class Client extends ConnCore implements ProtocolHandler, SubscriptionTar
   ) {
     super(raw);
     this.server = server;
+    this.account = server.accounts.global;
     this.raw = raw;
     this.cid = cid;
     this.ip = stripV6Mapped(raw.remoteAddress);
@@ -724,6 +739,13 @@ export class Client extends ConnCore implements ProtocolHandler, SubscriptionTar
 
   private applyAuth(r: AuthResult): boolean {
     if (!r.ok) return false;
+    const acc = this.server.accounts.get(r.account ?? GLOBAL_ACCOUNT);
+    if (acc === undefined) return false;
+    if (acc !== this.account) {
+      this.uncountAccount();
+      this.account = acc;
+      this.lastMatch = null;
+    }
     this.user = r.user ?? '';
     this.permissions = r.permissions;
     this.permits = r.permissions?.responses ? new ResponsePermits(r.permissions.responses.max, r.permissions.responses.expiresMs) : null;
@@ -739,7 +761,22 @@ export class Client extends ConnCore implements ProtocolHandler, SubscriptionTar
       this.close(ClosedReason.AuthenticationViolation);
       return;
     }
-    this.applyAuth(r);
+    if (!this.applyAuth(r)) {
+      this.error(`authentication error - account ${JSON.stringify(r.account ?? '')} not found`);
+      this.sendErr(ERR_AUTH_VIOLATION);
+      this.close(ClosedReason.AuthenticationViolation);
+      return;
+    }
+    if (!this.accountCounted) {
+      if (!this.account.connectionAllowed()) {
+        this.sendErr(ERR_MAX_ACCOUNT_CONNECTIONS);
+        this.close(ClosedReason.MaxAccountConnectionsExceeded);
+        this.error(ERR_MAX_ACCOUNT_CONNECTIONS.text);
+        return;
+      }
+      this.account.numClients++;
+      this.accountCounted = true;
+    }
     if (o.protocol < 0 || o.protocol > 1) {
       this.sendErr(ERR_INVALID_CLIENT_PROTOCOL);
       this.close(ClosedReason.BadClientProtocolVersion);
@@ -845,7 +882,7 @@ export class Client extends ConnCore implements ProtocolHandler, SubscriptionTar
    * would be, and a per-client map of fresh strings would only add hashing and retained garbage.)
    */
   private lookup(subject: string): MatchResult<Subscription> {
-    const index = this.server.index;
+    const index = this.account.index;
     const gen = index.generation;
     if (subject === this.lastSubject && gen === this.lastGen && this.lastMatch !== null) return this.lastMatch;
     const r = index.match(subject);
@@ -904,7 +941,7 @@ export class Client extends ConnCore implements ProtocolHandler, SubscriptionTar
       srv.markPending(this);
       return;
     }
-    const max = srv.options.maxSubscriptions;
+    const max = minLimit(srv.options.maxSubscriptions, this.account.limits.maxSubscriptions);
     if (max > 0 && this.subs.size >= max) {
       this.error(ERR_MAX_SUBSCRIPTIONS.text);
       this.sendErr(ERR_MAX_SUBSCRIPTIONS);
@@ -916,7 +953,7 @@ export class Client extends ConnCore implements ProtocolHandler, SubscriptionTar
         return;
       }
       const sub = new Subscription(this, subject, queue, sid);
-      if (!srv.index.insert(sub)) {
+      if (!this.account.index.insert(sub)) {
         this.sendErr(ERR_INVALID_SUBJECT);
         return;
       }
@@ -1097,7 +1134,13 @@ export class Client extends ConnCore implements ProtocolHandler, SubscriptionTar
     if (sub.closed) return;
     sub.closed = true;
     this.subs.delete(sub.sid);
-    this.server.index.remove(sub);
+    this.account.index.remove(sub);
+  }
+
+  private uncountAccount(): void {
+    if (!this.accountCounted) return;
+    this.account.numClients--;
+    this.accountCounted = false;
   }
 
   /** Reading is paused while stalled or while a CONNECT is being authenticated asynchronously. */
@@ -1242,7 +1285,7 @@ export class Client extends ConnCore implements ProtocolHandler, SubscriptionTar
     if (this.isClosed || !this.connectReceived) return;
     const auth = this.authn;
     // nats-server closes (Client Closed, no -ERR) a client whose nkey or listed user is gone.
-    if (!auth.stillConfigured(this.credentials(), this.user)) {
+    if (this.account.removed || !auth.stillConfigured(this.credentials(), this.user, this.account.name)) {
       this.close(ClosedReason.ClientClosed);
       return;
     }
@@ -1311,9 +1354,11 @@ export class Client extends ConnCore implements ProtocolHandler, SubscriptionTar
     const subsSnapshot = this.server.keepsClosedSubs() ? this.subsList() : [];
     this.debug(`Client connection closed: ${reason}`);
     const trace = this.server.logger.traceEnabled;
+    this.uncountAccount();
+    const index = this.account.index;
     for (const sub of this.subs.values()) {
       sub.closed = true;
-      this.server.index.remove(sub);
+      index.remove(sub);
       if (trace) this.server.logger.trace(`${this.logPrefix}<-> [DELSUB ${sub.sid}]`);
     }
     this.server.clientClosed(this, wasOpen, subsSnapshot);

@@ -11,6 +11,9 @@ import { CompiledPermissions } from './permissions.js';
 
 export interface NkeyUser {
   nkey: string;
+  /** The account the user belongs to (absent: `$G`). */
+  account?: string;
+  allowedConnectionTypes?: string[];
   verifier: NkeyVerifier;
   permissions: CompiledPermissions | null;
 }
@@ -21,20 +24,25 @@ export function compileNkeys(entries: NkeyUserEntry[] | undefined, defaults: Com
   for (const e of entries ?? []) {
     // Options given in code (startServer({ authorization: { nkeys } })) skip the config checks.
     if (!isValidPublicUserKey(e.nkey)) throw new Error(`Not a valid public nkey for a user: ${JSON.stringify(e.nkey)}`);
-    m.set(e.nkey, { nkey: e.nkey, verifier: new NkeyVerifier(e.nkey), permissions: CompiledPermissions.from(e.permissions) ?? defaults });
+    const u: NkeyUser = { nkey: e.nkey, verifier: new NkeyVerifier(e.nkey), permissions: CompiledPermissions.from(e.permissions) ?? defaults };
+    if (e.account !== undefined) u.account = e.account;
+    if (e.allowedConnectionTypes) u.allowedConnectionTypes = e.allowedConnectionTypes;
+    m.set(e.nkey, u);
   }
   return m;
 }
 
 /** Checks a CONNECT that carries an `nkey` against the configured nkey users. */
-export function checkNkey(nkeys: Map<string, NkeyUser>, c: Credentials): AuthResult | Promise<AuthResult> {
+export function checkNkey(nkeys: Map<string, NkeyUser>, c: Credentials, connType = 'STANDARD'): AuthResult | Promise<AuthResult> {
   const fail: AuthResult = { ok: false, log: 'authentication error' };
   const u = c.nkey ? nkeys.get(c.nkey) : undefined;
   if (!u) return fail;
+  const types = u.allowedConnectionTypes;
+  if (types && types.length > 0 && !types.includes(connType)) return { ...fail, debug: 'Connection type not allowed' };
   if (!c.sig) return { ...fail, debug: 'Signature missing' };
   const sig = decodeSig(c.sig);
   if (!sig) return { ...fail, debug: 'Signature not valid base64' };
-  const ok: AuthResult = { ok: true, user: u.nkey, permissions: u.permissions };
+  const ok: AuthResult = u.account !== undefined ? { ok: true, user: u.nkey, permissions: u.permissions, account: u.account } : { ok: true, user: u.nkey, permissions: u.permissions };
   const bad: AuthResult = { ...fail, debug: 'Signature not verified' };
   return u.verifier.verifyAsync(c.nonce ?? '', sig).then((good) => (good ? ok : bad));
 }

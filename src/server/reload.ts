@@ -37,6 +37,8 @@ const RULES: Rule[] = [
   { key: 'maxSubscriptions', field: 'MaxSubs', text: (v) => `max_subscriptions = ${v}` },
   { key: 'authorization', field: 'Authorization', text: () => '' }, // expanded by authChanges()
   { key: 'noAuthUser', field: 'NoAuthUser', text: (v) => `no_auth_user = ${v ?? ''}`, auth: true },
+  { key: 'systemAccount', field: 'SystemAccount', refuse: true },
+  { key: 'noSystemAccount', field: 'NoSystemAccount', refuse: true },
   { key: 'pingIntervalMs', field: 'PingInterval', text: (v) => `ping_interval = ${dur(v as number)}` },
   { key: 'pingMax', field: 'MaxPingsOut', text: (v) => `ping_max = ${v}` },
   { key: 'httpHost', field: 'HTTPHost', refuse: true },
@@ -78,6 +80,10 @@ export function diffOptions(prev: ServerOptions, next: ServerOptions): { changes
     }
     if (r.key === 'authorization') changes.push(...authChanges(prev, next));
     else changes.push({ text: r.text(b), auth: r.auth });
+  }
+  // `accounts {}` (users, imports, exports, limits): clients are re-checked, as for authorization.
+  if (!isDeepStrictEqual(prev.accounts, next.accounts) && !changes.some((c) => c.text === 'accounts')) {
+    changes.push({ text: 'accounts', auth: true });
   }
   if (!isDeepStrictEqual(prev.tls, next.tls)) {
     changes.push({ text: `tls = ${next.tls ? 'enabled' : 'disabled'}`, auth: !!(prev.tls?.verifyAndMap || next.tls?.verifyAndMap) });

@@ -13,7 +13,8 @@ import { Logger, type LogSink } from './logger.js';
 import { Monitor } from './monitor/http.js';
 import { removePidFile, removePortsFile, writePidFile, writePortsFile, type PortsInfo } from './ports.js';
 import { diffOptions, ReloadError } from './reload.js';
-import { SubjectIndex } from './subjects.js';
+import type { SubjectIndex } from './subjects.js';
+import { Accounts } from './accounts/registry.js';
 import { TlsConfig, TlsManager } from './tls.js';
 import { OcspRegistry } from './ocsp-registry.js';
 import type { OcspPeerGate } from './ocsp-peer-hook.js';
@@ -97,7 +98,8 @@ export class Server {
   readonly logger: Logger;
   auth: Authenticator;
   tls: TlsManager | undefined;
-  readonly index = new SubjectIndex<Subscription>();
+  /** Every account: `$G`, the configured ones and the system account (src/server/accounts/). */
+  readonly accounts: Accounts<Subscription>;
   readonly clients = new Map<number, Client>();
   readonly serverId: string;
   readonly hooks: ServerHook[];
@@ -165,6 +167,7 @@ export class Server {
     this.configDigest = init.configDigest;
     this.exeName = init.exeName ?? 'tsnats';
     this.serverId = newServerId();
+    this.accounts = new Accounts<Subscription>(options);
     this.auth = new Authenticator(options);
     this.monitor = new Monitor(this);
     this.exited = new Promise((r) => (this.exitResolve = r));
@@ -173,6 +176,11 @@ export class Server {
   /** Adds a hook (before start). */
   addHook(h: ServerHook): void {
     this.hooks.push(h);
+  }
+
+  /** The global account's subject index (`$G`: every connection without an account). */
+  get index(): SubjectIndex<Subscription> {
+    return this.accounts.global.index;
   }
 
   get serverName(): string {
@@ -473,6 +481,8 @@ export class Server {
     if (this.cluster && next.cluster) this.cluster.applyReload(next.cluster);
     this.tls = newTls;
     this.auth = auth;
+    // Accounts gone from the configuration: their connections are closed by reauthorize() below.
+    this.accounts.configure(next);
     this.logger.update({
       debug: next.debug,
       trace: next.trace,

@@ -203,6 +203,53 @@ allow_non_tls: true
   { name: 'cluster unknown field', conf: 'cluster {\n  port: 6222\n  foo: 1\n}\n', sameMessage: true },
   { name: 'leafnodes block', conf: 'leafnodes {\n  port: 7422\n  remotes: [ { url: "nats-leaf://127.0.0.1:7423", deny_imports: "a.>" } ]\n}\n' },
   { name: 'leafnodes unknown field', conf: 'leafnodes {\n  port: 7422\n  foo: 1\n}\n', sameMessage: true },
+  // accounts {} (src/config/accounts.ts)
+  {
+    name: 'accounts with users, exports and imports',
+    conf: 'accounts {\n  A {\n    users: [{user: a, password: p}]\n    exports: [{stream: "pub.>"}, {service: "svc.q", response: stream, accounts: [B]}]\n  }\n  B {\n    users: [{user: b, password: p}]\n    imports: [{stream: {account: A, subject: "pub.>"}, prefix: "from.a"}, {service: {account: A, subject: "svc.q"}, to: "q"}]\n  }\n}\n',
+  },
+  { name: 'accounts as a list of names', conf: 'accounts: [A, B]\n' },
+  { name: 'accounts: $G is reserved', conf: 'accounts {\n  $G {\n    users: [{user: a, password: p}]\n  }\n}\n', sameMessage: 'reason' },
+  { name: 'accounts: unknown field', conf: 'accounts {\n  A {\n    foo: 1\n  }\n}\n' },
+  {
+    name: 'accounts: import of an undefined account',
+    conf: 'accounts {\n  A {\n    imports: [{stream: {account: Z, subject: "x"}}]\n  }\n}\n',
+    sameMessage: 'reason',
+  },
+  {
+    name: 'accounts: service import without a matching export',
+    conf: 'accounts {\n  A {\n    exports: [{service: "other"}]\n  }\n  B {\n    imports: [{service: {account: A, subject: "q"}}]\n  }\n}\n',
+    sameMessage: 'reason',
+  },
+  {
+    name: 'accounts: private export not listing the importer',
+    conf: 'accounts {\n  A {\n    exports: [{stream: "x.>", accounts: [C]}]\n  }\n  B {\n    imports: [{stream: {account: A, subject: "x.>"}}]\n  }\n  C {}\n}\n',
+    sameMessage: 'reason',
+  },
+  {
+    name: 'accounts: unknown response type',
+    conf: 'accounts {\n  A {\n    exports: [{service: "q", response: sometimes}]\n  }\n}\n',
+    sameMessage: 'reason',
+  },
+  {
+    name: 'accounts: duplicate user across accounts',
+    conf: 'accounts {\n  A {\n    users: [{user: a, password: p}]\n  }\n  B {\n    users: [{user: a, password: q}]\n  }\n}\n',
+  },
+  {
+    name: 'accounts: users with a single authorization user',
+    conf: 'authorization {\n  user: x\n  password: y\n}\naccounts {\n  A {\n    users: [{user: a, password: p}]\n  }\n}\n',
+  },
+  { name: 'accounts: limits and jetstream', conf: 'accounts {\n  A {\n    jetstream: enabled\n    limits: {max_connections: 10, max_subs: 5}\n  }\n}\n' },
+  { name: 'accounts: unknown limit', conf: 'accounts {\n  A {\n    limits: {max_foo: 1}\n  }\n}\n', sameMessage: 'reason' },
+  { name: 'system_account names a configured account', conf: 'accounts {\n  SYS {\n    users: [{user: s, password: p}]\n  }\n}\nsystem_account: SYS\n' },
+  { name: 'no_auth_user in an account', conf: 'accounts {\n  A {\n    users: [{user: a, password: p}]\n  }\n}\nno_auth_user: a\n' },
+  {
+    name: 'no_auth_user unknown with accounts',
+    conf: 'accounts {\n  A {\n    users: [{user: a, password: p}]\n  }\n}\nno_auth_user: z\n',
+    differs: { tsnats: 'reject', why: 'nats-server refuses it with the same text only when the server starts' },
+  },
+  { name: 'allowed_connection_types', conf: 'authorization {\n  users: [{user: a, password: p, allowed_connection_types: [STANDARD, websocket]}]\n}\n' },
+  { name: 'allowed_connection_types unknown', conf: 'authorization {\n  users: [{user: a, password: p, allowed_connection_types: [FOO]}]\n}\n' },
   {
     name: 'logtime_utc and max_closed_clients',
     conf: 'logtime_utc: true\nmax_closed_clients: 100\n',

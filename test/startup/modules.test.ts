@@ -20,9 +20,11 @@ const BIN = resolve('bin/tsnats');
 /** What every server loads (dist/src paths), besides Node builtins. */
 // Every server parses every configuration block (the parsers of cluster {}, websocket {},
 // jetstream {}, leafnodes {}, ocsp_peer are small and package-free), may check nkeys and has the small JetStream
-// port (src/server/internal.ts); the features themselves load on demand.
+// port (src/server/internal.ts); the features themselves load on demand. Accounts are core: every
+// connection is bound to one (`$G` at least), so the account registry and the accounts {} parser load.
 const CORE = [
   'src/cli.js',
+  'src/config/accounts.js',
   'src/config/cluster.js',
   'src/config/errors.js',
   'src/config/flags.js',
@@ -37,6 +39,8 @@ const CORE = [
   'src/protocol/encode.js',
   'src/protocol/errors.js',
   'src/protocol/parser.js',
+  'src/server/accounts/account.js',
+  'src/server/accounts/registry.js',
   'src/server/auth.js',
   'src/server/client.js',
   'src/server/connection/core.js',

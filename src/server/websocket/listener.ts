@@ -208,12 +208,15 @@ export class WebsocketListener {
       ? { users: a?.users ?? [], defaultPermissions: a?.defaultPermissions, user: w.authorization?.user, password: w.authorization?.password, token: w.authorization?.token }
       : a;
     const timeoutMs = w.authorization?.timeoutMs ?? this.server.auth.timeoutMs;
-    this.authn = new Authenticator({
-      ...o,
-      authorization: base ? { ...base, timeoutMs } : undefined,
-      noAuthUser: this.override ? w.noAuthUser : o.noAuthUser,
-      tls: w.tls,
-    });
+    this.authn = new Authenticator(
+      {
+        ...o,
+        authorization: base ? { ...base, timeoutMs } : undefined,
+        noAuthUser: this.override ? w.noAuthUser : o.noAuthUser,
+        tls: w.tls,
+      },
+      'WEBSOCKET',
+    );
     this.authFor = o;
     return this.authn;
   }
