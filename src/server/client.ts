@@ -813,6 +813,9 @@ export class Client extends ConnCore implements ProtocolHandler, SubscriptionTar
     this.inBytes += size;
     srv.inMsgs++;
     srv.inBytes += size;
+    const acc = this.account;
+    acc.inMsgs++;
+    acc.inBytes += size;
     this.activity = true;
     if (srv.logger.traceEnabled) this.tracePub(subject, reply, headerSize, data.subarray(start, end));
 
@@ -1089,6 +1092,9 @@ export class Client extends ConnCore implements ProtocolHandler, SubscriptionTar
     const srv = this.server;
     srv.outMsgs++;
     srv.outBytes += size;
+    const acc = this.account;
+    acc.outMsgs++;
+    acc.outBytes += size;
     if (srv.logger.traceEnabled) this.traceDelivery(subject, sub.sid, reply, hdr, size);
 
     if (sub.max > 0 && sub.delivered >= sub.max) this.removeSub(sub);

@@ -393,13 +393,13 @@ export class Server {
     const snap = c.snapshot(false);
     snap.subs = subs;
     snap.numSubs = subs.length;
+    snap.account = c.account.name;
     this.recordClosed(snap);
     const ev = this.events;
     if (ev) {
-      const acc = ev.accounts.accountOf(c);
-      snap.account = acc;
-      ev.clientClosed(c, snap, acc, snap.reason === ClosedReason.AuthenticationViolation);
-      ev.accountConnsChanged(acc, true);
+      // nats-server's order: the account's connection count, the DISCONNECT advisory, the auth error event.
+      ev.accountConnsChanged(snap.account, true);
+      ev.clientClosed(c, snap, snap.account, snap.reason === ClosedReason.AuthenticationViolation);
     }
   }
 

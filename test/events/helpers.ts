@@ -173,6 +173,8 @@ export async function startTsnatsSys(extra = ''): Promise<SysTarget> {
     ts,
     async stop() {
       await ts.close();
+      // (The probe reads what the server sent before it closed, e.g. the SHUTDOWN event.)
+      await sleep(100);
       await probe.close();
       rmSync(dir, { recursive: true, force: true });
     },
@@ -191,6 +193,7 @@ export async function startNatsServerSys(extra = ''): Promise<SysTarget> {
     probe,
     async stop() {
       await r.stop();
+      await sleep(100);
       await probe.close();
     },
   };

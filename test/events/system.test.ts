@@ -140,7 +140,7 @@ describe('system events: delivery', () => {
     await withSys(async (t) => {
       const nc = await connect({ port: t.port, user: 'a', pass: 'a', name: 'filtered' });
       try {
-        const acc = t.ts!.server.events!.accounts.accountOf([...t.ts!.server.clients.values()][0]!);
+        const acc = t.ts!.server.events!.accounts.accountOf([...t.ts!.server.clients.values()].find((c) => c.name === 'filtered')!);
         const get = async (p: string) => (await (await fetch(`${t.monitor}${p}`)).json()) as { connections: Array<Record<string, unknown>> | null; server_id: string };
         assert.equal((await get(`/connz?acc=${encodeURIComponent(acc)}`)).connections!.some((c) => c.name === 'filtered'), true);
         assert.equal((await get(`/connz?user=a`)).connections!.some((c) => c.name === 'filtered'), true);

@@ -1,11 +1,9 @@
 // What the system events, the system requests and the account monitoring endpoints read about
-// accounts, behind one small interface. This is the only file that knows how the server keeps its
-// accounts (until the accounts core lands: the global account `$G` holding every client, and a
-// system account with its own, otherwise unreachable, subject index).
+// accounts, behind one small interface over the server's account registry (src/server/accounts/).
 
 import type { Client, Subscription } from '../client.js';
 import type { Server } from '../server.js';
-import { SubjectIndex } from '../subjects.js';
+import type { SubjectIndex } from '../subjects.js';
 import type { AccountStat } from './messages.js';
 
 export const GLOBAL_ACCOUNT = '$G';
@@ -14,7 +12,7 @@ export const DEFAULT_SYSTEM_ACCOUNT = '$SYS';
 export interface AccountsView {
   /** The system account's name; undefined with `no_system_account`. */
   readonly systemAccount: string | undefined;
-  /** Every account, in nats-server's registry order ($G, the system account, then configured ones). */
+  /** Every account, in the registry's order. */
   names(): string[];
   has(name: string): boolean;
   /** The account a client is bound to. */
@@ -26,54 +24,50 @@ export interface AccountsView {
   index(name: string): SubjectIndex<Subscription> | undefined;
   /** Whether the account has JetStream enabled. */
   jetstream(name: string): boolean;
+  /** When the account was (re)configured. */
+  updated(name: string): number;
 }
 
-/** The system account's name per the options (nats-server 2.9.10 creates `$SYS` by default). */
-export function systemAccountName(server: Server): string | undefined {
-  const o = server.options;
-  if (o.noSystemAccount) return undefined;
-  return o.systemAccount || DEFAULT_SYSTEM_ACCOUNT;
-}
-
-/** Only `$G` and the system account exist: every client is in `$G`. */
-class SingleAccountView implements AccountsView {
-  readonly systemAccount: string | undefined;
-  private readonly sysIndex = new SubjectIndex<Subscription>();
-
-  constructor(private readonly server: Server) {
-    this.systemAccount = systemAccountName(server);
+class RegistryView implements AccountsView {
+  constructor(private readonly server: Server) {}
+  get systemAccount(): string | undefined {
+    return this.server.accounts.system?.name;
   }
   names(): string[] {
-    return this.systemAccount ? [GLOBAL_ACCOUNT, this.systemAccount] : [GLOBAL_ACCOUNT];
+    return [...this.server.accounts.all()].map((a) => a.name);
   }
   has(name: string): boolean {
-    return name === GLOBAL_ACCOUNT || name === this.systemAccount;
+    return this.server.accounts.get(name) !== undefined;
   }
-  accountOf(): string {
-    return GLOBAL_ACCOUNT;
+  accountOf(c: Client): string {
+    return c.account.name;
   }
   clients(name: string): Client[] {
-    return name === GLOBAL_ACCOUNT ? [...this.server.clients.values()] : [];
+    const out: Client[] = [];
+    for (const c of this.server.clients.values()) if (c.account.name === name) out.push(c);
+    return out;
   }
   stat(name: string): AccountStat {
-    const s = this.server;
-    if (name !== GLOBAL_ACCOUNT) return { acc: name, conns: 0, leafnodes: 0, sent: { msgs: 0, bytes: 0 }, received: { msgs: 0, bytes: 0 }, slowConsumers: 0 };
+    const a = this.server.accounts.get(name);
+    if (!a) return { acc: name, conns: 0, leafnodes: 0, sent: { msgs: 0, bytes: 0 }, received: { msgs: 0, bytes: 0 }, slowConsumers: 0 };
     return {
       acc: name,
-      conns: s.clients.size,
-      leafnodes: s.leafnodes?.conns.size ?? 0,
-      sent: { msgs: s.outMsgs, bytes: s.outBytes },
-      received: { msgs: s.inMsgs, bytes: s.inBytes },
-      slowConsumers: s.slowConsumers,
+      conns: a.numClients,
+      leafnodes: a.numLeafs,
+      sent: { msgs: a.outMsgs, bytes: a.outBytes },
+      received: { msgs: a.inMsgs, bytes: a.inBytes },
+      slowConsumers: 0,
     };
   }
   index(name: string): SubjectIndex<Subscription> | undefined {
-    if (name === GLOBAL_ACCOUNT) return this.server.index;
-    if (name === this.systemAccount) return this.sysIndex;
-    return undefined;
+    return this.server.accounts.get(name)?.index;
   }
   jetstream(name: string): boolean {
-    return name === GLOBAL_ACCOUNT && this.server.jetstream !== undefined;
+    const a = this.server.accounts.get(name);
+    return a !== undefined && this.server.jetstream !== undefined && (a.jetstream !== undefined || name === GLOBAL_ACCOUNT);
+  }
+  updated(name: string): number {
+    return this.server.accounts.get(name)?.updated.getTime() ?? this.server.startTime;
   }
 }
 
@@ -82,7 +76,7 @@ const views = new WeakMap<Server, AccountsView>();
 export function accountsView(server: Server): AccountsView {
   let v = views.get(server);
   if (!v) {
-    v = new SingleAccountView(server);
+    v = new RegistryView(server);
     views.set(server, v);
   }
   return v;

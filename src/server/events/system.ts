@@ -129,18 +129,18 @@ export class SystemEvents {
    */
   clientClosed(c: Client, snap: ConnSnapshot, account: string, authFailed: boolean): void {
     const stop = snap.stop ?? preciseNow();
+    const facts = (): ClientFacts => this.clientFacts(c, { ...snap, stop }, account);
+    const sent = { msgs: snap.inMsgs, bytes: snap.inBytes };
+    const received = { msgs: snap.outMsgs, bytes: snap.outBytes };
+    if (account !== GLOBAL_ACCOUNT) {
+      const id = this.nextId();
+      const reason = snap.reason ?? 'Client Closed';
+      this.bus.publish(Subjects.disconnect(account), undefined, () => disconnectEvent(id, stop, this.serverInfo(), facts(), sent, received, reason));
+    }
     if (authFailed) {
       const id = this.nextId();
-      this.bus.publish(Subjects.authError(this.server.serverId), undefined, () =>
-        disconnectEvent(id, stop, this.serverInfo(), this.clientFacts(c, { ...snap, stop }, account), { msgs: snap.inMsgs, bytes: snap.inBytes }, { msgs: snap.outMsgs, bytes: snap.outBytes }, 'Authentication Failure'),
-      );
+      this.bus.publish(Subjects.authError(this.server.serverId), undefined, () => disconnectEvent(id, stop, this.serverInfo(), facts(), sent, received, 'Authentication Failure'));
     }
-    if (account === GLOBAL_ACCOUNT) return;
-    const id = this.nextId();
-    const reason = snap.reason ?? 'Client Closed';
-    this.bus.publish(Subjects.disconnect(account), undefined, () =>
-      disconnectEvent(id, stop, this.serverInfo(), this.clientFacts(c, { ...snap, stop }, account), { msgs: snap.inMsgs, bytes: snap.inBytes }, { msgs: snap.outMsgs, bytes: snap.outBytes }, reason),
-    );
   }
 
   /**

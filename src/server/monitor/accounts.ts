@@ -28,7 +28,7 @@ export function accountInfo(s: Server, name: string): Record<string, unknown> {
   if (!v.has(name)) throw new MonitorRequestError(`Account ${name} does not exist`);
   const st = v.stat(name);
   const idx = v.index(name);
-  const o: Record<string, unknown> = { account_name: name, update_time: rfc3339(s.startTime) };
+  const o: Record<string, unknown> = { account_name: name, update_time: rfc3339(v.updated(name)) };
   if (name === v.systemAccount) o.is_system = true;
   o.expired = false;
   o.complete = true;
