@@ -598,12 +598,14 @@ export class Client extends ConnCore implements ProtocolHandler, SubscriptionTar
       this.debug(`TLS version ${this.tlsVersion}, cipher suite ${this.tlsCipher}`);
     }
     this.state = State.Open;
+    // Auth state first: attach() parses what the client sent while its certificate was checked
+    // (ocsp_peer), e.g. a CONNECT that must not be overridden by no_auth_user afterwards.
+    this.afterOpen();
     this.attach(sock);
     if (this.tlsFirst) {
       this.sendInfo();
       this.flush();
     }
-    this.afterOpen();
   }
 
   /** INFO for this connection (with the connection's id and IP, and its nkey nonce). */

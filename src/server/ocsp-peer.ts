@@ -197,11 +197,15 @@ class Gate implements OcspPeerGate {
     if (ev) {
       if (chain.length === 0) this.server.logger.error('Peer certificate is nil, cannot send OCSP peer reject event');
       else {
-        const peer = certInfo(chain, 0);
-        const bad = v.links.find((l) => !l.ok);
-        const at = bad ? chain.findIndex((d) => createHash('sha256').update(d).digest('base64') === bad.fingerprint) : -1;
-        if (bad && at >= 0) ev.ocspPeerLinkInvalid(certInfo(chain, at), peer, bad.reason ?? v.reason ?? '');
-        ev.ocspPeerReject(KIND_NAME[kind], peer, `${who} not OCSP valid`);
+        try {
+          const peer = certInfo(chain, 0);
+          const bad = v.links.find((l) => !l.ok);
+          const at = bad ? chain.findIndex((d) => createHash('sha256').update(d).digest('base64') === bad.fingerprint) : -1;
+          if (bad && at >= 0) ev.ocspPeerLinkInvalid(certInfo(chain, at), peer, bad.reason ?? v.reason ?? '');
+          ev.ocspPeerReject(KIND_NAME[kind], peer, `${who} not OCSP valid`);
+        } catch (e) {
+          this.server.logger.error(`OCSP peer advisory not sent: ${(e as Error).message}`);
+        }
       }
     }
     return false;

@@ -99,6 +99,29 @@ describe('system events: delivery', () => {
     });
   });
 
+  it('CONNS heartbeat: an account with connections repeats its event once its last one is 30 s old; idle accounts do not', async () => {
+    await withSys(async (t) => {
+      const nc = await connect({ port: t.port, user: 'a', pass: 'a' });
+      try {
+        await sleep(100);
+        const ev = t.ts!.server.events! as unknown as { connsHeartbeat(): void; connsSentAt: Map<string, number> };
+        const before = t.probe.seen.length;
+        ev.connsHeartbeat();
+        await sleep(50);
+        assert.equal(t.probe.seen.slice(before).filter((m) => m.subject.endsWith('.CONNS')).length, 0, 'sent recently: nothing');
+        for (const k of ev.connsSentAt.keys()) ev.connsSentAt.set(k, Date.now() - 31_000);
+        ev.connsHeartbeat();
+        await sleep(50);
+        const subjects = t.probe.seen.slice(before).map((m) => m.subject).filter((x) => x.endsWith('.CONNS'));
+        const acc = (await tsnatsParsesAccounts()) ? 'A' : '$G';
+        assert.ok(subjects.includes(`$SYS.ACCOUNT.${acc}.SERVER.CONNS`), subjects.join(','));
+        assert.ok(!subjects.some((x) => x.includes('.$G.')) || acc === '$G', `idle $G sends nothing: ${subjects.join(',')}`);
+      } finally {
+        await nc.close();
+      }
+    });
+  });
+
   it('no echo: a request whose reply subject is a request subject is answered once, no loop', async () => {
     await withSys(async (t) => {
       const before = t.probe.seen.length;

@@ -15,6 +15,8 @@ export interface SystemBus {
   subscribe(subject: string, handler: SysHandler): { unsubscribe(): void };
   /** Queues a message (body: object → JSON, string/Buffer as is); sent on a later tick. */
   publish(subject: string, reply: string | undefined, body: unknown, headers?: Record<string, string>): void;
+  /** Whether anything subscribes to `subject` (events nobody receives are not built). */
+  hasInterest(subject: string): boolean;
   /** Sends everything queued now (shutdown). */
   flush(): void;
   close(): void;
@@ -71,6 +73,11 @@ export class IndexBus implements SystemBus, SubscriptionTarget {
     };
   }
 
+  hasInterest(subject: string): boolean {
+    const r = this.index().match(subject);
+    return r.plain.length > 0 || r.queues.length > 0;
+  }
+
   publish(subject: string, reply: string | undefined, body: unknown, headers?: Record<string, string>): void {
     if (this.closed) return;
     const m: Queued = { subject, reply, body };
@@ -102,6 +109,9 @@ export class IndexBus implements SystemBus, SubscriptionTarget {
   }
 
   private send(m: Queued): void {
+    const r = this.index().match(m.subject);
+    // Nobody listening (the usual case): the body is never built.
+    if (r.plain.length === 0 && r.queues.length === 0) return;
     let body = m.body;
     if (typeof body === 'function') body = (body as () => unknown)();
     const data = Buffer.isBuffer(body) ? body : Buffer.from(typeof body === 'string' ? body : JSON.stringify(body));
@@ -114,7 +124,6 @@ export class IndexBus implements SystemBus, SubscriptionTarget {
       headerSize = hb.length;
       buf = Buffer.concat([hb, data]);
     }
-    const r = this.index().match(m.subject);
     const p = this.producer;
     // No echo (nats-server's system client): the internal subscriptions never hear the bus itself,
     // so a request whose reply subject is a request subject cannot loop.

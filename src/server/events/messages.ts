@@ -252,3 +252,62 @@ export function ocspPeerRejectEvent(id: string, timeMs: number, server: Record<s
 export function ocspPeerLinkInvalidEvent(id: string, timeMs: number, server: Record<string, unknown>, link: CertInfo, peer: CertInfo, reason: string): Record<string, unknown> {
   return { ...typedEvent(OCSP_PEER_LINK_INVALID_TYPE, id, timeMs), link, peer, server, reason };
 }
+
+// ---------------------------------------------------------------------------------------------
+// The same shapes written straight to JSON text, for the events of every connect and close (the
+// object builders above plus JSON.stringify cost several times more; test/events/messages.test.ts
+// checks that both give the same text).
+
+const q = JSON.stringify;
+
+/** ServerInfo as JSON text: `prefix` is serverInfoPrefix(fields) (it changes only with the fields). */
+export function serverInfoJson(prefix: string, jetstream: boolean, seq: number, timeMs: number): string {
+  return `${prefix},"seq":${seq},"jetstream":${jetstream},"time":"${rfc3339(timeMs)}"}`;
+}
+
+/** The constant start of a ServerInfo's JSON (up to `ver` and `tags`). */
+export function serverInfoPrefix(f: ServerInfoFields): string {
+  let o = `{"name":${q(f.name)},"host":${q(f.host)},"id":${q(f.id)}`;
+  if (f.cluster) o += `,"cluster":${q(f.cluster)}`;
+  if (f.domain) o += `,"domain":${q(f.domain)}`;
+  o += `,"ver":${q(f.version)}`;
+  if (f.tags && f.tags.length > 0) o += `,"tags":${q(f.tags)}`;
+  return o;
+}
+
+function typedEventJson(type: string, id: string, timeMs: number): string {
+  return `{"type":"${type}","id":"${id}","timestamp":"${rfc3339(timeMs)}"`;
+}
+
+function statsJson(d: DataStats): string {
+  return `{"msgs":${d.msgs},"bytes":${d.bytes}}`;
+}
+
+export function accountConnsEventJson(id: string, timeMs: number, server: string, s: AccountStat): string {
+  return (
+    `${typedEventJson(ACCOUNT_CONNS_TYPE, id, timeMs)},"server":${server},"acc":${q(s.acc)},"conns":${s.conns},"leafnodes":${s.leafnodes},` +
+    `"total_conns":${s.conns + s.leafnodes},"sent":${statsJson(s.sent)},"received":${statsJson(s.received)},"slow_consumers":${s.slowConsumers}}`
+  );
+}
+
+export function clientInfoJson(c: ClientFacts, withRtt: boolean): string {
+  let o = `{"start":"${rfc3339(c.start)}"`;
+  if (c.host) o += `,"host":${q(c.host)}`;
+  if (c.id) o += `,"id":${c.id}`;
+  o += `,"acc":${q(c.account)}`;
+  if (c.user) o += `,"user":${q(c.user)}`;
+  if (c.name) o += `,"name":${q(c.name)}`;
+  if (c.lang) o += `,"lang":${q(c.lang)}`;
+  if (c.version) o += `,"ver":${q(c.version)}`;
+  if (withRtt && c.rttNs > 0) o += `,"rtt":${Math.round(c.rttNs)}`;
+  if (c.stop !== undefined) o += `,"stop":"${rfc3339(c.stop)}"`;
+  return `${o},"kind":${q(c.kind ?? 'Client')},"client_type":${q(c.clientType)}}`;
+}
+
+export function connectEventJson(id: string, timeMs: number, server: string, c: ClientFacts): string {
+  return `${typedEventJson(CONNECT_EVENT_TYPE, id, timeMs)},"server":${server},"client":${clientInfoJson(c, false)}}`;
+}
+
+export function disconnectEventJson(id: string, timeMs: number, server: string, c: ClientFacts, sent: DataStats, received: DataStats, reason: string): string {
+  return `${typedEventJson(DISCONNECT_EVENT_TYPE, id, timeMs)},"server":${server},"client":${clientInfoJson(c, true)},"sent":${statsJson(sent)},"received":${statsJson(received)},"reason":${q(reason)}}`;
+}

@@ -12,9 +12,12 @@ import { IndexBus, type SystemBus } from './bus.js';
 import {
   Nuid,
   Subjects,
-  accountConnsEvent,
-  connectEvent,
-  disconnectEvent,
+  accountConnsEventJson,
+  connectEventJson,
+  disconnectEventJson,
+  serverInfoJson,
+  serverInfoPrefix,
+  type ServerInfoFields,
   ocspPeerLinkInvalidEvent,
   ocspPeerRejectEvent,
   serverInfo,
@@ -26,6 +29,8 @@ import { preciseNow } from '../monitor/format.js';
 
 /** nats-server's eventsHBInterval: STATSZ and account CONNS heartbeats. */
 export const EVENTS_HB_INTERVAL_MS = 30_000;
+/** How often the CONNS heartbeat looks for accounts due (their events are 30 s apart ± this / 2). */
+export const CONNS_TICK_MS = 5_000;
 /** The first STATSZ goes out this soon after start; the interval then doubles up to the heartbeat. */
 export const FIRST_STATSZ_MS = 250;
 
@@ -37,8 +42,9 @@ export class SystemEvents {
   private readonly ids = new Nuid();
   private statszTimer: NodeJS.Timeout | undefined;
   private statszInterval = FIRST_STATSZ_MS;
-  /** Per-account CONNS heartbeat timers (while the account has connections). */
-  private readonly connsTimers = new Map<string, NodeJS.Timeout>();
+  /** When each account's CONNS event was last sent (the heartbeat's clock). */
+  private readonly connsSentAt = new Map<string, number>();
+  private connsTicker: NodeJS.Timeout | undefined;
   private stopped = false;
   private lastCpu = process.cpuUsage();
   private lastCpuAt = performance.now();
@@ -59,29 +65,46 @@ export class SystemEvents {
   start(): void {
     this.statszTimer = setTimeout(() => this.heartbeat(), this.statszInterval);
     this.statszTimer.unref();
+    this.connsTicker = setInterval(() => this.connsHeartbeat(), CONNS_TICK_MS);
+    this.connsTicker.unref();
   }
 
   // ---------------------------------------------------------------------------------------------
   // Common parts
 
-  /** A ServerInfo, stamped with the next sequence number (call when the message is built). */
-  serverInfo(): Record<string, unknown> {
+  private infoFields(): ServerInfoFields {
     const s = this.server;
     const o = s.options;
-    return serverInfo(
-      {
-        name: s.serverName,
-        host: o.host,
-        id: s.serverId,
-        cluster: s.cluster?.name,
-        domain: s.jetstream?.domain,
-        version: NATS_VERSION,
-        tags: o.serverTags,
-        jetstream: s.jetstream !== undefined,
-      },
-      ++this.seq,
-      preciseNow(),
-    );
+    return {
+      name: s.serverName,
+      host: o.host,
+      id: s.serverId,
+      cluster: s.cluster?.name,
+      domain: s.jetstream?.domain,
+      version: NATS_VERSION,
+      tags: o.serverTags,
+      jetstream: s.jetstream !== undefined,
+    };
+  }
+
+  /** A ServerInfo, stamped with the next sequence number (call when the message is built). */
+  serverInfo(): Record<string, unknown> {
+    return serverInfo(this.infoFields(), ++this.seq, preciseNow());
+  }
+
+  private prefixKey = '';
+  private prefix = '';
+
+  /** serverInfo() as JSON text (the hot events). */
+  serverInfoJson(): string {
+    const s = this.server;
+    const o = s.options;
+    const key = `${s.serverName}\u0000${o.host}\u0000${s.cluster?.name ?? ''}\u0000${s.jetstream?.domain ?? ''}\u0000${o.serverTags?.join('\u0000') ?? ''}`;
+    if (key !== this.prefixKey) {
+      this.prefixKey = key;
+      this.prefix = serverInfoPrefix(this.infoFields());
+    }
+    return serverInfoJson(this.prefix, s.jetstream !== undefined, ++this.seq, preciseNow());
   }
 
   nextId(): string {
@@ -114,12 +137,14 @@ export class SystemEvents {
     if (acc === GLOBAL_ACCOUNT) return;
     // Bound to its account: that account's connection count changed (sent before CONNECT, as nats-server).
     this.accountConnsChanged(acc);
+    const subject = Subjects.connect(acc);
+    if (!this.bus.hasInterest(subject)) return;
     const at = preciseNow();
     const id = this.nextId();
-    this.bus.publish(Subjects.connect(acc), undefined, () => {
+    this.bus.publish(subject, undefined, () => {
       const snap = c.snapshot(false);
       delete snap.stop;
-      return connectEvent(id, at, this.serverInfo(), this.clientFacts(c, snap, acc));
+      return connectEventJson(id, at, this.serverInfoJson(), this.clientFacts(c, snap, acc));
     });
   }
 
@@ -133,13 +158,18 @@ export class SystemEvents {
     const sent = { msgs: snap.inMsgs, bytes: snap.inBytes };
     const received = { msgs: snap.outMsgs, bytes: snap.outBytes };
     if (account !== GLOBAL_ACCOUNT) {
-      const id = this.nextId();
-      const reason = snap.reason ?? 'Client Closed';
-      this.bus.publish(Subjects.disconnect(account), undefined, () => disconnectEvent(id, stop, this.serverInfo(), facts(), sent, received, reason));
+      const subject = Subjects.disconnect(account);
+      if (this.bus.hasInterest(subject)) {
+        const id = this.nextId();
+        const reason = snap.reason ?? 'Client Closed';
+        this.bus.publish(subject, undefined, () => disconnectEventJson(id, stop, this.serverInfoJson(), facts(), sent, received, reason));
+      }
     }
     if (authFailed) {
+      const subject = Subjects.authError(this.server.serverId);
+      if (!this.bus.hasInterest(subject)) return;
       const id = this.nextId();
-      this.bus.publish(Subjects.authError(this.server.serverId), undefined, () => disconnectEvent(id, stop, this.serverInfo(), facts(), sent, received, 'Authentication Failure'));
+      this.bus.publish(subject, undefined, () => disconnectEventJson(id, stop, this.serverInfoJson(), facts(), sent, received, 'Authentication Failure'));
     }
   }
 
@@ -153,24 +183,34 @@ export class SystemEvents {
     this.sendAccountConns(account, [Subjects.accConnsOld(account), Subjects.accConnsNew(account)]);
   }
 
-  /** Sends the account's AccountNumConns to `subjects` (one event id for all). */
+  /** Sends the account's AccountNumConns to `subjects` (one event id for all) that have subscribers. */
   sendAccountConns(account: string, subjects: string[]): void {
     if (this.stopped) return;
+    this.connsSentAt.set(account, Date.now());
+    const to = subjects.filter((x) => this.bus.hasInterest(x));
+    if (to.length === 0) return;
     const id = this.nextId();
     const at = preciseNow();
     const stat = this.accounts.stat(account);
-    const old = this.connsTimers.get(account);
-    if (old) clearTimeout(old);
-    this.connsTimers.delete(account);
-    if (stat.conns + stat.leafnodes > 0) {
-      const t = setTimeout(() => {
-        this.connsTimers.delete(account);
-        this.accountConnsChanged(account);
-      }, EVENTS_HB_INTERVAL_MS);
-      t.unref();
-      this.connsTimers.set(account, t);
+    for (const subj of to) this.bus.publish(subj, undefined, () => accountConnsEventJson(id, at, this.serverInfoJson(), stat));
+  }
+
+  /**
+   * The CONNS heartbeat: an account with connections whose last CONNS event is 30 s old sends one
+   * (nats-server re-arms a per-account 30 s timer on every change; one ticker keeps the connect
+   * path free of timer work).
+   */
+  private connsHeartbeat(): void {
+    const now = Date.now();
+    for (const name of this.accounts.names()) {
+      const st = this.accounts.stat(name);
+      if (st.conns + st.leafnodes === 0) {
+        this.connsSentAt.delete(name);
+        continue;
+      }
+      const last = this.connsSentAt.get(name);
+      if (last === undefined || now - last >= EVENTS_HB_INTERVAL_MS - CONNS_TICK_MS / 2) this.accountConnsChanged(name);
     }
-    for (const subj of subjects) this.bus.publish(subj, undefined, () => accountConnsEvent(id, at, this.serverInfo(), stat));
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -262,8 +302,8 @@ export class SystemEvents {
     if (this.stopped) return;
     this.stopped = true;
     if (this.statszTimer) clearTimeout(this.statszTimer);
-    for (const t of this.connsTimers.values()) clearTimeout(t);
-    this.connsTimers.clear();
+    if (this.connsTicker) clearInterval(this.connsTicker);
+    this.connsSentAt.clear();
     this.bus.close();
   }
 }
