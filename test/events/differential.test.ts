@@ -1,14 +1,13 @@
 // The system account side by side with nats-server 2.9.10: the same scenario on both servers, a
 // system account user watching `$SYS.>` and sending the requests tools send (`nats server ...`).
 // Compared: subjects, and the JSON key paths of events and answers (values differ by nature:
-// ids, times, counters). Where tsnats' configuration cannot hold accounts yet, tsnats runs with only
-// `system_account` set and the probe is an internal client on the system account (helpers.ts).
+// ids, times, counters).
 
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { connect } from '@nats-io/transport-node';
 import { SKIP_NATS_SERVER } from '../wire/harness.js';
-import { keyPaths, sleep, startNatsServerSys, startTsnatsSys, tsnatsParsesAccounts, type SysMsg, type SysTarget } from './helpers.js';
+import { keyPaths, sleep, startNatsServerSys, startTsnatsSys, type SysMsg, type SysTarget } from './helpers.js';
 
 const SERVER_X = ['STATSZ', 'VARZ', 'CONNZ', 'SUBSZ', 'ROUTEZ', 'GATEWAYZ', 'LEAFZ', 'ACCOUNTZ', 'JSZ', 'HEALTHZ'];
 
@@ -29,10 +28,8 @@ function one(list: SysMsg[], what: string): Record<string, unknown> {
 describe('system account: tsnats and nats-server 2.9.10 side by side', { skip: SKIP_NATS_SERVER }, () => {
   let ts: SysTarget;
   let ns: SysTarget;
-  let full = false;
 
   before(async () => {
-    full = await tsnatsParsesAccounts();
     ts = await startTsnatsSys();
     ns = await startNatsServerSys();
   });
@@ -78,11 +75,7 @@ describe('system account: tsnats and nats-server 2.9.10 side by side', { skip: S
     assert.equal(got[0]!.type, 'io.nats.server.advisory.v1.account_connections');
   });
 
-  it('connect and disconnect advisories of an account user', { skip: false }, async (t) => {
-    if (!full) {
-      t.skip('tsnats cannot configure accounts yet (accounts core): clients are in $G, which has no connect events in nats-server either');
-      return;
-    }
+  it('connect and disconnect advisories of an account user', async () => {
     const got: Record<string, SysMsg[]> = {};
     for (const tg of [ts, ns]) {
       const before = tg.probe.seen.length;
@@ -103,6 +96,34 @@ describe('system account: tsnats and nats-server 2.9.10 side by side', { skip: S
     const d = got.tsnats!.find((m) => m.subject === '$SYS.ACCOUNT.A.DISCONNECT')!.json!;
     assert.deepEqual(d.sent, { msgs: 1, bytes: 5 });
     assert.equal(d.reason, 'Client Closed');
+  });
+
+  it('isolation: a user of another account subscribed to $SYS.> sees no event; $SYS.REQ.SERVER.PING.VARZ from it has no responders', async () => {
+    for (const t of [ts, ns]) {
+      const a = await connect({ port: t.port, user: 'a', pass: 'a' });
+      const got: string[] = [];
+      const sub = a.subscribe('$SYS.>');
+      void (async () => {
+        for await (const m of sub) got.push(m.subject);
+      })();
+      await a.flush();
+      const other = await connect({ port: t.port, user: 'a', pass: 'a' });
+      await other.close();
+      await connect({ port: t.port, user: 'a', pass: 'bad', reconnect: false }).then(
+        (nc) => nc.close(),
+        () => undefined,
+      );
+      await t.probe.waitFor(/^\$SYS\.ACCOUNT\.A\.DISCONNECT$/);
+      await sleep(100);
+      await a.close();
+      assert.deepEqual(got, [], `${t.name}: account A saw ${got.join(', ')}`);
+      const b = await connect({ port: t.port, user: 'a', pass: 'a' });
+      try {
+        await assert.rejects(b.request('$SYS.REQ.SERVER.PING.VARZ', '', { timeout: 1000 }), (e: Error) => /503|no responders/i.test(String((e as { code?: string }).code ?? '') + e.message), t.name);
+      } finally {
+        await b.close();
+      }
+    }
   });
 
   it('STATSZ heartbeat: $SYS.SERVER.<id>.STATSZ within a second of start, same keys', async () => {
@@ -187,9 +208,9 @@ describe('system account: tsnats and nats-server 2.9.10 side by side', { skip: S
   });
 
   it('$SYS.REQ.ACCOUNT.<acc>.<X>: INFO, CONNZ, SUBSZ, JSZ (JetStream off: error 500), STATZ of an idle account: silence', async () => {
-    const acc = full ? 'A' : '$G';
+    const acc = 'A';
     for (const x of ['INFO', 'CONNZ', 'SUBSZ']) {
-      const [a, b] = await Promise.all([ts.probe.request(`$SYS.REQ.ACCOUNT.${acc}.${x}`), ns.probe.request(`$SYS.REQ.ACCOUNT.${full ? 'A' : '$G'}.${x}`)]);
+      const [a, b] = await Promise.all([ts.probe.request(`$SYS.REQ.ACCOUNT.${acc}.${x}`), ns.probe.request(`$SYS.REQ.ACCOUNT.${acc}.${x}`)]);
       const ja = one(a, `tsnats ${x}`);
       const jb = one(b, `nats-server ${x}`);
       // nats-server's automatic system imports (imports/exports) and their subscriptions are another part.
@@ -217,8 +238,7 @@ describe('system account: tsnats and nats-server 2.9.10 side by side', { skip: S
       }
       return { status: r.status, text, json };
     };
-    // (Before tsnats has accounts, its system account has no user connection to list.)
-    for (const p of ['/accountz', '/accountz?acc=SYS', '/accstatz', '/accstatz?unused=1', '/connz?acc=nope', '/subsz?acc=SYS', ...(full ? ['/connz?acc=SYS&auth=1'] : [])]) {
+    for (const p of ['/accountz', '/accountz?acc=SYS', '/accstatz', '/accstatz?unused=1', '/connz?acc=nope', '/subsz?acc=SYS', '/connz?acc=SYS&auth=1']) {
       const [a, b] = [await get(ts, p), await get(ns, p)];
       assert.equal(a.status, b.status, p);
       sameKeys(a.json, b.json, p, [/exports/, /imports/, /^account_statz\[\]/]);

@@ -1,8 +1,7 @@
 // System account probes for the events tests: the same scenario against tsnats and nats-server
 // 2.9.10. A probe watches `$SYS.>` and sends `$SYS.REQ...` requests as a system account user with
-// nats.js (nats-server; tsnats once the configuration has a system account user) or, for tsnats
-// started with only `system_account` set, through a second internal client on the system
-// account's subject index (the same delivery path a system account user's messages take).
+// nats.js; `internalProbe` is a second internal client on tsnats' system account index (for tests
+// that look at the queueing itself).
 
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -136,34 +135,13 @@ export const SYS_CONF = `accounts {
 system_account: SYS
 `;
 
-/** Whether tsnats' configuration accepts `accounts {}` (the accounts core): then both run SYS_CONF. */
-export async function tsnatsParsesAccounts(): Promise<boolean> {
-  const { loadConfigFile } = await import('../../src/config/index.js');
-  const dir = mkdtempSync(join(tmpdir(), 'tsnats-sysprobe-'));
-  try {
-    const f = join(dir, 'c.conf');
-    writeFileSync(f, SYS_CONF);
-    loadConfigFile(f);
-    return true;
-  } catch {
-    return false;
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
-
-/**
- * tsnats with a system account: SYS_CONF plus `extra` when accounts parse (a nats.js probe),
- * otherwise `authorization` users `a`/`a` plus `extra` with `system_account: SYS` given as an
- * option (the internal probe).
- */
+/** tsnats with SYS_CONF (plus `extra`) and a system account user probe. */
 export async function startTsnatsSys(extra = ''): Promise<SysTarget> {
   const dir = mkdtempSync(join(tmpdir(), 'tsnats-sys-'));
   const f = join(dir, 'server.conf');
-  const full = await tsnatsParsesAccounts();
-  writeFileSync(f, `host: 127.0.0.1\nport: -1\nhttp: "127.0.0.1:-1"\n${full ? SYS_CONF : 'authorization { users: [{user: a, password: a}] }\n'}${extra}\n`);
-  const ts = await startServer({ configFile: f, ...(full ? {} : { options: { systemAccount: 'SYS' } }) });
-  const probe = full ? await natsProbe(ts.port) : internalProbe(ts);
+  writeFileSync(f, `host: 127.0.0.1\nport: -1\nhttp: "127.0.0.1:-1"\n${SYS_CONF}${extra}\n`);
+  const ts = await startServer({ configFile: f });
+  const probe = await natsProbe(ts.port);
   return {
     name: 'tsnats',
     port: ts.port,

@@ -9,7 +9,7 @@ import { connect } from '@nats-io/transport-node';
 import { startServer } from '../../src/index.js';
 import { eventsWanted } from '../../src/server/hooks.js';
 import { defaultOptions } from '../../src/config/options.js';
-import { internalProbe, sleep, startTsnatsSys, tsnatsParsesAccounts, type SysTarget } from './helpers.js';
+import { internalProbe, sleep, startTsnatsSys, type SysTarget } from './helpers.js';
 
 async function withSys(body: (t: SysTarget) => Promise<void>, extra = ''): Promise<void> {
   const t = await startTsnatsSys(extra);
@@ -113,9 +113,9 @@ describe('system events: delivery', () => {
         ev.connsHeartbeat();
         await sleep(50);
         const subjects = t.probe.seen.slice(before).map((m) => m.subject).filter((x) => x.endsWith('.CONNS'));
-        const acc = (await tsnatsParsesAccounts()) ? 'A' : '$G';
+        const acc = 'A';
         assert.ok(subjects.includes(`$SYS.ACCOUNT.${acc}.SERVER.CONNS`), subjects.join(','));
-        assert.ok(!subjects.some((x) => x.includes('.$G.')) || acc === '$G', `idle $G sends nothing: ${subjects.join(',')}`);
+        assert.ok(!subjects.some((x) => x.includes('.$G.')), `idle $G sends nothing: ${subjects.join(',')}`);
       } finally {
         await nc.close();
       }
@@ -138,7 +138,7 @@ describe('system events: delivery', () => {
 
   it('$SYS.REQ.ACCOUNT.<acc>.CONNS answers the account connection count only while it has connections; ACCOUNT.PING.STATZ lists busy accounts', async () => {
     await withSys(async (t) => {
-      const acc = (await tsnatsParsesAccounts()) ? 'A' : '$G';
+      const acc = 'A';
       assert.equal((await t.probe.request(`$SYS.REQ.ACCOUNT.${acc}.CONNS`)).length, 0, 'no connections: silent');
       const nc = await connect({ port: t.port, user: 'a', pass: 'a' });
       try {
