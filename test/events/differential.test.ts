@@ -7,7 +7,10 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { connect } from '@nats-io/transport-node';
 import { SKIP_NATS_SERVER } from '../wire/harness.js';
-import { keyPaths, sleep, startNatsServerSys, startTsnatsSys, type SysMsg, type SysTarget } from './helpers.js';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { SYS_CONF, keyPaths, sleep, startNatsServerSys, startTsnatsSys, type SysMsg, type SysTarget } from './helpers.js';
 
 const SERVER_X = ['STATSZ', 'VARZ', 'CONNZ', 'SUBSZ', 'ROUTEZ', 'GATEWAYZ', 'LEAFZ', 'ACCOUNTZ', 'JSZ', 'HEALTHZ'];
 
@@ -266,5 +269,33 @@ describe('system account: tsnats and nats-server 2.9.10 side by side', { skip: S
     sameKeys(a.json, b.json, 'SHUTDOWN');
     ts = undefined as unknown as SysTarget;
     ns = undefined as unknown as SysTarget;
+  });
+});
+
+describe('system account with JetStream: JSZ requests side by side', { skip: SKIP_NATS_SERVER }, () => {
+  it('$SYS.REQ.SERVER.PING.JSZ and $SYS.REQ.ACCOUNT.<acc>.JSZ: an enabled account\'s detail, errors for the others', async () => {
+    const accounts = SYS_CONF.replace('A { users', 'A { jetstream: enabled, users');
+    const dirs = [mkdtempSync(join(tmpdir(), 'sys-js-ts-')), mkdtempSync(join(tmpdir(), 'sys-js-ns-'))];
+    const ts = await startTsnatsSys(`jetstream { store_dir: "${dirs[0]}" }\n`, accounts);
+    const ns = await startNatsServerSys(`jetstream { store_dir: "${dirs[1]}" }\n`, accounts);
+    try {
+      for (const [subj, body] of [
+        ['$SYS.REQ.SERVER.PING.JSZ', ''],
+        ['$SYS.REQ.ACCOUNT.A.JSZ', ''],
+        ['$SYS.REQ.ACCOUNT.SYS.JSZ', ''],
+        ['$SYS.REQ.ACCOUNT.NOPE.JSZ', ''],
+      ] as const) {
+        const [a, b] = await Promise.all([ts.probe.request(subj, body), ns.probe.request(subj, body)]);
+        const ja = one(a, `tsnats ${subj}`);
+        const jb = one(b, `nats-server ${subj}`);
+        assert.deepEqual(ja.error, jb.error, subj);
+        const top = (j: Record<string, unknown>) => Object.keys((j.data as object | null) ?? {}).sort();
+        assert.deepEqual(top(ja), top(jb), subj);
+      }
+    } finally {
+      await ts.stop();
+      await ns.stop();
+      for (const d of dirs) rmSync(d, { recursive: true, force: true });
+    }
   });
 });

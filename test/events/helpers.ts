@@ -136,10 +136,10 @@ system_account: SYS
 `;
 
 /** tsnats with SYS_CONF (plus `extra`) and a system account user probe. */
-export async function startTsnatsSys(extra = ''): Promise<SysTarget> {
+export async function startTsnatsSys(extra = '', accounts = SYS_CONF): Promise<SysTarget> {
   const dir = mkdtempSync(join(tmpdir(), 'tsnats-sys-'));
   const f = join(dir, 'server.conf');
-  writeFileSync(f, `host: 127.0.0.1\nport: -1\nhttp: "127.0.0.1:-1"\n${SYS_CONF}${extra}\n`);
+  writeFileSync(f, `host: 127.0.0.1\nport: -1\nhttp: "127.0.0.1:-1"\n${accounts}${extra}\n`);
   const ts = await startServer({ configFile: f });
   const probe = await natsProbe(ts.port);
   return {
@@ -159,8 +159,8 @@ export async function startTsnatsSys(extra = ''): Promise<SysTarget> {
   };
 }
 
-export async function startNatsServerSys(extra = ''): Promise<SysTarget> {
-  const r: Running = await startNatsServer(`http: "127.0.0.1:-1"\n${SYS_CONF}${extra}`);
+export async function startNatsServerSys(extra = '', accounts = SYS_CONF): Promise<SysTarget> {
+  const r: Running = await startNatsServer(`http: "127.0.0.1:-1"\n${accounts}${extra}`);
   const probe = await natsProbe(r.port);
   const varz = (await (await fetch(`${r.monitor}/varz`)).json()) as { server_id: string };
   return {

@@ -228,7 +228,27 @@ export function accountBuilders(server: Server, ev: SystemEvents): Record<string
     SUBSZ: (o, acc) => srv.SUBSZ!({ ...o, subscriptions: true, account: acc }, acc),
     CONNZ: (o, acc) => srv.CONNZ!({ ...o, acc }, acc),
     LEAFZ: (o, acc) => srv.LEAFZ!({ ...o, account: acc }, acc),
-    JSZ: (o, acc) => srv.JSZ!({ ...o, account: acc }, acc),
+    // nats-server's JszAccount: the account's AccountDetail alone.
+    JSZ: (o, acc) => {
+      if (!server.jetstream) throw new Error('jetstream not enabled');
+      const a = server.accounts.get(acc);
+      if (!a) throw new Error(`account ${JSON.stringify(acc)} not found`);
+      if (!ev.accounts.jetstream(acc)) throw new Error(`account ${JSON.stringify(acc)} not jetstream enabled`);
+      const all = server.jetstream.jsz(q({ accounts: true, streams: o.streams === true, consumers: o.consumer === true, config: o.config === true })) as { account_details?: Array<Record<string, unknown>> };
+      return (
+        all.account_details?.find((d) => d.name === acc) ?? {
+          name: acc,
+          id: acc,
+          memory: 0,
+          storage: 0,
+          reserved_memory: 0,
+          reserved_storage: 0,
+          accounts: 0,
+          ha_assets: 0,
+          api: { total: 0, errors: 0 },
+        }
+      );
+    },
     INFO: async (_o, acc) => {
       const { accountInfo } = await import('../monitor/accounts.js');
       return accountInfo(server, acc);
