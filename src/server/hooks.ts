@@ -29,6 +29,12 @@ export function systemEventsHook(options: ServerOptions): ServerHook {
       const { startSystemEvents } = await import('./events/index.js');
       ctx.server.events = startSystemEvents(ctx.server);
     },
+    // A reload that gives the system account its first user starts them (they then stay on).
+    async reload(ctx) {
+      if (ctx.server.events || !eventsWanted(ctx.options)) return;
+      const { startSystemEvents } = await import('./events/index.js');
+      ctx.server.events ??= startSystemEvents(ctx.server);
+    },
     stop(ctx) {
       ctx.server.events?.stop();
     },

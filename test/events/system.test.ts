@@ -59,6 +59,34 @@ describe('system events: when they run', () => {
   });
 });
 
+describe('system events: reload', () => {
+  it('a reload that adds the first system account user starts the events', async () => {
+    const { mkdtempSync, writeFileSync, rmSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const { loadConfigFile } = await import('../../src/config/index.js');
+    const dir = mkdtempSync(join(tmpdir(), 'tsnats-sys-reload-'));
+    const f = join(dir, 's.conf');
+    const head = 'host: 127.0.0.1\nport: -1\n';
+    // The default $SYS without users: no events until a reload gives it one.
+    writeFileSync(f, `${head}accounts { A { users: [{user: a, password: a}] } }\n`);
+    const r = await startServer({ configFile: f });
+    try {
+      assert.equal(r.server.events, undefined);
+      writeFileSync(f, `${head}accounts { A { users: [{user: a, password: a}] }, $SYS { users: [{user: sys, password: x}] } }\n`);
+      await r.server.reload(loadConfigFile(f).options);
+      assert.ok(r.server.events, 'events started by the reload');
+      const nc = await connect({ port: r.port, user: 'sys', pass: 'x' });
+      const r1 = await nc.request('$SYS.REQ.SERVER.PING.HEALTHZ', '', { timeout: 2000 });
+      assert.deepEqual((r1.json() as { data: unknown }).data, { status: 'ok' });
+      await nc.close();
+    } finally {
+      await r.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('system events: delivery', () => {
   it('events are queued: nothing is delivered on the path that raised them, everything on the next turn, in order', async () => {
     await withSys(async (t) => {
