@@ -219,6 +219,13 @@ describe('system account: tsnats and nats-server 2.9.10 side by side', { skip: S
       // nats-server's automatic system imports (imports/exports) and their subscriptions are another part.
       sameKeys(ja, jb, x, [/imports/, /exports/, /subscriptions_list/, /^data\.connections\[\]/]);
     }
+    // ACCOUNT.PING.CONNZ from the system account: "PING" is taken as an account name, unknown: an
+    // empty Connz without server id (nats-server's answer).
+    const [p1, p2] = await Promise.all([ts.probe.request('$SYS.REQ.ACCOUNT.PING.CONNZ'), ns.probe.request('$SYS.REQ.ACCOUNT.PING.CONNZ')]);
+    const [d1, d2] = [one(p1, 'tsnats PING.CONNZ').data as Record<string, unknown>, one(p2, 'nats-server PING.CONNZ').data as Record<string, unknown>];
+    sameKeys(d1, d2, 'ACCOUNT.PING.CONNZ');
+    assert.equal(d1.server_id, '');
+    assert.equal(d1.connections, null);
     const [a, b] = await Promise.all([ts.probe.request(`$SYS.REQ.ACCOUNT.${acc}.JSZ`), ns.probe.request(`$SYS.REQ.ACCOUNT.${acc}.JSZ`)]);
     assert.deepEqual(one(a, 'tsnats').error, { code: 500, description: 'jetstream not enabled' });
     assert.deepEqual(one(b, 'nats-server').error, { code: 500, description: 'jetstream not enabled' });

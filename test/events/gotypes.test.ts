@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { SKIP_NATS_SERVER } from '../wire/harness.js';
-import { startNatsServerSys, startTsnatsSys, type SysTarget } from './helpers.js';
+import { SYS_CONF, startNatsServerSys, startTsnatsSys, type SysTarget } from './helpers.js';
 
 const run = promisify(execFile);
 const GOPATH = '/usr/share/gocode';
@@ -57,6 +57,19 @@ describe("system account messages decoded by nats-server's Go types", { skip: SK
       assert.deepEqual(lines.filter((l) => !l.startsWith('ok ')), [], lines.join('\n'));
     } finally {
       await t.stop();
+    }
+  });
+
+  it('tsnats with JetStream (STATSZ and VARZ carry the jetstream section, JSZ the engine numbers)', async () => {
+    const store = mkdtempSync(join(tmpdir(), 'tsnats-gotypes-js-'));
+    const t = await startTsnatsSys(`jetstream { store_dir: "${store}" }\n`, SYS_CONF.replace('A { users', 'A { jetstream: enabled, users'));
+    try {
+      const lines = await check(t, 'config_digest');
+      assert.equal(lines.length, 19, lines.join('\n'));
+      assert.deepEqual(lines.filter((l) => !l.startsWith('ok ')), [], lines.join('\n'));
+    } finally {
+      await t.stop();
+      rmSync(store, { recursive: true, force: true });
     }
   });
 
