@@ -31,6 +31,8 @@ export function systemEventsHook(options: ServerOptions): ServerHook {
     },
     // A reload that gives the system account its first user starts them (they then stay on).
     async reload(ctx) {
+      // Accounts added or removed: their system imports follow.
+      ctx.server.events?.imports?.sync();
       if (ctx.server.events || !eventsWanted(ctx.options)) return;
       const { startSystemEvents } = await import('./events/index.js');
       ctx.server.events ??= startSystemEvents(ctx.server);

@@ -80,6 +80,13 @@ describe('system events: reload', () => {
       const r1 = await nc.request('$SYS.REQ.SERVER.PING.HEALTHZ', '', { timeout: 2000 });
       assert.deepEqual((r1.json() as { data: unknown }).data, { status: 'ok' });
       await nc.close();
+      // An account added by a later reload gets the system imports too.
+      writeFileSync(f, `${head}accounts { A { users: [{user: a, password: a}] }, B { users: [{user: b, password: b}] }, $SYS { users: [{user: sys, password: x}] } }\n`);
+      await r.server.reload(loadConfigFile(f).options);
+      const b = await connect({ port: r.port, user: 'b', pass: 'b', name: 'in-b' });
+      const c = (await b.request('$SYS.REQ.ACCOUNT.PING.CONNZ', '', { timeout: 2000 })).json<{ data: { connections: Array<{ name: string }> } }>();
+      assert.deepEqual(c.data.connections.map((x) => x.name), ['in-b']);
+      await b.close();
     } finally {
       await r.close();
       rmSync(dir, { recursive: true, force: true });

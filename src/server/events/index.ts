@@ -4,12 +4,15 @@
 import type { Server } from '../server.js';
 import { SystemEvents } from './system.js';
 import { installRequests } from './requests.js';
+import { SystemImports } from './system-imports.js';
 
 export { SystemEvents } from './system.js';
 
 export function startSystemEvents(server: Server): SystemEvents {
   const ev = new SystemEvents(server);
   installRequests(server, ev);
+  ev.imports = new SystemImports(server, ev);
+  ev.imports.sync();
   ev.start();
   return ev;
 }

@@ -311,3 +311,25 @@ export function connectEventJson(id: string, timeMs: number, server: string, c: 
 export function disconnectEventJson(id: string, timeMs: number, server: string, c: ClientFacts, sent: DataStats, received: DataStats, reason: string): string {
   return `${typedEventJson(DISCONNECT_EVENT_TYPE, id, timeMs)},"server":${server},"client":${clientInfoJson(c, true)},"sent":${statsJson(sent)},"received":${statsJson(received)},"reason":${q(reason)}}`;
 }
+
+// ---------------------------------------------------------------------------------------------
+// The automatic system imports of every account (system-imports.ts answers them).
+
+/** The imports nats-server lists for every account (ExtImport shape of /accountz). */
+export function systemImportsOf(account: string, system: string): Array<Record<string, unknown>> {
+  const imp = (subject: string, to: string) => ({ subject, account: system, to, type: 'service', invalid: false, share: false, tracking: false });
+  return [
+    imp(Subjects.accountPing('CONNZ'), Subjects.accountDirect(account, 'CONNZ')),
+    imp(Subjects.serverPing('CONNZ'), Subjects.accountDirect(account, 'CONNZ')),
+    imp(Subjects.accountPing('STATZ'), Subjects.accountDirect(account, 'STATZ')),
+  ];
+}
+
+/** The exports of the system account that back them. */
+export function systemExports(): Array<Record<string, unknown>> {
+  return [
+    { subject: Subjects.accountDirect('*', 'CONNZ'), type: 'service', response_type: 'Streamed' },
+    { subject: Subjects.accountDirect('*', 'STATZ'), type: 'service', response_type: 'Streamed' },
+  ];
+}
+

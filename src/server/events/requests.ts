@@ -13,12 +13,13 @@ import type { Server } from '../server.js';
 import { MonitorRequestError } from '../monitor/errors.js';
 import { Subjects, apiResponse, serverStatsMsg } from './messages.js';
 import type { SystemEvents } from './system.js';
+import type { SystemBus } from './bus.js';
 import { rfc3339, preciseNow } from '../monitor/format.js';
 
-type Opts = Record<string, unknown>;
+export type Opts = Record<string, unknown>;
 /** Builds the `data` of a response; throws for a 500; returns SKIP to stay silent. */
-type Builder = (opts: Opts, subject: string) => unknown | Promise<unknown>;
-const SKIP = Symbol('skip');
+export type Builder = (opts: Opts, subject: string) => unknown | Promise<unknown>;
+export const SKIP = Symbol('skip');
 
 export const SERVER_REQUESTS = ['STATSZ', 'VARZ', 'SUBSZ', 'CONNZ', 'ROUTEZ', 'GATEWAYZ', 'LEAFZ', 'ACCOUNTZ', 'JSZ', 'HEALTHZ'] as const;
 export const ACCOUNT_REQUESTS = ['SUBSZ', 'CONNZ', 'LEAFZ', 'JSZ', 'INFO', 'STATZ', 'CONNS'] as const;
@@ -322,7 +323,7 @@ export function installRequests(server: Server, ev: SystemEvents): void {
 }
 
 /** nats-server's zReq: decode the options, apply the filter, answer `{server, data|error}`. */
-function zReq(server: Server, ev: SystemEvents, request: string, build: Builder, account: (subject: string) => string) {
+export function zReq(server: Server, ev: SystemEvents, request: string, build: Builder, account: (subject: string) => string, bus: SystemBus = ev.bus) {
   return (subject: string, reply: string | undefined, _hdr: Buffer | null, data: Buffer): void => {
     if (!reply) return;
     let opts: Opts = {};
@@ -330,13 +331,13 @@ function zReq(server: Server, ev: SystemEvents, request: string, build: Builder,
       const text = data.toString();
       const err = goJsonError(text);
       if (err) {
-        ev.bus.publish(reply, undefined, () => apiResponse(ev.serverInfo(), undefined, { code: 400, description: err }));
+        bus.publish(reply, undefined, () => apiResponse(ev.serverInfo(), undefined, { code: 400, description: err }));
         return;
       }
       opts = (JSON.parse(text) ?? {}) as Opts;
       const bad = optionTypeError(request, opts);
       if (bad) {
-        ev.bus.publish(reply, undefined, () => apiResponse(ev.serverInfo(), undefined, { code: 400, description: bad }));
+        bus.publish(reply, undefined, () => apiResponse(ev.serverInfo(), undefined, { code: 400, description: bad }));
         return;
       }
       if (filteredOut(server, opts)) return;
@@ -346,11 +347,11 @@ function zReq(server: Server, ev: SystemEvents, request: string, build: Builder,
       try {
         out = await build(opts, account(subject));
       } catch (e) {
-        ev.bus.publish(reply, undefined, () => apiResponse(ev.serverInfo(), null, { code: 500, description: (e as Error).message }));
+        bus.publish(reply, undefined, () => apiResponse(ev.serverInfo(), null, { code: 500, description: (e as Error).message }));
         return;
       }
       if (out === SKIP) return;
-      ev.bus.publish(reply, undefined, () => apiResponse(ev.serverInfo(), out));
+      bus.publish(reply, undefined, () => apiResponse(ev.serverInfo(), out));
     })();
   };
 }

@@ -38,6 +38,8 @@ export class SystemEvents {
   readonly bus: SystemBus;
   readonly accounts: AccountsView;
   readonly systemAccount: string;
+  /** Every other account's `$SYS.REQ.ACCOUNT.PING.CONNZ|STATZ` answers (system-imports.ts). */
+  imports: { sync(): void; close(): void } | undefined;
   private seq = 0;
   private readonly ids = new Nuid();
   private statszTimer: NodeJS.Timeout | undefined;
@@ -304,6 +306,7 @@ export class SystemEvents {
     if (this.statszTimer) clearTimeout(this.statszTimer);
     if (this.connsTicker) clearInterval(this.connsTicker);
     this.connsSentAt.clear();
+    this.imports?.close();
     this.bus.close();
   }
 }

@@ -4,7 +4,7 @@
 
 import type { Server } from '../server.js';
 import { accountsView } from '../events/accounts-view.js';
-import { accountStat } from '../events/messages.js';
+import { accountStat, systemExports, systemImportsOf } from '../events/messages.js';
 import { MonitorRequestError } from './errors.js';
 import { decodeBool } from './connz.js';
 import { preciseNow, rfc3339 } from './format.js';
@@ -36,6 +36,11 @@ export function accountInfo(s: Server, name: string): Record<string, unknown> {
   o.leafnode_connections = st.leafnodes;
   o.client_connections = st.conns;
   o.subscriptions = idx?.count ?? 0;
+  // The system imports nats-server gives every account while the system account's events run.
+  if (s.events) {
+    if (name === v.systemAccount) o.exports = systemExports();
+    else o.imports = systemImportsOf(name, v.systemAccount!);
+  }
   if (idx) o.sublist_stats = idx.stats();
   return o;
 }
