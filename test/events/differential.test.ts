@@ -5,7 +5,9 @@
 
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { connect } from '@nats-io/transport-node';
+import { connect, headers } from '@nats-io/transport-node';
+import { gunzipSync } from 'node:zlib';
+import { s2Decode } from '../../src/ocsp/s2.js';
 import { SKIP_NATS_SERVER } from '../wire/harness.js';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -210,6 +212,28 @@ describe('system account: tsnats and nats-server 2.9.10 side by side', { skip: S
       assert.ok(a.length > 0, `${subj} ${body}`);
       assert.deepEqual(errs(a), errs(b), `${subj} ${body}`);
     }
+  });
+
+  it('Accept-Encoding on a request: gzip and snappy answers (Content-Encoding header), identity for others', async () => {
+    const results: Record<string, string[]> = {};
+    for (const t of [ts, ns]) {
+      const nc = await connect({ port: t.port, user: 'sys', pass: 'x' });
+      try {
+        results[t.name] = [];
+        for (const enc of ['gzip', 'snappy', 's2', 'br', 'deflate, gzip']) {
+          const h = headers();
+          h.set('Accept-Encoding', enc);
+          const r = await nc.request('$SYS.REQ.SERVER.PING.CONNZ', '', { timeout: 2000, headers: h });
+          const ce = r.headers?.get('Content-Encoding') ?? '';
+          const body = ce === 'gzip' ? gunzipSync(r.data) : ce === 'snappy' ? s2Decode(r.data) : Buffer.from(r.data);
+          const j = JSON.parse(body.toString()) as Record<string, unknown>;
+          results[t.name]!.push(`${enc}=>${ce}:${Object.keys(j).join(',')}:${Object.keys(j.data as object).join(',')}`);
+        }
+      } finally {
+        await nc.close();
+      }
+    }
+    assert.deepEqual(results.tsnats, results['nats-server']);
   });
 
   it('connz options in the request body (limit, subscriptions)', async () => {

@@ -323,8 +323,31 @@ export function installRequests(server: Server, ev: SystemEvents): void {
 }
 
 /** nats-server's zReq: decode the options, apply the filter, answer `{server, data|error}`. */
+/** nats-server's getAcceptEncoding: snappy/s2 first, then gzip, else identity (a header was sent). */
+export function acceptEncoding(hdr: Buffer | null): 'snappy' | 'gzip' | 'identity' | undefined {
+  if (hdr === null || hdr.length === 0) return undefined;
+  const m = /\r\naccept-encoding:[ \t]*([^\r\n]*)/i.exec(hdr.toString('latin1'));
+  if (!m || m[1]!.trim() === '') return undefined;
+  const v = m[1]!.toLowerCase();
+  if (v.includes('snappy') || v.includes('s2')) return 'snappy';
+  if (v.includes('gzip')) return 'gzip';
+  return 'identity';
+}
+
+/** Publishes a successful answer, compressed as the request's Accept-Encoding asks. */
+async function answer(bus: SystemBus, reply: string, body: unknown, enc: ReturnType<typeof acceptEncoding>): Promise<void> {
+  if (enc === undefined) {
+    bus.publish(reply, undefined, body);
+    return;
+  }
+  let data: Buffer = Buffer.from(JSON.stringify(body));
+  if (enc === 'gzip') data = (await import('node:zlib')).gzipSync(data);
+  else if (enc === 'snappy') data = (await import('../../ocsp/s2.js')).s2Encode(data, true);
+  bus.publish(reply, undefined, data, { 'Content-Encoding': enc });
+}
+
 export function zReq(server: Server, ev: SystemEvents, request: string, build: Builder, account: (subject: string) => string, bus: SystemBus = ev.bus) {
-  return (subject: string, reply: string | undefined, _hdr: Buffer | null, data: Buffer): void => {
+  return (subject: string, reply: string | undefined, hdr: Buffer | null, data: Buffer): void => {
     if (!reply) return;
     let opts: Opts = {};
     if (data.length > 0) {
@@ -351,7 +374,9 @@ export function zReq(server: Server, ev: SystemEvents, request: string, build: B
         return;
       }
       if (out === SKIP) return;
-      bus.publish(reply, undefined, () => apiResponse(ev.serverInfo(), out));
+      const enc = acceptEncoding(hdr);
+      if (enc === undefined) bus.publish(reply, undefined, () => apiResponse(ev.serverInfo(), out));
+      else await answer(bus, reply, apiResponse(ev.serverInfo(), out), enc);
     })();
   };
 }
