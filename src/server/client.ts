@@ -1215,6 +1215,7 @@ export class Client extends ConnCore implements ProtocolHandler, SubscriptionTar
     const chunks = (sock as unknown as { writableBuffer?: unknown[] }).writableBuffer?.length ?? 1;
     this.notice(`Slow Consumer Detected: WriteDeadline of ${dl} exceeded with ${chunks} chunks of ${sock.writableLength} total bytes.`);
     this.server.slowConsumers++;
+    this.account.slowConsumers++;
     this.close(ClosedReason.SlowConsumerWriteDeadline, true);
   }
 
@@ -1222,6 +1223,7 @@ export class Client extends ConnCore implements ProtocolHandler, SubscriptionTar
     if (this.isClosed) return;
     this.notice(`Slow Consumer Detected: MaxPending of ${this.server.options.maxPending} Exceeded`);
     this.server.slowConsumers++;
+    this.account.slowConsumers++;
     this.close(ClosedReason.SlowConsumerPendingBytes, true);
   }
 

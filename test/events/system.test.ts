@@ -215,6 +215,33 @@ describe('system events: delivery', () => {
   });
 });
 
+describe('per-account counters', () => {
+  it('/accstatz and STATZ count an account\'s messages and slow consumers', async () => {
+    await withSys(async (t) => {
+      const { connect: netConnect } = await import('node:net');
+      // A consumer in A that never reads: a slow consumer once max_pending is passed.
+      const raw = netConnect(t.port, '127.0.0.1');
+      await new Promise<void>((r) => raw.once('data', () => r()));
+      raw.write('CONNECT {"verbose":false,"user":"a","pass":"a"}\r\nSUB big 1\r\nPING\r\n');
+      await new Promise<void>((r) => raw.once('data', () => r()));
+      raw.pause();
+      const pub = await connect({ port: t.port, user: 'a', pass: 'a' });
+      const payload = new Uint8Array(64 * 1024);
+      for (let i = 0; i < 40 && !raw.destroyed; i++) {
+        for (let k = 0; k < 50; k++) pub.publish('big', payload);
+        await pub.flush();
+      }
+      await sleep(200);
+      const st = (await (await fetch(`${t.monitor}/accstatz?unused=1`)).json()) as { account_statz: Array<{ acc: string; slow_consumers: number; received: { msgs: number } }> };
+      const a = st.account_statz.find((x) => x.acc === 'A')!;
+      assert.ok(a.slow_consumers >= 1, JSON.stringify(a));
+      assert.ok(a.received.msgs >= 50, JSON.stringify(a));
+      raw.destroy();
+      await pub.close();
+    }, 'max_pending: 1048576\n');
+  });
+});
+
 describe('system requests: hostile bodies never crash the server', () => {
   it('garbage, wrong types, deep nesting and large bodies on every request subject', async () => {
     await withSys(async (t) => {

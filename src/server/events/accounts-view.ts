@@ -56,7 +56,7 @@ class RegistryView implements AccountsView {
       leafnodes: a.numLeafs,
       sent: { msgs: a.outMsgs, bytes: a.outBytes },
       received: { msgs: a.inMsgs, bytes: a.inBytes },
-      slowConsumers: 0,
+      slowConsumers: a.slowConsumers,
     };
   }
   index(name: string): SubjectIndex<Subscription> | undefined {
