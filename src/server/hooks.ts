@@ -45,10 +45,10 @@ export function systemEventsHook(options: ServerOptions): ServerHook {
 
 /**
  * Default hooks for a server with these options: OCSP stapling (a no-op without `tls {}`; first,
- * so its staplers are in `server.ocsp` before the others start), the system account's events,
- * JetStream (loaded only when
- * enabled), then observability, then OCSP peer checking (`ocsp_peer`, after observability so it
- * can register its metrics).
+ * so its staplers are in `server.ocsp` before the others start), the system account's events
+ * (loaded only when something can listen), JetStream (loaded only when enabled), then
+ * observability, then OCSP peer checking (`ocsp_peer`, after observability so it can register
+ * its metrics).
  */
 export function defaultServerHooks(options: ServerOptions): ServerHook[] {
   return [ocspStaplingHook(options), systemEventsHook(options), jetstreamHook(options), observabilityHook(), ocspPeerHook()];
