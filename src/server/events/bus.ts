@@ -74,7 +74,10 @@ export class IndexBus implements SystemBus, SubscriptionTarget {
   }
 
   hasInterest(subject: string): boolean {
-    const r = this.index().match(subject);
+    const index = this.index();
+    // Only the bus's own subscriptions in the index (no system account user subscribed): no match needed.
+    if (index.count <= this.subs.size) return false;
+    const r = index.match(subject);
     return r.plain.length > 0 || r.queues.length > 0;
   }
 
