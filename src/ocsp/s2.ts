@@ -39,9 +39,13 @@ function maskedCrc(data: Uint8Array): number {
   return ((((c >>> 15) | (c << 17)) >>> 0) + 0xa282ead8) >>> 0;
 }
 
-/** An S2 stream holding `data` in uncompressed chunks. */
-export function s2Encode(data: Uint8Array): Buffer {
-  const parts: Buffer[] = [Buffer.from([CHUNK_STREAM_ID, 6, 0, 0]), S2_MAGIC];
+/**
+ * An S2 stream holding `data` in uncompressed chunks; with `snappy`, the Snappy framing format's
+ * stream identifier instead (what nats-server's system API answers with `Content-Encoding: snappy`
+ * are: Go's S2 reader and any Snappy framing reader accept both).
+ */
+export function s2Encode(data: Uint8Array, snappy = false): Buffer {
+  const parts: Buffer[] = [Buffer.from([CHUNK_STREAM_ID, 6, 0, 0]), snappy ? SNAPPY_MAGIC : S2_MAGIC];
   for (let off = 0; off < data.length || (off === 0 && data.length === 0); ) {
     const piece = data.subarray(off, Math.min(data.length, off + (1 << 16)));
     const head = Buffer.alloc(8);

@@ -234,6 +234,8 @@ export interface ConnSnapshot {
   /** /connz `type` when not "nats" (websocket). */
   type?: string;
   user: string;
+  /** The account the connection was bound to (set when it closed; open connections are looked up). */
+  account?: string;
   subs: Array<{ subject: string; queue?: string; sid: string; msgs: number; max: number }>;
   /** Operator mode: the user's account, JWT, issuer key, name and tags (/connz?auth=1). */
   jwt?: { account: string; jwt: string; issuerKey: string; nameTag: string; tags: string[] };
@@ -615,12 +617,14 @@ export class Client extends ConnCore implements ProtocolHandler, SubscriptionTar
       this.debug(`TLS version ${this.tlsVersion}, cipher suite ${this.tlsCipher}`);
     }
     this.state = State.Open;
+    // Auth state first: attach() parses what the client sent while its certificate was checked
+    // (ocsp_peer), e.g. a CONNECT that must not be overridden by no_auth_user afterwards.
+    this.afterOpen();
     this.attach(sock);
     if (this.tlsFirst) {
       this.sendInfo();
       this.flush();
     }
-    this.afterOpen();
   }
 
   /** INFO for this connection (with the connection's id and IP, and its nkey nonce). */
@@ -750,6 +754,12 @@ export class Client extends ConnCore implements ProtocolHandler, SubscriptionTar
     r.then(resume, () => resume({ ok: false, log: 'authentication error' }));
   }
 
+  /** nats-server's getRawAuthUser: the CONNECT nkey, else user name, else token (events, also on failure). */
+  get rawAuthUser(): string {
+    const o = this.opts;
+    return o.nkey || o.user || o.authToken || '';
+  }
+
   private credentials(): Credentials {
     const o = this.opts;
     const connType = this.transport ? 'WEBSOCKET' : 'STANDARD';
@@ -843,6 +853,7 @@ export class Client extends ConnCore implements ProtocolHandler, SubscriptionTar
     if (!this.connectReceived) {
       this.connectReceived = true;
       this.rttNs = (Date.now() - this.start) * 1e6;
+      this.server.events?.clientConnected(this);
     }
     if (this.verbose) this.sendOK();
   }
@@ -859,6 +870,9 @@ export class Client extends ConnCore implements ProtocolHandler, SubscriptionTar
     this.inBytes += size;
     srv.inMsgs++;
     srv.inBytes += size;
+    const acc = this.account;
+    acc.inMsgs++;
+    acc.inBytes += size;
     this.activity = true;
     if (srv.logger.traceEnabled) this.tracePub(subject, reply, headerSize, data.subarray(start, end));
     // Account subject mappings (src/protocol/subject-transform.ts), before permissions as nats-server.
@@ -1138,6 +1152,9 @@ export class Client extends ConnCore implements ProtocolHandler, SubscriptionTar
     const srv = this.server;
     srv.outMsgs++;
     srv.outBytes += size;
+    const acc = this.account;
+    acc.outMsgs++;
+    acc.outBytes += size;
     if (srv.logger.traceEnabled) this.traceDelivery(subject, sub.sid, reply, hdr, size);
 
     if (sub.max > 0 && sub.delivered >= sub.max) this.removeSub(sub);
@@ -1256,6 +1273,7 @@ export class Client extends ConnCore implements ProtocolHandler, SubscriptionTar
     const chunks = (sock as unknown as { writableBuffer?: unknown[] }).writableBuffer?.length ?? 1;
     this.notice(`Slow Consumer Detected: WriteDeadline of ${dl} exceeded with ${chunks} chunks of ${sock.writableLength} total bytes.`);
     this.server.slowConsumers++;
+    this.account.slowConsumers++;
     this.close(ClosedReason.SlowConsumerWriteDeadline, true);
   }
 
@@ -1263,6 +1281,7 @@ export class Client extends ConnCore implements ProtocolHandler, SubscriptionTar
     if (this.isClosed) return;
     this.notice(`Slow Consumer Detected: MaxPending of ${this.server.options.maxPending} Exceeded`);
     this.server.slowConsumers++;
+    this.account.slowConsumers++;
     this.close(ClosedReason.SlowConsumerPendingBytes, true);
   }
 

@@ -9,11 +9,47 @@ import { ocspPeerHook } from './ocsp-peer-hook.js';
 import type { ServerHook } from './server.js';
 
 /**
+ * Whether the system account's events and requests run: a system account exists (nats-server
+ * 2.9.10 creates `$SYS` unless `no_system_account`) and something can listen in it (users of the
+ * system account in `accounts {}`, an explicit `system_account`, or operator mode). Without a
+ * listener nothing observable changes, so a plain server does not load the events code.
+ */
+export function eventsWanted(o: ServerOptions): boolean {
+  if (o.noSystemAccount) return false;
+  const sys = o.systemAccount || '$SYS';
+  return !!o.systemAccount || !!o.operator || (o.accounts ?? []).some((a) => a.name === sys);
+}
+
+/** The system account's events and requests (src/server/events, loaded on demand). */
+export function systemEventsHook(options: ServerOptions): ServerHook {
+  return {
+    name: 'system-events',
+    async start(ctx) {
+      if (!eventsWanted(options)) return;
+      const { startSystemEvents } = await import('./events/index.js');
+      ctx.server.events = startSystemEvents(ctx.server);
+    },
+    // A reload that gives the system account its first user starts them (they then stay on).
+    async reload(ctx) {
+      // Accounts added or removed: their system imports follow.
+      ctx.server.events?.imports?.sync();
+      if (ctx.server.events || !eventsWanted(ctx.options)) return;
+      const { startSystemEvents } = await import('./events/index.js');
+      ctx.server.events ??= startSystemEvents(ctx.server);
+    },
+    stop(ctx) {
+      ctx.server.events?.stop();
+    },
+  };
+}
+
+/**
  * Default hooks for a server with these options: OCSP stapling (a no-op without `tls {}`; first,
- * so its staplers are in `server.ocsp` before the others start), JetStream (loaded only when
- * enabled), then observability, then OCSP peer checking (`ocsp_peer`, after observability so it
- * can register its metrics).
+ * so its staplers are in `server.ocsp` before the others start), the system account's events
+ * (loaded only when something can listen), JetStream (loaded only when enabled), then
+ * observability, then OCSP peer checking (`ocsp_peer`, after observability so it can register
+ * its metrics).
  */
 export function defaultServerHooks(options: ServerOptions): ServerHook[] {
-  return [ocspStaplingHook(options), jetstreamHook(options), observabilityHook(), ocspPeerHook()];
+  return [ocspStaplingHook(options), systemEventsHook(options), jetstreamHook(options), observabilityHook(), ocspPeerHook()];
 }

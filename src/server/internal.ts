@@ -12,7 +12,7 @@ import type { ServerOptions } from '../config/types.js';
 import { goJson } from './monitor/http.js';
 
 /** Stands in for a producing Client when the server itself publishes (stall gate stubs). */
-class InternalProducer {
+export class InternalProducer {
   readonly parser = { chunksReused: false };
   readonly echo = true;
   stall: unknown = undefined;

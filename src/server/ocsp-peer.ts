@@ -10,6 +10,7 @@ import { Counter, Gauge } from 'prom-client';
 import { DEFAULT_OCSP_CACHE_LOCAL_STORE, defaultOcspCache } from '../config/ocsp-peer.js';
 import type { OcspPeerOptions, ServerOptions } from '../config/types.js';
 import { formatRfc3339 } from '../ocsp/format.js';
+import { parseCertificate } from '../ocsp/certificate.js';
 import { OcspPeerChecker, PeerResponseCache, type PeerCacheOptions, type PeerPolicy, type PeerVerdict } from '../ocsp/peer.js';
 import type { OcspPeerGate, PeerConnLogger, PeerRecheckTarget } from './ocsp-peer-hook.js';
 import { getServerObservability } from './observability.js';
@@ -159,8 +160,8 @@ class Gate implements OcspPeerGate {
       if (ok) this.admitted.set(conn, { chain, kind, ...(options ? { options } : {}) });
       return ok;
     };
-    if (v instanceof Promise) return v.then((x) => remember(this.done(x, kind, log)));
-    return remember(this.done(v, kind, log));
+    if (v instanceof Promise) return v.then((x) => remember(this.done(x, kind, log, chain)));
+    return remember(this.done(v, kind, log, chain));
   }
 
   async recheck(): Promise<number> {
@@ -208,15 +209,29 @@ class Gate implements OcspPeerGate {
     this.admitted.set(conn, e);
   }
 
-  private done(v: PeerVerdict, kind: keyof typeof KIND_NAME, log: PeerConnLogger): boolean {
+  private done(v: PeerVerdict, kind: keyof typeof KIND_NAME, log: PeerConnLogger, chain: readonly Buffer[]): boolean {
     if (v.admitted) return true;
     const who = kind === 'leafnode_remote' ? 'server' : 'client';
     const prefix = kind === 'leafnode' || kind === 'leafnode_remote' ? 'TLS leafnode handshake error' : 'TLS handshake error';
     if (log.handshakeError) log.handshakeError(`${who} not OCSP valid`);
     else log.error(`${prefix}: ${who} not OCSP valid`);
-    // No system account yet: the $SYS.SERVER.<id>.OCSP.PEER.CONN.REJECT / LINK.INVALID advisories
-    // are not published (docs/ocsp-peer.md). The reason is logged instead.
     if (v.reason) log.debug(`OCSP peer [${v.peerSubject}] rejected: ${v.reason}${v.reasonSubject && v.reasonSubject !== v.peerSubject ? ` (link [${v.reasonSubject}])` : ''}`);
+    // The $SYS advisories (nats-server 2.10): the failing link, then the rejected peer.
+    const ev = this.server.events;
+    if (ev) {
+      if (chain.length === 0) this.server.logger.error('Peer certificate is nil, cannot send OCSP peer reject event');
+      else {
+        try {
+          const peer = certInfo(chain, 0);
+          const bad = v.links.find((l) => !l.ok);
+          const at = bad ? chain.findIndex((d) => createHash('sha256').update(d).digest('base64') === bad.fingerprint) : -1;
+          if (bad && at >= 0) ev.ocspPeerLinkInvalid(certInfo(chain, at), peer, bad.reason ?? v.reason ?? '');
+          ev.ocspPeerReject(KIND_NAME[kind], peer, `${who} not OCSP valid`);
+        } catch (e) {
+          this.server.logger.error(`OCSP peer advisory not sent: ${(e as Error).message}`);
+        }
+      }
+    }
     return false;
   }
 
@@ -273,6 +288,17 @@ class Gate implements OcspPeerGate {
     this.recheckTimer = undefined;
     await this.checker.cache.stop();
   }
+}
+
+/**
+ * nats-server's CertInfo of chain[i]: subject and issuer in Go's RDN form, std base64 SHA-256 of
+ * the DER, the DER in base64. The issuer is the next link's subject (the link's own for the anchor).
+ */
+function certInfo(chain: readonly Buffer[], i: number): { subject: string; issuer: string; fingerprint: string; raw: string } {
+  const der = chain[i]!;
+  const subject = parseCertificate(der).subject;
+  const issuer = i + 1 < chain.length ? parseCertificate(chain[i + 1]!).subject : subject;
+  return { subject, issuer, fingerprint: createHash('sha256').update(der).digest('base64'), raw: der.toString('base64') };
 }
 
 /** The `ocsp_peer` options as written in the file (durations in seconds). */

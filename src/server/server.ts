@@ -123,6 +123,8 @@ export class Server {
   leafnodes: Leafnodes | null = null;
   /** Imports/exports between accounts and subject mappings (src/server/accounts/imports.ts, loaded lazily). */
   links: AccountLinks | undefined;
+  /** The system account's events and requests (src/server/events, loaded when something can listen). */
+  events: import('./events/system.js').SystemEvents | undefined;
 
   // statistics
   inMsgs = 0;
@@ -370,6 +372,8 @@ export class Server {
     }
     this.clients.set(cid, c);
     this.totalConnections++;
+    // nats-server binds a new connection to the global account until it authenticates.
+    this.events?.accountConnsChanged('$G');
     c.begin();
   }
 
@@ -406,7 +410,14 @@ export class Server {
     const snap = c.snapshot(false);
     snap.subs = subs;
     snap.numSubs = subs.length;
+    snap.account = c.account.name;
     this.recordClosed(snap);
+    const ev = this.events;
+    if (ev) {
+      // nats-server's order: the account's connection count, the DISCONNECT advisory, the auth error event.
+      ev.accountConnsChanged(snap.account, true);
+      ev.clientClosed(c, snap, snap.account, snap.reason === ClosedReason.AuthenticationViolation);
+    }
   }
 
   private recordClosed(snap: ConnSnapshot): void {
@@ -582,6 +593,8 @@ export class Server {
     this.shutdownPromise = (async () => {
       const log = this.logger;
       log.notice('Initiating Shutdown...');
+      // The SHUTDOWN event reaches system account subscribers before they are closed.
+      this.events?.shutdown();
       this.closeListener();
       for (const c of [...this.clients.values()]) c.close(ClosedReason.ServerShutdown);
       // Leafs first: routes going away must not send spokes a shrunken leafnode_urls list.

@@ -192,6 +192,20 @@ describe('start-up: modules loaded', () => {
     assert.ok(CORE.every((f) => !f.startsWith('src/server/jwt/')));
   });
 
+  it('system account events: loaded only when the system account can have users (accounts with users in it)', async () => {
+    const events = ['src/server/events/index.js', 'src/server/events/system.js', 'src/server/events/bus.js', 'src/server/events/requests.js'];
+    const plain = join(dir, 'accounts-nosys.conf');
+    writeFileSync(plain, `host: 127.0.0.1\nport: -1\naccounts { A { users: [{user: a, password: a}] } }\n`);
+    const m1 = await probe([BIN, '-c', plain], dir);
+    for (const f of events) assert.ok(!m1.own.includes(f), `${f} loaded without a system account user`);
+    const sys = join(dir, 'accounts-sys.conf');
+    writeFileSync(sys, `host: 127.0.0.1\nport: -1\naccounts { SYS { users: [{user: s, password: s}] } }\nsystem_account: SYS\n`);
+    const m2 = await probe([BIN, '-c', sys], dir);
+    for (const f of events) assert.ok(m2.own.includes(f), `${f} not loaded with a system account user`);
+    assert.deepEqual(m2.packages, []);
+    assert.deepEqual(m2.builtins.filter((b) => NOT_PLAIN.includes(b)), [], 'events load no http');
+  });
+
   it('monitoring: node:http and the listener at start; endpoints, prom-client only when asked', async () => {
     const m = await probe([BIN, '-a', '127.0.0.1', '-p', '-1', '-m', '-1'], dir);
     assert.deepEqual(m.packages, []);

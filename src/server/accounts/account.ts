@@ -34,6 +34,8 @@ export class Account<S extends Subscribable = Subscribable> {
   inBytes = 0;
   outMsgs = 0;
   outBytes = 0;
+  /** Slow consumers among the account's connections (nats-server's acc.slowConsumers). */
+  slowConsumers = 0;
   /** Operator mode: the account's public key and its JWT claims' issuer (src/server/jwt/). */
   publicKey: string | undefined;
   /** When the account was (re)configured (accountz `updated`). */

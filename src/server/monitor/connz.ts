@@ -5,6 +5,7 @@ import type { ConnSnapshot } from '../client.js';
 import type { Server } from '../server.js';
 import { goDuration, goUptime, preciseNow, rfc3339 } from './format.js';
 import { MonitorRequestError } from './errors.js';
+import { accountsView, GLOBAL_ACCOUNT } from '../events/accounts-view.js';
 
 /** A bad query parameter: sent as a 400 with this plain-text message (nats-server's wording). */
 export { MonitorRequestError };
@@ -71,6 +72,7 @@ function sortValue(c: ConnSnapshot, key: string, now: number): number | string {
 }
 
 function render(c: ConnSnapshot, now: number, auth: boolean, subs: SubsMode): Record<string, unknown> {
+  // (c.account: nats-server shows it with auth, for accounts other than the global one)
   const end = c.stop ?? now;
   const o: Record<string, unknown> = {
     cid: c.cid,
@@ -101,6 +103,7 @@ function render(c: ConnSnapshot, now: number, auth: boolean, subs: SubsMode): Re
   if (c.tlsCipher) o.tls_cipher_suite = c.tlsCipher;
   if (c.tlsFirst) o.tls_first = true;
   if (auth && c.user) o.authorized_user = c.user;
+  if (auth && c.account && c.account !== GLOBAL_ACCOUNT) o.account = c.account;
   if (auth && c.jwt && o.account === undefined) o.account = c.jwt.account;
   if (subs === 'list' && c.subs.length > 0) o.subscriptions_list = c.subs.map((s) => s.subject);
   if (subs === 'detail' && c.subs.length > 0) {
@@ -143,19 +146,35 @@ export function connz(s: Server, q: URLSearchParams): Record<string, unknown> {
   const now = preciseNow();
   const withSubs = subs !== 'none';
 
+  // `acc` and `user` filters (nats-server 2.9.10 applies them with or without `auth`).
+  const acc = q.get('acc') ?? '';
+  const user = q.get('user') ?? '';
+  const view = accountsView(s);
+  if (acc !== '' && !view.has(acc)) {
+    // nats-server answers an unknown account with an empty Connz (no server id, null list).
+    return { server_id: '', now: rfc3339(now), num_connections: 0, total: 0, offset, limit, connections: null };
+  }
+  const open = (c: import('../client.js').Client): ConnSnapshot => {
+    const snap = c.snapshot(withSubs);
+    snap.account ??= view.accountOf(c);
+    return snap;
+  };
+  const keep = (x: ConnSnapshot): boolean => (acc === '' || (x.account ?? GLOBAL_ACCOUNT) === acc) && (user === '' || x.user === user);
+
   let list: ConnSnapshot[] = [];
   if (cid > 0) {
     limit = 1;
     const c = s.clients.get(cid);
-    if (c && state !== 'closed') list.push(c.snapshot(withSubs));
+    if (c && state !== 'closed') list.push(open(c));
     else if (!c && state !== 'open') {
       const closed = s.closedConnections().find((x) => x.cid === cid);
       if (closed) list.push(closed);
     }
   } else {
-    if (state !== 'closed') for (const c of s.clients.values()) list.push(c.snapshot(withSubs));
+    if (state !== 'closed') for (const c of s.clients.values()) list.push(open(c));
     if (state !== 'open') list.push(...s.closedConnections());
   }
+  if (acc !== '' || user !== '') list = list.filter(keep);
   const total = list.length;
   if (sort === 'cid' || sort === 'start') {
     list.sort((a, b) => (sort === 'cid' ? a.cid - b.cid : a.start - b.start || a.cid - b.cid));

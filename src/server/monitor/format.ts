@@ -42,12 +42,19 @@ export function goDurationMs(ms: number): string {
 
 /** RFC3339Nano in UTC (`2026-11-29T10:08:11.679805Z`), trailing zeros of the fraction trimmed. */
 export function rfc3339(ms: number): string {
-  const whole = Math.floor(ms);
-  const iso = new Date(whole).toISOString(); // 2026-11-29T10:08:11.679Z
-  const micros = Math.round((ms - Math.floor(ms / 1000) * 1000) * 1000);
+  const sec = Math.floor(ms / 1000);
+  // The date and time part changes once a second (events stamp several times per message).
+  if (sec !== lastSec) {
+    lastSec = sec;
+    lastSecText = new Date(sec * 1000).toISOString().slice(0, 19); // 2026-11-29T10:08:11
+  }
+  const micros = Math.round((ms - sec * 1000) * 1000);
   const frac = String(Math.min(micros, 999999)).padStart(6, '0').replace(/0+$/, '');
-  return iso.slice(0, 19) + (frac ? '.' + frac : '') + 'Z';
+  return lastSecText + (frac ? '.' + frac : '') + 'Z';
 }
+
+let lastSec = NaN;
+let lastSecText = '';
 
 /** nats-server's uptime rendering: `1y2d3h4m5s`, `2d3h4m5s`, `3h4m5s`, `4m5s`, `5s`. */
 export function goUptime(ms: number): string {

@@ -49,6 +49,8 @@ export class Monitor {
     this.endpoints.set('/connz', async (q) => ({ body: (await import('./connz.js')).connz(this.server, q) }));
     this.endpoints.set('/subsz', async (q) => ({ body: (await import('./subsz.js')).subsz(this.server, q) }));
     this.endpoints.set('/subscriptionsz', async (q) => ({ body: (await import('./subsz.js')).subsz(this.server, q) }));
+    this.endpoints.set('/accountz', async (q) => ({ body: (await import('./accounts.js')).accountz(this.server, q) }));
+    this.endpoints.set('/accstatz', async (q) => ({ body: (await import('./accounts.js')).accstatzEndpoint(this.server, q) }));
     this.endpoints.set('/healthz', () => this.healthz());
     this.endpoints.set('/', () => ({ body: this.indexPage(), contentType: 'text/html; charset=utf-8' }));
   }
@@ -56,6 +58,11 @@ export class Monitor {
   /** Adds (or replaces) an endpoint, path relative to http_base_path, e.g. `/ocspz`. */
   addEndpoint(path: string, handler: EndpointHandler): void {
     this.endpoints.set(path.startsWith('/') ? path : '/' + path, handler);
+  }
+
+  /** The handler of an endpoint (the system account's requests reuse them), if there is one. */
+  endpoint(path: string): EndpointHandler | undefined {
+    return this.endpoints.get(path);
   }
 
   /** Adds a top-level section to /varz (appended after nats-server's fields). */
@@ -198,7 +205,7 @@ export class Monitor {
   }
 
   private indexPage(): string {
-    const links = ['varz', 'connz', 'subsz', 'healthz', ...[...this.endpoints.keys()].filter((k) => !['/', '/varz', '/connz', '/subsz', '/subscriptionsz', '/healthz'].includes(k)).map((k) => k.slice(1))];
+    const links = ['varz', 'connz', 'subsz', 'accountz', 'accstatz', 'healthz', ...[...this.endpoints.keys()].filter((k) => !['/', '/varz', '/connz', '/subsz', '/subscriptionsz', '/healthz', '/accountz', '/accstatz'].includes(k)).map((k) => k.slice(1))];
     const items = links.map((l) => `    <a href="./${l}">${l}</a>`).join('\n');
     return `<!DOCTYPE html>
 <html lang="en">

@@ -81,6 +81,8 @@ export function varz(s: Server): Record<string, unknown> {
   v.http_req_stats = stats;
   v.config_load_time = rfc3339(s.configLoadTime);
   if (s.options.serverTags && s.options.serverTags.length > 0) v.tags = s.options.serverTags;
+  // nats-server 2.9.10 creates the system account (`$SYS` unless configured) unless no_system_account.
+  if (!o.noSystemAccount) v.system_account = o.systemAccount || '$SYS';
   if (s.configDigest) v.config_digest = s.configDigest;
   for (const [k, val] of s.monitor.varzSections()) v[k] = val;
   return v;
