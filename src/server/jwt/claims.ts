@@ -4,6 +4,7 @@
 // limits. Missing numeric limits are 0, as Go's JSON decoding leaves them (nsc and @nats-io/jwt
 // write -1 for "no limit"); tsnats applies them as nats-server does.
 
+import { subjectIsSubsetOf } from '../subjects.js';
 import { BlockList, isIP } from 'node:net';
 import { decodeJwt, type DecodedJwt } from '../../config/operator.js';
 import type { AccountConfig, ExportEntry, ImportEntry, Permissions, SubjectPermission } from '../../config/types.js';
@@ -490,22 +491,6 @@ export function applyTemplate(subjects: string[], u: UserClaims, acc: AccountCla
   return out;
 }
 
-/** Is every subject `sub` matches also matched by `filter`? */
-function subjectSubset(sub: string, filter: string): boolean {
-  const a = sub.split('.');
-  const f = filter.split('.');
-  for (let i = 0; i < a.length; i++) {
-    const ft = f[i];
-    if (ft === undefined) return false;
-    if (ft === '>') return true;
-    const t = a[i]!;
-    if (t === '>') return false;
-    if (ft === '*') continue;
-    if (t === '*' || t !== ft) return false;
-  }
-  return a.length === f.length;
-}
-
 /**
  * nats-server's checkActivation for an import that carries an activation token: the token is an
  * activation JWT issued by the exporting account (or one of its signing keys, with
@@ -536,7 +521,7 @@ export function checkActivation(
   const kind = typeof n.kind === 'string' ? n.kind : '';
   if (kind !== '' && kind !== imp.kind) return undefined;
   const subject = typeof n.subject === 'string' ? n.subject : '';
-  if (subject === '' || !subjectSubset(imp.subject, subject)) return undefined;
+  if (subject === '' || !subjectIsSubsetOf(imp.subject, subject)) return undefined;
   if (isRevoked(exporter.revocations, d.sub, d.iat)) return undefined;
   return { expiresAt: d.exp };
 }
