@@ -13,7 +13,7 @@ import { formatSummary, runFuzz, seedHex } from './runner.js';
 
 const USAGE = `usage: node dist/test/fuzz/run.js [options]
   --target T       protocol, config, ocsp, websocket, route, leaf, jsapi (JetStream API JSON), store
-                   (JetStream stored-file corruption), jwt (operator-mode JWTs) or all (default), or a comma list
+                   (JetStream stored-file corruption), jwt (operator-mode JWTs, nkey signatures) or all (default), or a comma list
   --seconds S      total time budget, split evenly between the targets (default 300,
                    or unlimited when --inputs is given)
   --inputs N       at most N inputs per target (fast-check runs + loop inputs)

@@ -1,4 +1,4 @@
-// Fuzz target: the JWT path of operator mode (src/config/operator.ts decodeJwt, src/server/jwt/
+// Fuzz target: the JWT path of operator mode and the nkey path of a CONNECT (src/config/operator.ts decodeJwt, src/server/jwt/
 // claims.ts), what a client sends in CONNECT `jwt` and what an account server answers.
 //
 // Always checked: decoding throws only plain Errors (the strategy turns them into an
@@ -23,6 +23,7 @@ import {
   validateUser,
 } from '../../../src/server/jwt/claims.js';
 import { CompiledPermissions } from '../../../src/server/permissions.js';
+import { decodeSig, decodeUserKey, isValidPublicUserKey, newNonce, NkeyVerifier } from '../../../src/server/nkey.js';
 import { check, type Kind, type TargetInstance, type TargetOptions } from '../engine.js';
 import { mutateBytes, type ByteMutation, type Src } from '../rng.js';
 
@@ -118,6 +119,8 @@ export async function create(_opts: TargetOptions): Promise<TargetInstance> {
   const acc = signer(createAccount());
   const op = signer(createOperator());
   const usr = createUser().getPublicKey();
+  const userKp = createUser();
+  const userPub = userKp.getPublicKey();
   const accClaims = decodeAccountClaims(encode({ iss: op.pub, sub: acc.pub, iat: 1, name: 'A', nats: { type: 'account', version: 2 } }, op));
   const tally = (k: string): void => void (stats[k] = (stats[k] ?? 0) + 1);
 
@@ -205,6 +208,30 @@ export async function create(_opts: TargetOptions): Promise<TargetInstance> {
         const jwt = encode(claims, acc, header);
         cur.set(jwt);
         exercise(jwt, src);
+      },
+    },
+    {
+      // The nkey path of a CONNECT: the public key and the nonce signature as a client sends them
+      // (mutated or random). Decoding never throws; a signature verifies only unchanged.
+      name: 'nkey',
+      weight: 2,
+      run(src, cur) {
+        const nonce = newNonce();
+        const sig = Buffer.from(userKp.sign(new TextEncoder().encode(nonce)));
+        const good = src.oneIn(2) ? sig.toString('base64url') : sig.toString('base64');
+        const m: ByteMutation = { first: 0, recipe: [] };
+        const sigText = src.oneIn(4) ? good : mutateBytes(src, Buffer.from(good, 'latin1'), DICT, 1 + src.int(3), m).toString('latin1');
+        const keyText = src.oneIn(3) ? mutateBytes(src, Buffer.from(userPub, 'latin1'), DICT, 1 + src.int(2), { first: 0, recipe: [] }).toString('latin1') : userPub;
+        cur.set(`${keyText} ${sigText}`, m.recipe.join(' '));
+        const valid = isValidPublicUserKey(keyText);
+        check(decodeUserKey(keyText) !== undefined === valid, 'isValidPublicUserKey and decodeUserKey disagree');
+        const bytes = decodeSig(sigText);
+        if (!valid || !bytes) return tally('nkey_refused');
+        const ok = new NkeyVerifier(keyText).verify(nonce, bytes);
+        if (ok) {
+          tally('nkey_verified');
+          check(keyText === userPub && bytes.equals(sig), 'a changed key or signature verified');
+        }
       },
     },
     {
