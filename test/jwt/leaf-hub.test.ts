@@ -1,0 +1,123 @@
+// Leaf connections INTO an operator-mode hub (tsnats, and nats-server 2.9.10 as the reference):
+// spokes (tsnats and nats-server) with a remote `credentials` file. The leaf is bound to the user
+// JWT's account (registered through the resolver as a client login): messages flow with the
+// hub's users of that account and never reach another account. Refused as nats-server refuses
+// them: an unknown account, a user whose `allowed_connection_types` exclude LEAFNODE, an expired
+// user JWT, a revoked user (hub log: the debug reason and `authentication error`; the spoke gets
+// `-ERR 'Authorization Violation'`). A user JWT that expires while connected closes the leaf.
+
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { credsAuthenticator } from '@nats-io/transport-node';
+import { createAccount, createUser } from '@nats-io/nkeys';
+import { client, collect, leafz, SKIP_NATS, sleep, startNode, until, type Kind, type LNode } from '../leafnodes/harness.js';
+import { account, memoryConf, nowSec, operator, user } from './fixtures.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'tsnats-leaf-hub-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+const KINDS: Kind[] = ['tsnats', 'nats-server'];
+
+function credsFile(name: string, creds: Uint8Array): string {
+  const f = join(dir, `${name}-${Math.random().toString(36).slice(2)}.creds`);
+  writeFileSync(f, creds);
+  return f;
+}
+
+async function spokeTo(kind: Kind, hub: LNode, name: string, creds: string): Promise<LNode> {
+  return startNode(kind, { name, extra: 'debug: true', leaf: `remotes: [ { url: "nats-leaf://127.0.0.1:${hub.leafPort}", credentials: "${creds}" } ]` });
+}
+
+describe('leaf connections into an operator-mode hub', { skip: SKIP_NATS }, () => {
+  for (const hubKind of KINDS) {
+    for (const spokeKind of KINDS) {
+      it(`${hubKind} hub, ${spokeKind} spoke: bound to the JWT's account, isolated from others`, { timeout: 30000 }, async () => {
+        const op = await operator();
+        const a = await account(op.kp, {}, { name: 'A' });
+        const b = await account(op.kp, {}, { name: 'B' });
+        const leafUser = await user(a.kp, { allowed_connection_types: ['LEAFNODE'] } as never);
+        const hubA = await user(a.kp);
+        const hubB = await user(b.kp);
+        const hub = await startNode(hubKind, { name: 'hub', extra: `${memoryConf(op, [a, b])}\ndebug: true`, leaf: 'listen: "127.0.0.1:-1"' });
+        const spoke = await spokeTo(spokeKind, hub, 'spoke', credsFile('leaf', leafUser.creds));
+        try {
+          await until(async () => (await leafz(hub)).leafnodes === 1, 8000, 'the leaf on the hub');
+          assert.equal((await leafz(hub)).leafs![0]!.account, a.pub, 'bound to the user JWT account');
+          const ca = await client(hub, { authenticator: credsAuthenticator(hubA.creds) });
+          const cb = await client(hub, { authenticator: credsAuthenticator(hubB.creds) });
+          const sc = await client(spoke);
+          const upA = ca.subscribe('up');
+          const upB = cb.subscribe('up');
+          const down = sc.subscribe('down');
+          await ca.flush();
+          await cb.flush();
+          await sc.flush();
+          await sleep(500); // interest crosses the leaf
+          for (let i = 0; i < 3; i++) {
+            sc.publish('up', `u${i}`);
+            ca.publish('down', `d${i}`);
+            cb.publish('down', `x${i}`);
+          }
+          assert.deepEqual(await collect(upA, 3, 3000), ['u0', 'u1', 'u2']);
+          assert.deepEqual(await collect(down, 3, 3000), ['d0', 'd1', 'd2'], 'only account A reaches the spoke');
+          assert.deepEqual(await collect(upB, 1, 300), [], 'account B sees nothing from the leaf');
+          await ca.close();
+          await cb.close();
+          await sc.close();
+        } finally {
+          await spoke.stop();
+          await hub.stop();
+        }
+      });
+
+      it(`${hubKind} hub, ${spokeKind} spoke: bad credentials refused (unknown account, STANDARD only, expired, revoked)`, { timeout: 40000 }, async () => {
+        const revokedKp = createUser();
+        const op = await operator();
+        const a = await account(op.kp, { revocations: { [revokedKp.getPublicKey()]: nowSec() + 60 } } as never, { name: 'A' });
+        const cases: Array<{ what: string; creds: Uint8Array; debug: RegExp }> = [
+          { what: 'unknown account', creds: (await user(createAccount())).creds, debug: /Account JWT lookup error/ },
+          { what: 'STANDARD only', creds: (await user(a.kp, { allowed_connection_types: ['STANDARD'] } as never)).creds, debug: /Connection type not allowed/ },
+          { what: 'expired', creds: (await user(a.kp, {}, { exp: nowSec() - 10 })).creds, debug: /User JWT no longer valid/ },
+          { what: 'revoked', creds: (await user(a.kp, {}, { kp: revokedKp })).creds, debug: /User authentication revoked/ },
+        ];
+        const hub = await startNode(hubKind, { name: 'hub', extra: `${memoryConf(op, [a])}\ndebug: true`, leaf: 'listen: "127.0.0.1:-1"' });
+        try {
+          for (const c of cases) {
+            const spoke = await spokeTo(spokeKind, hub, 'spoke', credsFile(c.what.replace(/ /g, '-'), c.creds));
+            try {
+              await until(() => /authentication error/.test(hub.log()) && c.debug.test(hub.log()), 8000, `${c.what}: hub refusal logged`);
+              await until(() => /Authorization Violation/.test(spoke.log()), 8000, `${c.what}: the spoke is told`);
+              assert.equal((await leafz(hub)).leafnodes, 0, `${c.what}: no leaf`);
+            } finally {
+              await spoke.stop();
+            }
+          }
+        } finally {
+          await hub.stop();
+        }
+      });
+    }
+
+    it(`${hubKind} hub: a leaf whose user JWT expires is closed`, { timeout: 30000 }, async () => {
+      const op = await operator();
+      const a = await account(op.kp, {}, { name: 'A' });
+      const u = await user(a.kp, {}, { exp: nowSec() + 3 });
+      const hub = await startNode(hubKind, { name: 'hub', extra: `${memoryConf(op, [a])}\ndebug: true`, leaf: 'listen: "127.0.0.1:-1"' });
+      const spoke = await startNode('nats-server', {
+        name: 'spoke',
+        leaf: `remotes: [ { url: "nats-leaf://127.0.0.1:${hub.leafPort}", credentials: "${credsFile('exp', u.creds)}" } ]`,
+      });
+      try {
+        await until(async () => (await leafz(hub)).leafnodes === 1, 8000, 'the leaf on the hub');
+        await until(() => /User Authentication Expired/.test(spoke.log()), 10000, 'the spoke is told');
+        await until(() => /Authentication Expired/.test(hub.log()), 3000, 'hub closes the leaf');
+      } finally {
+        await spoke.stop();
+        await hub.stop();
+      }
+    });
+  }
+});
