@@ -114,4 +114,41 @@ describe('account claim updates through the system account (tsnats vs nats-serve
       });
     }
   }
+
+  for (const name of TARGETS) {
+    it(`an update of the exporting account re-applies imports [${name}]`, { skip: name === 'nats-server' ? SKIP_NATS_SERVER : false, timeout: 30000 }, async () => {
+      const sysKp = (await account((await operator()).kp)).kp;
+      const op = await operator({ system_account: sysKp.getPublicKey() });
+      const sys = await account(op.kp, {}, { name: 'SYS', kp: sysKp });
+      const withExport = { exports: [{ name: 'svc', subject: 'svc.>', type: 'service' }] };
+      const a = await account(op.kp, withExport as never, { name: 'A' });
+      const b = await account(op.kp, { imports: [{ name: 'svc', subject: 'svc.>', account: a.pub, type: 'service' }] } as never, { name: 'B' });
+      const srv = await start(name, memoryConf(op, [sys, a, b]));
+      const ncs: NatsConnection[] = [];
+      try {
+        const login = async (acc: Acc): Promise<NatsConnection> => {
+          const nc = await connect({ port: srv.port, reconnect: false, authenticator: credsAuthenticator((await user(acc.kp)).creds) });
+          ncs.push(nc);
+          return nc;
+        };
+        const sc = await login(sys);
+        const ca = await login(a);
+        const cb = await login(b);
+        ca.subscribe('svc.echo', { callback: (_e, m) => void m.respond(`A:${m.string()}`) });
+        await ca.flush();
+        const works = (): Promise<boolean> => cb.request('svc.echo', 'hi', { timeout: 800 }).then((m) => m.string() === 'A:hi', () => false);
+        const update = async (jwt: string): Promise<unknown> => (await sc.request(`$SYS.REQ.ACCOUNT.${a.pub}.CLAIMS.UPDATE`, jwt, { timeout: 3000 })).json<Record<string, unknown>>().data;
+        assert.equal(await works(), true);
+        const none = await account(op.kp, {}, { name: 'A', kp: a.kp });
+        assert.deepEqual(await update(none.jwt), { account: a.pub, code: 200, message: 'jwt updated' });
+        assert.equal(await works(), false, 'the export is gone');
+        const again = await account(op.kp, withExport as never, { name: 'A', kp: a.kp });
+        assert.deepEqual(await update(again.jwt), { account: a.pub, code: 200, message: 'jwt updated' });
+        assert.equal(await works(), true, 'the export is back');
+      } finally {
+        for (const nc of ncs) await nc.close().catch(() => undefined);
+        await srv.stop();
+      }
+    });
+  }
 });

@@ -101,6 +101,33 @@ describe('leaf connections into an operator-mode hub', { skip: SKIP_NATS }, () =
       });
     }
 
+    it(`${hubKind} hub: an account claim update revoking the leaf's user closes the leaf`, { timeout: 30000 }, async () => {
+      const sysKp = createAccount();
+      const op = await operator({ system_account: sysKp.getPublicKey() });
+      const sys = await account(op.kp, {}, { name: 'SYS', kp: sysKp });
+      const a = await account(op.kp, {}, { name: 'A' });
+      const u = await user(a.kp);
+      const sysUser = await user(sys.kp);
+      const hub = await startNode(hubKind, { name: 'hub', extra: `${memoryConf(op, [sys, a])}\ndebug: true`, leaf: 'listen: "127.0.0.1:-1"' });
+      const spoke = await startNode('nats-server', {
+        name: 'spoke',
+        leaf: `remotes: [ { url: "nats-leaf://127.0.0.1:${hub.leafPort}", credentials: "${credsFile('rev', u.creds)}" } ]`,
+      });
+      try {
+        await until(async () => (await leafz(hub)).leafnodes === 1, 8000, 'the leaf on the hub');
+        const sc = await client(hub, { authenticator: credsAuthenticator(sysUser.creds) });
+        const a2 = await account(op.kp, { revocations: { [u.pub]: nowSec() + 5 } } as never, { name: 'A', kp: a.kp });
+        const r = (await sc.request(`$SYS.REQ.ACCOUNT.${a.pub}.CLAIMS.UPDATE`, a2.jwt, { timeout: 3000 })).json<Record<string, unknown>>();
+        assert.deepEqual(r.data, { account: a.pub, code: 200, message: 'jwt updated' });
+        await until(() => /User Authentication Revoked/.test(spoke.log()), 5000, 'the spoke is told');
+        await until(async () => (await leafz(hub)).leafnodes === 0, 5000, 'the leaf is gone');
+        await sc.close();
+      } finally {
+        await spoke.stop();
+        await hub.stop();
+      }
+    });
+
     it(`${hubKind} hub: a leaf whose user JWT expires is closed`, { timeout: 30000 }, async () => {
       const op = await operator();
       const a = await account(op.kp, {}, { name: 'A' });
