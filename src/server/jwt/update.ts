@@ -9,7 +9,6 @@
 import type { OperatorOptions } from '../../config/operator.js';
 import { ERR_AUTH_VIOLATION, ERR_MAX_ACCOUNT_CONNECTIONS, ERR_USER_AUTH_REVOKED } from '../../protocol/errors.js';
 import { ClosedReason, type Client } from '../client.js';
-import { LeafClosed } from '../leaf.js';
 import type { Server } from '../server.js';
 import type { SystemEvents } from '../events/system.js';
 import { decodeAccountClaims, isRevoked, NO_LIMIT, validateAccount, type AccountClaims } from './claims.js';
@@ -42,7 +41,8 @@ export function applyAccountClaims(server: Server, claims: AccountClaims): void 
     if (l.account !== acc || !s || l.closed) continue;
     if ((s.bearer && claims.disallowBearer) || isRevoked(claims.revocations, s.pubKey, s.issuedAt)) {
       l.sendErr(s.bearer && claims.disallowBearer ? ERR_AUTH_VIOLATION : ERR_USER_AUTH_REVOKED);
-      l.close(s.bearer && claims.disallowBearer ? LeafClosed.AuthenticationViolation : LeafClosed.Revocation);
+      // LeafClosed.AuthenticationViolation / .Revocation (leaf.ts is not loaded for this).
+      l.close(s.bearer && claims.disallowBearer ? 'Authentication Violation' : 'Credentials Revoked');
     }
   }
   // Exports, imports and mappings follow the new claims (and those of the accounts importing from it).
