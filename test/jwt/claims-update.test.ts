@@ -116,6 +116,31 @@ describe('account claim updates through the system account (tsnats vs nats-serve
   }
 
   for (const name of TARGETS) {
+    it(`a signing key removed by an update closes the users it issued [${name}]`, { skip: name === 'nats-server' ? SKIP_NATS_SERVER : false, timeout: 30000 }, async () => {
+      const sysKp = (await account((await operator()).kp)).kp;
+      const op = await operator({ system_account: sysKp.getPublicKey() });
+      const sys = await account(op.kp, {}, { name: 'SYS', kp: sysKp });
+      const akp = (await account(op.kp)).kp;
+      const sk = (await account(op.kp)).kp;
+      const a = await account(op.kp, { signing_keys: [sk.getPublicKey()] } as never, { name: 'A', kp: akp });
+      const srv = await start(name, memoryConf(op, [sys, a]));
+      const ncs: NatsConnection[] = [];
+      try {
+        const sc = await connect({ port: srv.port, reconnect: false, authenticator: credsAuthenticator((await user(sys.kp)).creds) });
+        const bySk = await connect({ port: srv.port, reconnect: false, authenticator: credsAuthenticator((await user(akp, {}, { signer: sk })).creds) });
+        const byAcc = await connect({ port: srv.port, reconnect: false, authenticator: credsAuthenticator((await user(akp)).creds) });
+        ncs.push(sc, bySk, byAcc);
+        const a2 = await account(op.kp, {}, { name: 'A', kp: akp });
+        const r = (await sc.request(`$SYS.REQ.ACCOUNT.${a.pub}.CLAIMS.UPDATE`, a2.jwt, { timeout: 3000 })).json<Record<string, unknown>>();
+        assert.deepEqual(r.data, { account: a.pub, code: 200, message: 'jwt updated' });
+        assert.match(await closedWith(bySk, 3000), /^closed/);
+        assert.equal(await closedWith(byAcc, 200), 'open');
+      } finally {
+        for (const nc of ncs) await nc.close().catch(() => undefined);
+        await srv.stop();
+      }
+    });
+
     it(`an update of the exporting account re-applies imports [${name}]`, { skip: name === 'nats-server' ? SKIP_NATS_SERVER : false, timeout: 30000 }, async () => {
       const sysKp = (await account((await operator()).kp)).kp;
       const op = await operator({ system_account: sysKp.getPublicKey() });

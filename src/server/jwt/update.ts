@@ -35,6 +35,10 @@ export function applyAccountClaims(server: Server, claims: AccountClaims): void 
       c.close(ClosedReason.Revocation);
     }
   });
+  // A user (or leaf) issued by a signing key the account no longer lists is closed without an
+  // error message (nats-server's signersChanged pass).
+  const signerGone = (issuerKey: string): boolean => issuerKey !== claims.subject && !claims.signingKeys.has(issuerKey);
+  for (const c of users) if (!c.isClosed && signerGone(c.session!.issuerKey)) c.close(ClosedReason.AuthenticationViolation);
   // Leaf connections authenticated with a user JWT of the account (nats-server's account clients include leafs).
   for (const l of [...(server.leafnodes?.conns ?? [])]) {
     const s = l.session;
@@ -43,7 +47,7 @@ export function applyAccountClaims(server: Server, claims: AccountClaims): void 
       l.sendErr(s.bearer && claims.disallowBearer ? ERR_AUTH_VIOLATION : ERR_USER_AUTH_REVOKED);
       // LeafClosed.AuthenticationViolation / .Revocation (leaf.ts is not loaded for this).
       l.close(s.bearer && claims.disallowBearer ? 'Authentication Violation' : 'Credentials Revoked');
-    }
+    } else if (signerGone(s.issuerKey)) l.close('Authentication Violation');
   }
   // Exports, imports and mappings follow the new claims (and those of the accounts importing from it).
   if (server.links) server.links.apply(server.options);
