@@ -423,6 +423,13 @@ export class Leaf extends ServerLink implements RouteHandler, SubscriptionTarget
         );
         ok = false;
       } else if (leafLimitReached(acc)) {
+        if (v.session) {
+          // A JWT leaf (nats-server's RegisterNkeyUser → reportErrRegisterAccount → maxAccountConnExceeded).
+          this.sendErr(ERR_MAX_ACCOUNT_CONNECTIONS);
+          this.error(ERR_MAX_ACCOUNT_CONNECTIONS.text);
+          this.close(LeafClosed.MaxAccountConnectionsExceeded);
+          return;
+        }
         // nats-server's registerWithAccount refuses the leaf: an authentication failure.
         ok = false;
       } else {

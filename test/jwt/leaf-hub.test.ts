@@ -128,6 +128,56 @@ describe('leaf connections into an operator-mode hub', { skip: SKIP_NATS }, () =
       }
     });
 
+    it(`${hubKind} hub: over websocket the connection type is LEAFNODE_WS`, { timeout: 30000 }, async () => {
+      const op = await operator();
+      const a = await account(op.kp, {}, { name: 'A' });
+      const wsUser = await user(a.kp, { allowed_connection_types: ['LEAFNODE_WS'] } as never);
+      const tcpUser = await user(a.kp, { allowed_connection_types: ['LEAFNODE'] } as never);
+      const hub = await startNode(hubKind, {
+        name: 'hub',
+        extra: `${memoryConf(op, [a])}\ndebug: true\nwebsocket { listen: "127.0.0.1:-1", no_tls: true }`,
+        leaf: 'listen: "127.0.0.1:-1"',
+      });
+      const ws = (f: string): string => `remotes: [ { url: "ws://127.0.0.1:${hub.wsPort}", credentials: "${f}" } ]`;
+      const bad = await startNode('nats-server', { name: 'bad', leaf: ws(credsFile('tcp', tcpUser.creds)) });
+      try {
+        await until(() => /Connection type not allowed/.test(hub.log()), 8000, 'LEAFNODE-only user refused over websocket');
+        await until(() => /Authorization Violation/.test(bad.log()), 8000, 'the spoke is told');
+      } finally {
+        await bad.stop();
+      }
+      const good = await startNode('nats-server', { name: 'good', leaf: ws(credsFile('ws', wsUser.creds)) });
+      try {
+        await until(async () => (await leafz(hub)).leafnodes === 1, 8000, 'LEAFNODE_WS user accepted');
+        assert.equal((await leafz(hub)).leafs![0]!.account, a.pub);
+      } finally {
+        await good.stop();
+        await hub.stop();
+      }
+    });
+
+    it(`${hubKind} hub: the account JWT's leaf limit refuses a second leaf (maximum account active connections exceeded)`, { timeout: 30000 }, async () => {
+      const op = await operator();
+      const a = await account(op.kp, { limits: { leaf: 1 } } as never, { name: 'A' });
+      const u = await user(a.kp);
+      const hub = await startNode(hubKind, { name: 'hub', extra: `${memoryConf(op, [a])}\ndebug: true`, leaf: 'listen: "127.0.0.1:-1"' });
+      const remote = `remotes: [ { url: "nats-leaf://127.0.0.1:${hub.leafPort}", credentials: "${credsFile('lim', u.creds)}" } ]`;
+      const first = await startNode('nats-server', { name: 'first', leaf: remote });
+      let second: LNode | undefined;
+      try {
+        await until(async () => (await leafz(hub)).leafnodes === 1, 8000, 'the first leaf');
+        second = await startNode('nats-server', { name: 'second', leaf: remote });
+        // Not an authorization violation: nats-server's reportErrRegisterAccount for a JWT leaf.
+        await until(() => /Leafnode Error 'maximum account active connections exceeded'/.test(second!.log()), 8000, 'the second spoke is refused');
+        assert.match(hub.log(), /Leafnode connection closed: Maximum Account Connections Exceeded/);
+        assert.equal((await leafz(hub)).leafnodes, 1);
+      } finally {
+        await second?.stop();
+        await first.stop();
+        await hub.stop();
+      }
+    });
+
     it(`${hubKind} hub: a leaf whose user JWT expires is closed`, { timeout: 30000 }, async () => {
       const op = await operator();
       const a = await account(op.kp, {}, { name: 'A' });
