@@ -81,5 +81,42 @@ describe('operator mode: activation tokens of private service exports', () => {
         await srv.stop();
       }
     });
+    it(`a private stream export: only the importer with a valid token gets the messages [${name}]`, { skip: name === 'nats-server' ? SKIP_NATS_SERVER : false, timeout: 20000 }, async () => {
+      const op = await operator();
+      const akp = createAccount();
+      const a = await account(op.kp, { exports: [{ name: 'ev', subject: 'ev.>', type: 'stream', token_req: true }] } as never, { kp: akp, name: 'A' });
+      const mk = async (nm: string, withToken: boolean): Promise<Acc> => {
+        const kp = createAccount();
+        const imp: Record<string, unknown> = { name: 'ev', subject: 'ev.>', account: a.pub, type: 'stream' };
+        if (withToken) imp.token = await encodeActivation('ev', kp, akp, 'stream', { subject: 'ev.>' } as never);
+        return account(op.kp, { imports: [imp] } as never, { name: nm, kp });
+      };
+      const b = await mk('B', true);
+      const c = await mk('C', false);
+      const conf = memoryConf(op, [a, b, c]);
+      const srv: Running = name === 'tsnats' ? await startTsnats(conf) : await startNatsServer(conf);
+      const conns: NatsConnection[] = [];
+      try {
+        const login = async (acc: Acc): Promise<NatsConnection> => {
+          const nc = await connect({ port: srv.port, reconnect: false, authenticator: credsAuthenticator((await user(acc.kp)).creds) });
+          conns.push(nc);
+          return nc;
+        };
+        const ca = await login(a);
+        const got: string[] = [];
+        for (const [acc, tag] of [[b, 'B'], [c, 'C']] as const) {
+          const nc = await login(acc);
+          nc.subscribe('ev.>', { callback: (_e, m) => void got.push(`${tag}:${m.subject}`) });
+          await nc.flush();
+        }
+        ca.publish('ev.1', 'x');
+        await ca.flush();
+        await sleep(500);
+        assert.deepEqual(got, ['B:ev.1']);
+      } finally {
+        for (const x of conns) await x.close().catch(() => undefined);
+        await srv.stop();
+      }
+    });
   }
 });

@@ -79,6 +79,11 @@ describe('account claim updates through the system account (tsnats vs nats-serve
           r = await req(upd, 'not-a-jwt');
           assert.equal((r.error as Record<string, unknown>).code, 500);
           assert.match(String((r.error as Record<string, unknown>).description), /^jwt update resulted in error - /);
+          // Hostile bodies: an error answer each, the server keeps serving.
+          for (const body of ['{}', '\u0000\u00ff\r\n', 'a.b.c', 'eyJ0eXAiOiJKV1QifQ.eyJ9.x', `${a.jwt}x`, 'x'.repeat(100_000)]) {
+            r = await req(upd, body);
+            assert.equal((r.error as Record<string, unknown>).code, 500, `body ${JSON.stringify(body.slice(0, 30))}`);
+          }
           // An account the server has not registered (no user of B logged in): skipped.
           r = await req(`$SYS.REQ.ACCOUNT.${b.pub}.CLAIMS.UPDATE`, b.jwt);
           assert.deepEqual(r.data, { account: b.pub, code: 200, message: 'jwt update skipped' });
