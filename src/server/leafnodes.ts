@@ -52,6 +52,8 @@ interface RemoteDialer {
   leaf: Leaf | null;
   /** The hub's staple is required (this remote's own certificate is stapled, as 2.9.10). */
   staple: PeerStapleCheck | undefined;
+  /** Operator mode: the remote's account is being looked up through the resolver. */
+  resolving?: boolean;
 }
 
 function keyOf(sub: Subscription): string {
@@ -627,6 +629,28 @@ export class Leafnodes {
   /** The remote's local account is gone (a reload removed it): as nats-server, an error and a retry. */
   private missingAccount(d: RemoteDialer, sock: Socket): void {
     sock.destroy();
+    // Operator mode: the remote's account (a public key) is looked up through the resolver and
+    // registered, as nats-server's LookupAccount; the dial is then retried at once.
+    const jwt = this.server.options.operator !== undefined && d.opts.account !== undefined ? this.server.auth.jwtStrategy() : undefined;
+    if (jwt && !d.resolving) {
+      d.resolving = true;
+      const name = d.opts.account!;
+      void jwt
+        .then((s) => s.lookupAccount(name))
+        .then(
+          (a) => {
+            d.resolving = false;
+            this.server.accounts.addFromJwt(a.claims.config);
+            this.schedule(d, 0);
+          },
+          (e: Error) => {
+            d.resolving = false;
+            this.log.error(`Unable to lookup account ${name} for solicited leafnode connection: ${e.message}`);
+            this.schedule(d, this.opts.reconnectMs);
+          },
+        );
+      return;
+    }
     this.log.error(`Unable to lookup account ${d.opts.account ?? GLOBAL_ACCOUNT} for solicited leafnode connection: account not found`);
     this.schedule(d, this.opts.reconnectMs);
   }

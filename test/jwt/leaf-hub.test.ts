@@ -7,13 +7,15 @@
 // `-ERR 'Authorization Violation'`). A user JWT that expires while connected closes the leaf.
 
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { credsAuthenticator } from '@nats-io/transport-node';
 import { createAccount, createUser } from '@nats-io/nkeys';
-import { client, collect, leafz, SKIP_NATS, sleep, startNode, until, type Kind, type LNode } from '../leafnodes/harness.js';
+import { ConfigError, parseConfigText } from '../../src/config/index.js';
+import { client, collect, leafz, NATS_SERVER, SKIP_NATS, sleep, startNode, until, type Kind, type LNode } from '../leafnodes/harness.js';
 import { account, memoryConf, nowSec, operator, user } from './fixtures.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tsnats-leaf-hub-'));
@@ -178,6 +180,38 @@ describe('leaf connections into an operator-mode hub', { skip: SKIP_NATS }, () =
       }
     });
 
+    for (const spokeKind of KINDS) {
+      it(`${hubKind} hub, ${spokeKind} spoke in operator mode: the remote's account key is resolved and bound`, { timeout: 30000 }, async () => {
+        const op = await operator();
+        const a = await account(op.kp, {}, { name: 'A' });
+        const leafUser = await user(a.kp);
+        const hubA = await user(a.kp);
+        const spokeA = await user(a.kp);
+        const hub = await startNode(hubKind, { name: 'hub', extra: `${memoryConf(op, [a])}\ndebug: true`, leaf: 'listen: "127.0.0.1:-1"' });
+        const spoke = await startNode(spokeKind, {
+          name: 'spoke',
+          extra: memoryConf(op, [a]),
+          leaf: `remotes: [ { url: "nats-leaf://127.0.0.1:${hub.leafPort}", account: ${a.pub}, credentials: "${credsFile('opspoke', leafUser.creds)}" } ]`,
+        });
+        try {
+          await until(async () => (await leafz(hub)).leafnodes === 1, 8000, 'the leaf on the hub');
+          await until(async () => (await leafz(spoke)).leafs?.[0]?.account === a.pub, 5000, 'the spoke binds the account');
+          const hc = await client(hub, { authenticator: credsAuthenticator(hubA.creds) });
+          const sc = await client(spoke, { authenticator: credsAuthenticator(spokeA.creds) });
+          const up = hc.subscribe('up');
+          await hc.flush();
+          await sleep(500);
+          for (let i = 0; i < 3; i++) sc.publish('up', `u${i}`);
+          assert.deepEqual(await collect(up, 3, 3000), ['u0', 'u1', 'u2']);
+          await hc.close();
+          await sc.close();
+        } finally {
+          await spoke.stop();
+          await hub.stop();
+        }
+      });
+    }
+
     it(`${hubKind} hub: a leaf whose user JWT expires is closed`, { timeout: 30000 }, async () => {
       const op = await operator();
       const a = await account(op.kp, {}, { name: 'A' });
@@ -197,4 +231,43 @@ describe('leaf connections into an operator-mode hub', { skip: SKIP_NATS }, () =
       }
     });
   }
+});
+
+describe('leafnodes configuration in operator mode (nats-server validateLeafNode)', () => {
+  const cases: Array<[string, (acc: string) => string, string]> = [
+    ['leaf users', () => 'leafnodes { port: -1, authorization { users: [ { user: l, password: l } ] } }', 'operator mode does not allow specifying user in leafnode config'],
+    ['a remote without an account key', () => 'leafnodes { remotes: [ { url: "nats-leaf://127.0.0.1:7422" } ] }', 'operator mode requires account nkeys in remotes.'],
+    ['a remote with an account name', () => 'leafnodes { remotes: [ { url: "nats-leaf://127.0.0.1:7422", account: A } ] }', 'operator mode requires account nkeys in remotes.'],
+    ['a leaf authorization account that is not a key', () => 'leafnodes { port: -1, authorization { user: l, password: l, account: A } }', 'operator mode and non account nkeys are incompatible'],
+  ];
+  for (const [what, leaf, want] of cases) {
+    it(`refuses ${what} as nats-server`, { skip: SKIP_NATS, timeout: 15000 }, async () => {
+      const op = await operator();
+      const a = await account(op.kp, {}, { name: 'A' });
+      const text = `${memoryConf(op, [a])}\n${leaf(a.pub)}\n`;
+      let err: unknown;
+      try {
+        parseConfigText(text, 'o.conf', { env: {} });
+      } catch (e) {
+        err = e;
+      }
+      assert.ok(err instanceof ConfigError, 'a ConfigError');
+      assert.ok(err.errors.some((e) => e.reason.startsWith(want)), err.message);
+      const d = mkdtempSync(join(tmpdir(), 'leafop-'));
+      try {
+        writeFileSync(join(d, 'x.conf'), text);
+        const r = spawnSync(NATS_SERVER!, ['-c', join(d, 'x.conf')], { encoding: 'utf8', timeout: 5000 });
+        assert.ok(`${r.stdout}${r.stderr}`.includes(want), `${r.stdout}${r.stderr}`);
+      } finally {
+        rmSync(d, { recursive: true, force: true });
+      }
+    });
+  }
+
+  it('accepts remotes bound to account keys and a leaf listener', async () => {
+    const op = await operator();
+    const a = await account(op.kp, {}, { name: 'A' });
+    const o = parseConfigText(`${memoryConf(op, [a])}\nleafnodes { port: -1, remotes: [ { url: "nats-leaf://127.0.0.1:7422", account: ${a.pub} } ] }\n`, 'o.conf', { env: {} }).options;
+    assert.equal(o.leafnodes!.remotes[0]!.account, a.pub);
+  });
 });
