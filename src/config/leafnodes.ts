@@ -5,6 +5,7 @@ import type { Position } from './errors.js';
 import type { ConfigNode, MapEntry } from './parser.js';
 import type { ClusterBuilder } from './cluster.js';
 import type { TlsOptions } from './types.js';
+import { decodePublicKey, PREFIX_ACCOUNT } from '../server/nkey.js';
 
 export const DEFAULT_LEAF_HOST = '0.0.0.0';
 export const DEFAULT_LEAF_PORT = 7422;
@@ -373,7 +374,23 @@ export function checkLeafnodeAccounts(
   accounts: readonly string[],
   systemAccount: string | undefined,
   noSystemAccount: boolean | undefined,
+  operator = false,
 ): void {
+  if (operator) {
+    // Operator mode: accounts are public keys resolved at run time (nats-server's validateLeafNode).
+    if ((lo.users ?? []).length !== 0) return err('operator mode does not allow specifying user in leafnode config');
+    for (const r of lo.remotes) {
+      if (!isAccountKey(r.account)) {
+        return err(
+          'operator mode requires account nkeys in remotes. ' +
+            'Please add an `account` key to each remote in your `leafnodes` section, to assign it to an account. ' +
+            "Each account value should be a 56 character public key, starting with the letter 'A'",
+        );
+      }
+    }
+    if (lo.port !== 0 && lo.account !== undefined && lo.account !== '' && !isAccountKey(lo.account)) err('operator mode and non account nkeys are incompatible');
+    return;
+  }
   const known = new Set<string>(accounts);
   known.add('$G');
   known.add('');
@@ -386,4 +403,9 @@ export function checkLeafnodeAccounts(
   if (!check(lo.account, 'authorization')) return;
   for (const u of lo.users ?? []) if (!check(u.account, 'authorization')) return;
   for (const r of lo.remotes) if (!check(r.account, 'remote')) return;
+}
+
+/** A public account nkey (`A...`, 56 base32 characters with a valid checksum). */
+function isAccountKey(k: string | undefined): boolean {
+  return k !== undefined && decodePublicKey(k, PREFIX_ACCOUNT) !== undefined;
 }

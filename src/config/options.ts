@@ -721,7 +721,7 @@ class Builder {
       );
     }
     if (o.accounts || o.systemAccount !== undefined) checkAccounts(this, o, this.at('accounts'), this.at('system_account'));
-    if (o.leafnodes) checkLeafnodeAccounts((r) => this.err(undefined, r), o.leafnodes, (o.accounts ?? []).map((a) => a.name), o.systemAccount, o.noSystemAccount);
+    if (o.leafnodes) checkLeafnodeAccounts((r) => this.err(undefined, r), o.leafnodes, (o.accounts ?? []).map((a) => a.name), o.systemAccount, o.noSystemAccount, o.operator !== undefined);
     const nau = this.at('no_auth_user');
     if (nau && o.noAuthUser !== undefined && o.noAuthUser !== '') {
       // nats-server 2.9.10 looks only at user/password users: an nkey user cannot be the default.

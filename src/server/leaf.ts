@@ -12,11 +12,13 @@ import type { TLSSocket } from 'node:tls';
 import { decimalLength, writeDecimal, writeLatin1 } from '../protocol/encode.js';
 import {
   ERR_AUTH_TIMEOUT,
+  ERR_ACCOUNT_AUTH_EXPIRED,
   ERR_AUTH_VIOLATION,
   ERR_LEAF_PORT,
   ERR_MAX_ACCOUNT_CONNECTIONS,
   ERR_STALE_CONNECTION,
   ERR_UNKNOWN_OP,
+  ERR_USER_AUTH_EXPIRED,
   errFrame,
   errPermSubscribe,
   type WireError,
@@ -33,6 +35,7 @@ import { PublishRule } from './permissions.js';
 import { routeNonce } from './route.js';
 import type { LeafAuth, Leafnodes } from './leafnodes.js';
 import type { Account } from './accounts/account.js';
+import type { AuthSession } from './auth.js';
 
 /** nats-server's close reasons (logged as `Leafnode connection closed: <reason> account: <acc>`). */
 export const LeafClosed = {
@@ -54,6 +57,8 @@ export const LeafClosed = {
   Revocation: 'Credentials Revoked',
   MissingAccount: 'Missing Account',
   MaxAccountConnectionsExceeded: 'Maximum Account Connections Exceeded',
+  AuthenticationExpired: 'Authentication Expired',
+  AuthenticationViolation: 'Authentication Violation',
 } as const;
 export type LeafClosed = (typeof LeafClosed)[keyof typeof LeafClosed];
 
@@ -107,6 +112,12 @@ export class Leaf extends ServerLink implements RouteHandler, SubscriptionTarget
   readonly leafFallback = true;
   /** Runs over websocket (`ws://` remote or the websocket listener's `/leafnode` path). */
   viaWs = false;
+  /** Accepted side: the nonce of the first INFO (nkey and JWT credentials sign it). */
+  nonce = '';
+  /** Accepted side, operator mode: the user JWT's expiry timer (nats-server's setExpiration). */
+  private expTimer: NodeJS.Timeout | null = null;
+  /** Accepted side, operator mode: the user JWT the spoke authenticated with (claim updates re-check it). */
+  session: AuthSession | undefined;
   /** The peer is our hub (nats-server's isSpokeLeafNode). */
   isSpoke = false;
   remoteId = '';
@@ -205,6 +216,7 @@ export class Leaf extends ServerLink implements RouteHandler, SubscriptionTarget
 
   /** Accepted: the INFO goes out at once in clear (TLS, if configured, follows it). */
   sendFirstInfo(nonce: string): void {
+    this.nonce = nonce;
     this.enqueueText(`INFO ${this.mgr.infoJson({ nonce, client_id: this.cid, ip: this.ip })} \r\n`);
     this.flushNow();
   }
@@ -380,7 +392,7 @@ export class Leaf extends ServerLink implements RouteHandler, SubscriptionTarget
       this.close(LeafClosed.IncorrectPort);
       return;
     }
-    const r = this.mgr.authorize(j, this.viaWs);
+    const r = this.mgr.authorize(j, this.viaWs, this.nonce, this.ip);
     if (r instanceof Promise) {
       // bcrypt or an nkey signature: checked asynchronously (reading waits).
       this.socket.pause();
@@ -402,21 +414,33 @@ export class Leaf extends ServerLink implements RouteHandler, SubscriptionTarget
     let ok = v.ok;
     if (ok) {
       // Bound to the account of the credentials (nats-server's registerLeafWithAccount).
-      const acc = this.mgr.server.accounts.get(v.account ?? '$G');
+      // Operator mode: the user JWT's account is registered on first use, as for a client.
+      const accounts = this.mgr.server.accounts;
+      const acc = accounts.get(v.account ?? '$G') ?? (v.session ? accounts.addFromJwt(v.session.accountConfig) : undefined);
       if (acc === undefined || acc.removed) {
         this.error(
           `authentication of user ${JSON.stringify(typeof j.user === 'string' ? j.user : '')} failed, unable to lookup account ${JSON.stringify(v.account ?? '')}: account not found`,
         );
         ok = false;
       } else if (leafLimitReached(acc)) {
+        if (v.session) {
+          // A JWT leaf (nats-server's RegisterNkeyUser → reportErrRegisterAccount → maxAccountConnExceeded).
+          this.sendErr(ERR_MAX_ACCOUNT_CONNECTIONS);
+          this.error(ERR_MAX_ACCOUNT_CONNECTIONS.text);
+          this.close(LeafClosed.MaxAccountConnectionsExceeded);
+          return;
+        }
         // nats-server's registerWithAccount refuses the leaf: an authentication failure.
         ok = false;
       } else {
         this.account = acc;
         this.authed = true;
+        if (v.session) this.applySession(v.session);
       }
     }
     if (!ok) {
+      if (v.debug) this.debug(v.debug);
+      if (v.error) this.error(v.error);
       this.error('authentication error');
       this.sendErr(ERR_AUTH_VIOLATION);
       this.close(LeafClosed.AuthenticationFailure);
@@ -452,6 +476,24 @@ export class Leaf extends ServerLink implements RouteHandler, SubscriptionTarget
     if (!this.mgr.registerAccepted(this)) return;
     this.enqueueText(`INFO ${this.mgr.infoJson({ client_id: this.cid, ip: this.ip, connect_info: true, remote_account: this.account.name })} \r\n`);
     this.finishRegistration();
+  }
+
+  /** Operator mode: closed when the user JWT (or its account JWT) expires, as a client (nats-server's setExpiration). */
+  private applySession(s: AuthSession): void {
+    this.session = s;
+    const user = s.expiresInMs;
+    const acc = s.accountExpiresInMs;
+    const accountFirst = acc !== undefined && (user === undefined || acc < user);
+    const ms = accountFirst ? acc : user;
+    if (ms === undefined) return;
+    this.expTimer = setTimeout(() => {
+      this.expTimer = null;
+      const err = accountFirst ? ERR_ACCOUNT_AUTH_EXPIRED : ERR_USER_AUTH_EXPIRED;
+      this.sendErr(err);
+      this.debug(err.text);
+      this.close(LeafClosed.AuthenticationExpired);
+    }, Math.min(ms, 2 ** 31 - 1));
+    this.expTimer.unref();
   }
 
   /** INFO: solicited side (first INFO, then the `connect_info` INFO); async INFOs otherwise. */
@@ -854,6 +896,8 @@ export class Leaf extends ServerLink implements RouteHandler, SubscriptionTarget
     this.stopPing();
     if (this.authTimer !== null) clearTimeout(this.authTimer);
     this.authTimer = null;
+    if (this.expTimer !== null) clearTimeout(this.expTimer);
+    this.expTimer = null;
     this.closeOutbound(false);
     const sock = this.socket;
     if (!sock.destroyed) sock.end();

@@ -13,7 +13,7 @@ import type { OcspPeerOptions } from '../config/types.js';
 import type { RouteMsg } from '../protocol/route-parser.js';
 import type { Client, Subscription, Producer } from './client.js';
 import type { Logger } from './logger.js';
-import { Authenticator, comparePassword, safeEqual } from './auth.js';
+import { Authenticator, comparePassword, safeEqual, type AuthResult, type AuthSession } from './auth.js';
 import { Leaf, LeafClosed, LeafSub } from './leaf.js';
 import { Route, RouteSub, hostPortOf } from './route.js';
 import { hostsFor, type Server } from './server.js';
@@ -29,6 +29,11 @@ import { GLOBAL_ACCOUNT } from '../config/accounts.js';
 export interface LeafAuth {
   ok: boolean;
   account?: string;
+  /** Operator mode: the user JWT's session (its account is registered from it on first use). */
+  session?: AuthSession;
+  /** Refused: the reason at debug level, and what is logged at error level first (as for clients). */
+  debug?: string;
+  error?: string;
 }
 
 const DIAL_TIMEOUT_MS = 1000;
@@ -47,6 +52,8 @@ interface RemoteDialer {
   leaf: Leaf | null;
   /** The hub's staple is required (this remote's own certificate is stapled, as 2.9.10). */
   staple: PeerStapleCheck | undefined;
+  /** Operator mode: the remote's account is being looked up through the resolver. */
+  resolving?: boolean;
 }
 
 function keyOf(sub: Subscription): string {
@@ -385,7 +392,7 @@ export class Leafnodes {
    * `authorization` (single user: its `account`; `users`: the user's `account`; default `$G`),
    * else the client authentication, whose user's account the leaf is bound to.
    */
-  authorize(j: Record<string, unknown>, viaWs = false): LeafAuth | Promise<LeafAuth> {
+  authorize(j: Record<string, unknown>, viaWs = false, nonce = '', host = ''): LeafAuth | Promise<LeafAuth> {
     const o = this.opts;
     const user = typeof j.user === 'string' ? j.user : undefined;
     const pass = typeof j.pass === 'string' ? j.pass : undefined;
@@ -404,8 +411,30 @@ export class Leafnodes {
     }
     const auth = this.clientAuth(viaWs);
     if (!auth.enabled) return { ok: true, account: GLOBAL_ACCOUNT };
-    const r = auth.authenticate({ user, pass, auth_token: typeof j.auth_token === 'string' ? j.auth_token : undefined });
-    const v = (x: { ok: boolean; account?: string }): LeafAuth => (x.ok ? { ok: true, account: x.account ?? GLOBAL_ACCOUNT } : { ok: false });
+    const str = (k: string): string | undefined => (typeof j[k] === 'string' ? (j[k] as string) : undefined);
+    // nkey users and operator mode (a remote's `credentials`): the CONNECT signs this leaf's nonce.
+    const r = auth.authenticate({
+      user,
+      pass,
+      auth_token: str('auth_token'),
+      nkey: str('nkey'),
+      sig: str('sig'),
+      jwt: str('jwt'),
+      nonce,
+      host,
+      connType: viaWs ? 'LEAFNODE_WS' : 'LEAFNODE',
+    });
+    const v = (x: AuthResult): LeafAuth => {
+      if (!x.ok) {
+        const out: LeafAuth = { ok: false };
+        if (x.debug) out.debug = x.debug;
+        if (x.error) out.error = x.error;
+        return out;
+      }
+      const out: LeafAuth = { ok: true, account: x.account ?? GLOBAL_ACCOUNT };
+      if (x.session) out.session = x.session;
+      return out;
+    };
     return r instanceof Promise ? r.then(v, () => ({ ok: false })) : v(r);
   }
 
@@ -600,6 +629,28 @@ export class Leafnodes {
   /** The remote's local account is gone (a reload removed it): as nats-server, an error and a retry. */
   private missingAccount(d: RemoteDialer, sock: Socket): void {
     sock.destroy();
+    // Operator mode: the remote's account (a public key) is looked up through the resolver and
+    // registered, as nats-server's LookupAccount; the dial is then retried at once.
+    const jwt = this.server.options.operator !== undefined && d.opts.account !== undefined ? this.server.auth.jwtStrategy() : undefined;
+    if (jwt && !d.resolving) {
+      d.resolving = true;
+      const name = d.opts.account!;
+      void jwt
+        .then((s) => s.lookupAccount(name))
+        .then(
+          (a) => {
+            d.resolving = false;
+            this.server.accounts.addFromJwt(a.claims.config);
+            this.schedule(d, 0);
+          },
+          (e: Error) => {
+            d.resolving = false;
+            this.log.error(`Unable to lookup account ${name} for solicited leafnode connection: ${e.message}`);
+            this.schedule(d, this.opts.reconnectMs);
+          },
+        );
+      return;
+    }
     this.log.error(`Unable to lookup account ${d.opts.account ?? GLOBAL_ACCOUNT} for solicited leafnode connection: account not found`);
     this.schedule(d, this.opts.reconnectMs);
   }

@@ -634,6 +634,8 @@ export class Server {
       const { AccountLinks } = await import('./accounts/imports.js');
       this.links ??= new AccountLinks(this);
     }
+    // Operator mode: imports of `token_req` exports need their activation token checked.
+    if (o.operator && !this.links.activation) this.links.activation = (await import('./jwt/activation.js')).activationChecker(o.operator, o.systemAccount);
     this.links.apply(o);
   }
 

@@ -23,6 +23,7 @@ import type { Producer } from '../connection/core.js';
 import { ServerLink } from '../connection/link.js';
 import type { Server } from '../server.js';
 import type { Account } from './account.js';
+import type { ActivationCheck } from '../jwt/activation.js';
 import { SubjectMappings, SubjectTransform, TransformError, newMapping, tokenizeWildcards, type MappingSpec } from '../../protocol/subject-transform.js';
 
 type Acc = Account<Subscription>;
@@ -334,6 +335,11 @@ export class AccountLinks {
   /** Per requesting connection: its `Nats-Request-Info` header block (plain, shared). */
   private readonly blocks = new WeakMap<object, [InfoBlock | undefined, InfoBlock | undefined]>();
 
+  /** Operator mode: checks an import's activation token (src/server/jwt/activation.ts, set by the server). */
+  activation: ActivationCheck | undefined;
+  private activationExpiry = 0;
+  private activationTimer: NodeJS.Timeout | null = null;
+
   constructor(private readonly server: Server) {}
 
   /** Routes and leafs (the leaf manager also drives routes when both exist). */
@@ -379,14 +385,22 @@ export class AccountLinks {
     for (const acc of accounts.all()) mapsFor(acc, acc === accounts.global ? o.mappings : acc.config?.mappings);
 
     // Imports.
+    const now = Math.floor(Date.now() / 1000);
+    this.activationExpiry = 0;
     for (const importer of accounts.all()) {
       for (const i of importer.config?.imports ?? []) {
         const exporter = accounts.get(i.account);
         // Operator mode: the exporting account is bridged when it is registered (its first user).
         if (!exporter && o.operator) continue;
         const exports = exporter?.config?.exports ?? [];
-        // Checked when the file is loaded; checked again here for accounts set up at run time.
-        if (!exporter || !exports.some((x) => x.kind === i.kind && exportAllows(x, i.subject, importer.name))) {
+        if (exporter && o.operator && this.activation) {
+          // Account JWTs: nats-server's checkServiceImportAuthorized / checkStreamImportAuthorized.
+          if (!this.jwtImportAuthorized(importer, exporter, i, exports, now)) {
+            log.debug(`Error adding ${i.kind} import to account [${importer.name}]: ${i.kind} import not authorized`);
+            continue;
+          }
+        } else if (!exporter || !exports.some((x) => x.kind === i.kind && exportAllows(x, i.subject, importer.name))) {
+          // Checked when the file is loaded; checked again here for accounts set up at run time.
           log.error(`Error adding ${i.kind} import ${JSON.stringify(i.subject)}: ${i.kind} import not authorized`);
           continue;
         }
@@ -398,6 +412,37 @@ export class AccountLinks {
         }
       }
     }
+  }
+
+  /**
+   * Operator mode: the first export of the exporter covering the import decides (nats-server's
+   * checkAuth): public; `account_token_position` must name the importer; `token_req` needs a valid
+   * activation token (issued by the exporter or one of its signing keys to the importer, of the
+   * import's kind, covering its subject, not expired). An import bridged under an expiring token is
+   * dropped when the token expires (the links are applied again then).
+   */
+  private jwtImportAuthorized(importer: Acc, exporter: Acc, i: ImportEntry, exports: ExportEntry[], now: number): boolean {
+    const x = exports.find((e) => e.kind === i.kind && exportAllows({ kind: e.kind, subject: e.subject }, i.subject, importer.name));
+    if (!x) return false;
+    if (x.accountTokenPosition !== undefined && x.accountTokenPosition > 0) return exportAllows(x, i.subject, importer.name);
+    // An account JWT's export has no account list: `accounts: []` is `token_req`.
+    if (x.accounts === undefined || x.accounts.length > 0) return exportAllows(x, i.subject, importer.name);
+    if (!i.token) return false;
+    const ok = this.activation!(i.token, exporter.name, importer.name, { kind: i.kind, subject: i.subject });
+    if (!ok) return false;
+    if (ok.expiresAt > 0) this.scheduleActivationExpiry(ok.expiresAt, now);
+    return true;
+  }
+
+  private scheduleActivationExpiry(at: number, now: number): void {
+    if (this.activationExpiry !== 0 && this.activationExpiry <= at) return;
+    this.activationExpiry = at;
+    if (this.activationTimer) clearTimeout(this.activationTimer);
+    this.activationTimer = setTimeout(() => {
+      this.activationTimer = null;
+      this.apply(this.server.options);
+    }, Math.min(Math.max(0, at - now) * 1000 + 50, 2 ** 31 - 1));
+    this.activationTimer.unref();
   }
 
   private insert(acc: Acc, target: SubscriptionTarget, subject: string, kind: Kind): LinkSub {

@@ -14,5 +14,13 @@ export function startSystemEvents(server: Server): SystemEvents {
   ev.imports = new SystemImports(server, ev);
   ev.imports.sync();
   ev.start();
+  // Operator mode: account JWT updates pushed through the system account (src/server/jwt/update.ts).
+  const op = server.options.operator;
+  if (op) {
+    void import('../jwt/update.js').then(
+      (m) => m.installClaimUpdates(server, ev, op, server.options.systemAccount),
+      (e: Error) => server.logger.error(`Error setting up internal tracking: ${e.message}`),
+    );
+  }
   return ev;
 }

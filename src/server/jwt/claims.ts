@@ -440,6 +440,34 @@ export function validateAccount(a: AccountClaims, nowSec?: number): string | und
   const t = timeCheck(a.exp, a.jwt.nbf, nowSec);
   if (t) return t;
   if (!decodePublicKey(a.subject, PREFIX_ACCOUNT)) return `${JSON.stringify(a.subject)} is not a valid account public key`;
+  for (const i of a.config.imports) if (i.token) {
+    const issue = importTokenIssue(i, a.subject);
+    if (issue) return issue;
+  }
+  return undefined;
+}
+
+/**
+ * nats-io/jwt's Import.Validate for an import's activation token (blocking issues make the whole
+ * account JWT invalid, as in nats-server): decodable and signed, issued by the import's account
+ * (or with it as `issuer_account`), to the account it is included in, of the import's kind,
+ * covering the import's subject. The token's own expiry is not checked here (checkActivation).
+ */
+function importTokenIssue(i: ImportEntry, account: string): string | undefined {
+  let d: DecodedJwt;
+  try {
+    d = decodeJwt(i.token!, 'activation');
+  } catch {
+    return `import ${JSON.stringify(i.subject)} contains an invalid activation token`;
+  }
+  const n = d.nats;
+  const issuerAccount = typeof n.issuer_account === 'string' ? n.issuer_account : '';
+  if (d.iss !== i.account && issuerAccount !== i.account) return `activation token doesn't match account for import ${JSON.stringify(i.subject)}`;
+  if (d.sub !== account) return `activation token doesn't match account it is being included in, ${JSON.stringify(i.subject)}`;
+  const kind = typeof n.kind === 'string' ? n.kind : typeof n.type === 'string' ? n.type : '';
+  if (kind !== i.kind) return `mismatch between token import type ${kind} and type of import ${i.kind}`;
+  const subject = typeof n.subject === 'string' ? n.subject : '';
+  if (!subjectSubset(i.subject, subject)) return `activation token import subject ${JSON.stringify(subject)} doesn't match import ${JSON.stringify(i.subject)}`;
   return undefined;
 }
 
