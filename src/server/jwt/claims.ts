@@ -467,7 +467,7 @@ function importTokenIssue(i: ImportEntry, account: string): string | undefined {
   const kind = typeof n.kind === 'string' ? n.kind : typeof n.type === 'string' ? n.type : '';
   if (kind !== i.kind) return `mismatch between token import type ${kind} and type of import ${i.kind}`;
   const subject = typeof n.subject === 'string' ? n.subject : '';
-  if (!subjectSubset(i.subject, subject)) return `activation token import subject ${JSON.stringify(subject)} doesn't match import ${JSON.stringify(i.subject)}`;
+  if (!subjectIsSubsetOf(i.subject, subject)) return `activation token import subject ${JSON.stringify(subject)} doesn't match import ${JSON.stringify(i.subject)}`;
   return undefined;
 }
 
