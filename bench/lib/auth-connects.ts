@@ -13,7 +13,8 @@ export interface AuthSetup {
   conf: string;
   /** The CONNECT fields besides `sig`. */
   connect: Record<string, unknown>;
-  key: KeyObject;
+  /** Signs the INFO nonce (`sig`); absent for a password login. */
+  key?: KeyObject;
 }
 
 function privateKey(kp: KeyPair): KeyObject {
@@ -48,7 +49,39 @@ export async function jwtSetup(): Promise<AuthSetup> {
   return { conf: `operator: "${opJwt}"\nresolver: MEMORY\nresolver_preload {\n${pre}\n}`, connect: { jwt: uJwt }, key: privateKey(u) };
 }
 
-function once(port: number, s: AuthSetup): Promise<void> {
+/**
+ * The system account's events on the connect path (issue 14): password users of account A, a
+ * system account with a user, and (`watchSystem`) a `$SYS.>` subscriber receiving every connect,
+ * disconnect and connection-count event while the connects run.
+ */
+export function sysSetup(): AuthSetup {
+  return {
+    conf: 'accounts {\n  SYS { users: [ { user: sys, password: x } ] }\n  A { users: [ { user: a, password: a } ] }\n}\nsystem_account: SYS',
+    connect: { user: 'a', pass: 'a' },
+  };
+}
+
+/** A raw `$SYS.>` subscriber (the system user of sysSetup) that reads and drops everything; resolves once subscribed. */
+export function watchSystem(port: number): Promise<{ close(): void }> {
+  return new Promise((resolve, reject) => {
+    const sock = connect(port, '127.0.0.1');
+    let seen = '';
+    let subscribed = false;
+    sock.on('data', (d: Buffer) => {
+      if (subscribed) return;
+      seen += d.toString('latin1');
+      if (seen.includes('PONG\r\n')) {
+        subscribed = true;
+        resolve({ close: () => sock.destroy() });
+      } else if (seen.includes('-ERR')) reject(new Error(seen.trim()));
+    });
+    sock.once('connect', () => sock.write('CONNECT {"verbose":false,"pedantic":false,"user":"sys","pass":"x"}\r\nSUB $SYS.> 1\r\nPING\r\n'));
+    sock.on('error', reject);
+  });
+}
+
+/** One connection: TCP connect, INFO, CONNECT (with the nonce signed when `s.key`) + PING, PONG, close. */
+export function connectOnce(port: number, s: AuthSetup): Promise<void> {
   return new Promise((resolve, reject) => {
     const sock = connect(port, '127.0.0.1');
     let buf = '';
@@ -59,9 +92,9 @@ function once(port: number, s: AuthSetup): Promise<void> {
       if (!sent) {
         const i = buf.indexOf('\r\n');
         if (i < 0) return;
-        const info = JSON.parse(buf.slice(5, i)) as { nonce: string };
-        const sig = sign(null, Buffer.from(info.nonce), s.key).toString('base64url');
-        sock.write(`CONNECT ${JSON.stringify({ verbose: false, pedantic: false, ...s.connect, sig })}\r\nPING\r\n`);
+        const connect: Record<string, unknown> = { verbose: false, pedantic: false, ...s.connect };
+        if (s.key) connect.sig = sign(null, Buffer.from((JSON.parse(buf.slice(5, i)) as { nonce: string }).nonce), s.key).toString('base64url');
+        sock.write(`CONNECT ${JSON.stringify(connect)}\r\nPING\r\n`);
         sent = true;
         buf = buf.slice(i + 2);
       }
@@ -88,7 +121,7 @@ export async function connectFor(port: number, s: AuthSetup, seconds: number, co
     Array.from({ length: conc }, async () => {
       while (performance.now() < end) {
         try {
-          await once(port, s);
+          await connectOnce(port, s);
           connects++;
         } catch (e) {
           failed++;

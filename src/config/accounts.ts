@@ -4,7 +4,8 @@
 
 import type { Position } from './errors.js';
 import type { MapEntry, MapNode } from './parser.js';
-import { SubjectTransform, isValidSubject, newMapping, tokenizeWildcards } from '../protocol/subject-transform.js';
+import { SubjectTransform, newMapping, tokenizeWildcards } from '../protocol/subject-transform.js';
+import { isLiteral, isValidSubject, subjectIsSubsetOf, subjectsIntersect } from '../protocol/subjects.js';
 import type {
   AccountConfig,
   AccountJetStreamOptions,
@@ -674,22 +675,22 @@ function checkImportCycles(b: AccountsBuilder, accs: AccountConfig[], pos: Posit
   const services = new Map<string, { acc: string; from: string; to: string }[]>();
   const streamCycle = (accName: string, to: string, visited: Set<string>): boolean => {
     const acc = byName.get(accName);
-    if (!acc || !acc.exports.some((x) => x.kind === 'stream' && subsetOf(to, x.subject))) return false;
+    if (!acc || !acc.exports.some((x) => x.kind === 'stream' && subjectIsSubsetOf(to, x.subject))) return false;
     for (const si of streams.get(accName) ?? []) {
-      if (!collide(to, si.to)) continue;
+      if (!subjectsIntersect(to, si.to)) continue;
       if (visited.has(si.acc)) return true;
       visited.add(accName);
-      if (subsetOf(si.to, to)) to = si.to;
+      if (subjectIsSubsetOf(si.to, to)) to = si.to;
       if (visited.size < 1024 && streamCycle(si.acc, to, visited)) return true;
     }
     return false;
   };
   const serviceCycle = (accName: string, from: string, visited: Set<string>): boolean => {
     for (const si of services.get(accName) ?? []) {
-      if (!collide(from, si.to)) continue;
+      if (!subjectsIntersect(from, si.to)) continue;
       if (visited.has(si.acc)) return true;
       visited.add(accName);
-      if (subsetOf(si.from, from)) from = si.from;
+      if (subjectIsSubsetOf(si.from, from)) from = si.from;
       if (visited.size < 1024 && serviceCycle(si.acc, from, visited)) return true;
     }
     return false;
@@ -722,24 +723,9 @@ function checkImportCycles(b: AccountsBuilder, accs: AccountConfig[], pos: Posit
   }
 }
 
-/** nats-server's SubjectsCollide: could one subject match both? */
-function collide(s1: string, s2: string): boolean {
-  if (s1 === s2) return true;
-  const a = s1.split('.');
-  const c = s2.split('.');
-  const n = Math.min(a.length, c.length);
-  for (let i = 0; i < n; i++) {
-    const x = a[i]!;
-    const y = c[i]!;
-    if (x === '>' || y === '>') return true;
-    if (x !== '*' && y !== '*' && x !== y) return false;
-  }
-  return a.length === c.length;
-}
-
 /** nats-server's checks of an import's subjects (AddStreamImport / AddServiceImport), or undefined. */
 function importSubjectsError(i: ImportEntry): string | undefined {
-  const wild = (s: string): boolean => s.split('.').some((t) => t === '*' || t === '>');
+  const wild = (s: string): boolean => !isLiteral(s);
   try {
     if (i.kind === 'stream') {
       let to = i.to ?? i.subject;
@@ -778,21 +764,5 @@ export function exportAllows(x: ExportEntry, subject: string, importer: string):
     const toks = subject.split('.');
     if (toks[x.accountTokenPosition - 1] !== importer) return false;
   }
-  return subsetOf(subject, x.subject);
-}
-
-/** Is every subject matching `sub` also matched by `filter`? (config-time use only) */
-function subsetOf(sub: string, filter: string): boolean {
-  const a = sub.split('.');
-  const f = filter.split('.');
-  for (let i = 0; i < a.length; i++) {
-    const ft = f[i];
-    if (ft === undefined) return false;
-    if (ft === '>') return true;
-    const t = a[i]!;
-    if (t === '>') return false;
-    if (ft === '*') continue;
-    if (t === '*' || t !== ft) return false;
-  }
-  return a.length === f.length;
+  return subjectIsSubsetOf(subject, x.subject);
 }

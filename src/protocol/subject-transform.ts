@@ -4,7 +4,9 @@
 // destination tokens are literals, `$N` or `{{wildcard(N)}}` (the N-th `*` of the source),
 // `{{partition(n,N...)}}`, `{{split(N,sep)}}`, `{{splitFromLeft(N,p)}}`, `{{splitFromRight(N,p)}}`,
 // `{{sliceFromLeft(N,s)}}`, `{{sliceFromRight(N,s)}}`; a trailing `>` carries the rest.
-// No dependencies: the configuration checker imports it too.
+// Only src/protocol/ dependencies: the configuration checker imports it too.
+
+import { isLiteral, isValidSubject } from './subjects.js';
 
 const INVALID_DEST = 'invalid mapping destination';
 const E_SUBJECT = `${INVALID_DEST}: invalid subject`;
@@ -119,18 +121,6 @@ function placeholder(token: string): Placeholder {
     }
   }
   throw destErr(E_UNKNOWN_FN, token);
-}
-
-/** nats-server's IsValidSubject (no empty tokens, `>` last, no whitespace). */
-export function isValidSubject(s: string): boolean {
-  if (s === '' || WS.test(s)) return false;
-  const toks = s.split('.');
-  for (let i = 0; i < toks.length; i++) {
-    const t = toks[i]!;
-    if (t === '') return false;
-    if (t === '>' && i !== toks.length - 1) return false;
-  }
-  return true;
 }
 
 /** nats-server's ValidateMappingDestination. */
@@ -369,7 +359,7 @@ export class SubjectMappings {
       else groups.set(s.source, [s]);
     }
     for (const [src, g] of groups) {
-      const wc = src.split('.').some((t) => t === '*' || t === '>');
+      const wc = !isLiteral(src);
       const identity = new SubjectTransform(src, wc ? tokenizeWildcards(src) : src);
       const haveSrc = g.some((s) => s.destination === src);
       const main: Dest[] = [];

@@ -912,26 +912,28 @@ export class Client extends ConnCore implements ProtocolHandler, SubscriptionTar
     // shared by all deliveries (cheaper than a byte loop from about 64 bytes on).
     const payload = size > LOOP_COPY_MAX ? view(data, start, end) : null;
     // Clustered: routes take part in the match (src/server/cluster.ts); one branch here otherwise.
-    // With leaf nodes the leaf manager takes this role (src/server/leafnodes.ts).
-    const cluster = srv.leafnodes ?? srv.cluster;
+    // With leaf connections the leaf manager takes this role (src/server/leafnodes.ts).
+    const cluster = srv.linkPublisher();
     if (cluster !== null) delivered = cluster.publish(this, r, this.echo, subject, reply, headerSize, data, start, end, payload);
-    else for (let i = 0; i < plain.length; i++) {
-      const sub = plain[i]!;
-      const t = sub.client;
-      if (t === this && !this.echo) continue;
-      if (t.deliver(this, sub, subject, reply, headerSize, data, start, end, payload)) delivered = true;
-    }
-    if (cluster === null) for (let g = 0; g < queues.length; g++) {
-      const group = queues[g]!;
-      const n = group.length;
-      const startAt = n === 1 ? 0 : Math.floor(Math.random() * n);
-      for (let k = 0; k < n; k++) {
-        const sub = group[(startAt + k) % n]!;
+    else {
+      for (let i = 0; i < plain.length; i++) {
+        const sub = plain[i]!;
         const t = sub.client;
         if (t === this && !this.echo) continue;
-        if (t.deliver(this, sub, subject, reply, headerSize, data, start, end, payload)) {
-          delivered = true;
-          break;
+        if (t.deliver(this, sub, subject, reply, headerSize, data, start, end, payload)) delivered = true;
+      }
+      for (let g = 0; g < queues.length; g++) {
+        const group = queues[g]!;
+        const n = group.length;
+        const startAt = n === 1 ? 0 : Math.floor(Math.random() * n);
+        for (let k = 0; k < n; k++) {
+          const sub = group[(startAt + k) % n]!;
+          const t = sub.client;
+          if (t === this && !this.echo) continue;
+          if (t.deliver(this, sub, subject, reply, headerSize, data, start, end, payload)) {
+            delivered = true;
+            break;
+          }
         }
       }
     }

@@ -6,7 +6,7 @@ import { jetstreamHook } from './internal.js';
 import { ocspStaplingHook } from './ocsp-hook.js';
 import { observabilityHook } from './observability.js';
 import { ocspPeerHook } from './ocsp-peer-hook.js';
-import type { ServerHook } from './server.js';
+import type { Server, ServerHook } from './server.js';
 
 /**
  * Whether the system account's events and requests run: a system account exists (nats-server
@@ -20,22 +20,22 @@ export function eventsWanted(o: ServerOptions): boolean {
   return !!o.systemAccount || !!o.operator || (o.accounts ?? []).some((a) => a.name === sys);
 }
 
+async function ensureEvents(server: Server, o: ServerOptions): Promise<void> {
+  if (server.events || !eventsWanted(o)) return;
+  const { startSystemEvents } = await import('./events/index.js');
+  server.events = startSystemEvents(server);
+}
+
 /** The system account's events and requests (src/server/events, loaded on demand). */
 export function systemEventsHook(options: ServerOptions): ServerHook {
   return {
     name: 'system-events',
-    async start(ctx) {
-      if (!eventsWanted(options)) return;
-      const { startSystemEvents } = await import('./events/index.js');
-      ctx.server.events = startSystemEvents(ctx.server);
-    },
+    start: (ctx) => ensureEvents(ctx.server, options),
     // A reload that gives the system account its first user starts them (they then stay on).
     async reload(ctx) {
       // Accounts added or removed: their system imports follow.
       ctx.server.events?.imports?.sync();
-      if (ctx.server.events || !eventsWanted(ctx.options)) return;
-      const { startSystemEvents } = await import('./events/index.js');
-      ctx.server.events ??= startSystemEvents(ctx.server);
+      await ensureEvents(ctx.server, ctx.options);
     },
     stop(ctx) {
       ctx.server.events?.stop();

@@ -9,7 +9,6 @@
 import { credsConnectFields } from './jwt/creds.js';
 import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
-import { decimalLength, writeDecimal, writeLatin1 } from '../protocol/encode.js';
 import {
   ERR_AUTH_TIMEOUT,
   ERR_ACCOUNT_AUTH_EXPIRED,
@@ -26,7 +25,7 @@ import {
 import type { RouteHandler, RouteMsg, RouteParser } from '../protocol/route-parser.js';
 import { newLeafParser } from '../protocol/leaf-parser.js';
 import { Subscription, type SubscriptionTarget } from './client.js';
-import { COPY_MAX, STALL_SHARE, type Producer } from './connection/core.js';
+import { STALL_SHARE, type Producer } from './connection/core.js';
 import { ServerLink } from './connection/link.js';
 import type { Logger } from './logger.js';
 import type { ServerOptions } from '../config/types.js';
@@ -123,7 +122,7 @@ export class Leaf extends ServerLink implements RouteHandler, SubscriptionTarget
   remoteId = '';
   remoteName = '';
   remoteCluster = '';
-  headers = true;
+  override headers = true;
   registered = false;
   reason = '';
   /**
@@ -152,10 +151,6 @@ export class Leaf extends ServerLink implements RouteHandler, SubscriptionTarget
   bothDeny: PublishRule | null = null;
 
   // stats
-  inMsgs = 0;
-  outMsgs = 0;
-  inBytes = 0;
-  outBytes = 0;
   private authTimer: NodeJS.Timeout | null = null;
 
   // Producer (flow control)
@@ -768,67 +763,8 @@ export class Leaf extends ServerLink implements RouteHandler, SubscriptionTarget
     producer: Producer | null,
   ): void {
     if (this.closed) return;
-    let from = start;
-    let hdr = headerSize;
-    if (hdr >= 0 && !this.headers) {
-      from += hdr;
-      hdr = -1;
-    }
-    const size = end - from;
-    let n = 5 + subject.length + 1;
-    if (queues !== null && queues.length > 0) {
-      n += reply !== undefined ? 2 + reply.length + 1 : 2;
-      for (const q of queues) n += q.length + 1;
-    } else if (reply !== undefined) n += reply.length + 1;
-    if (hdr >= 0) n += decimalLength(hdr) + 1;
-    n += decimalLength(size) + 2;
-    const copy = size <= COPY_MAX;
-    const buf = this.reserve(copy ? n + size + 2 : n);
-    let k = this.chunkOff;
-    k += writeLatin1(buf, k, hdr >= 0 ? 'HMSG ' : 'LMSG ');
-    k += writeLatin1(buf, k, subject);
-    buf[k++] = 0x20;
-    if (queues !== null && queues.length > 0) {
-      if (reply !== undefined) {
-        buf[k++] = 0x2b;
-        buf[k++] = 0x20;
-        k += writeLatin1(buf, k, reply);
-        buf[k++] = 0x20;
-      } else {
-        buf[k++] = 0x7c;
-        buf[k++] = 0x20;
-      }
-      for (const q of queues) {
-        k += writeLatin1(buf, k, q);
-        buf[k++] = 0x20;
-      }
-    } else if (reply !== undefined) {
-      k += writeLatin1(buf, k, reply);
-      buf[k++] = 0x20;
-    }
-    if (hdr >= 0) {
-      k += writeDecimal(buf, k, hdr);
-      buf[k++] = 0x20;
-    }
-    k += writeDecimal(buf, k, size);
-    buf[k++] = 13;
-    buf[k++] = 10;
-    if (copy) {
-      if (size <= 64) for (let i = from; i < end; i++) buf[k++] = data[i]!;
-      else {
-        data.copy(buf, k, from, end);
-        k += size;
-      }
-      buf[k++] = 13;
-      buf[k++] = 10;
-      this.commit(k);
-    } else {
-      this.commit(k);
-      const body = data.subarray(from, end);
-      this.queueRef(copyLarge ? Buffer.from(body) : body);
-    }
-    this.outMsgs++;
-    this.outBytes += size;
+    const size = this.writeMsg(null, subject, reply, queues, headerSize, data, start, end, copyLarge);
+    const hdr = headerSize >= 0 && this.headers ? headerSize : -1;
     if (this.mgr.log.traceEnabled) this.traceMsg('->>', subject, reply, queues, hdr, size);
     this.scheduleFlush();
     const pending = this.pendingBytes;

@@ -842,8 +842,7 @@ export class Leafnodes {
     /** The account the message is in (a request through a service import: the exporter's). */
     account: string = producer.account.name,
   ): boolean {
-    const cl = this.server.cluster;
-    if (this.leafs.size === 0 && cl !== null) return cl.publish(producer, r, echo, subject, reply, headerSize, data, start, end, payload, account);
+    // Called only while leaf connections exist (Client.onPub and imports take the cluster otherwise).
     return this.route(producer, null, account, r, echo, subject, reply, null, true, headerSize, data, start, end, payload, producer.parser.chunksReused);
   }
 

@@ -5,7 +5,6 @@
 import type { Socket } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import type { TLSSocket } from 'node:tls';
-import { decimalLength, writeDecimal, writeLatin1 } from '../protocol/encode.js';
 import {
   ERR_AUTH_TIMEOUT,
   ERR_AUTH_VIOLATION,
@@ -17,7 +16,7 @@ import {
 } from '../protocol/errors.js';
 import { RouteParser, type RouteHandler, type RouteMsg } from '../protocol/route-parser.js';
 import { Subscription, type SubscriptionTarget } from './client.js';
-import { COPY_MAX, STALL_SHARE, type Producer } from './connection/core.js';
+import { STALL_SHARE, type Producer } from './connection/core.js';
 import { ServerLink } from './connection/link.js';
 import type { Logger } from './logger.js';
 import type { ServerOptions } from '../config/types.js';
@@ -112,8 +111,6 @@ export class Route extends ServerLink implements RouteHandler, SubscriptionTarge
   peerStaple: Buffer | undefined;
   /** The peer's certificate (DER), taken with its staple. */
   peerLeaf: Buffer | undefined;
-  /** The peer negotiated headers. */
-  headers = false;
   registered = false;
   reason = '';
   private connectReceived = false;
@@ -123,19 +120,12 @@ export class Route extends ServerLink implements RouteHandler, SubscriptionTarge
   readonly subs = new Map<string, RouteSub>();
 
   // stats
-  inMsgs = 0;
-  outMsgs = 0;
-  inBytes = 0;
-  outBytes = 0;
   private lastIn = 0;
   private authTimer: NodeJS.Timeout | null = null;
 
   // Producer (flow control: a client consumer that falls behind pauses this route's reading)
   readonly parser = { chunksReused: false };
 
-  private lastSubject = '';
-  private lastAccount = '';
-  private lastHead: Buffer | null = null;
   /** The account of the last routed message (a run of messages names the same one). */
   private inAccName = '';
   private inAcc: Account<Subscription> | undefined;
@@ -587,75 +577,8 @@ export class Route extends ServerLink implements RouteHandler, SubscriptionTarge
     producer: Producer | null = null,
   ): void {
     if (this.closed) return;
-    let from = start;
-    let hdr = headerSize;
-    if (hdr >= 0 && !this.headers) {
-      from += hdr;
-      hdr = -1;
-    }
-    const size = end - from;
-    // Control line length.
-    let n = 5 + account.length + 1 + subject.length + 1; // "RMSG <acc> <subject> "
-    if (queues !== null && queues.length > 0) {
-      n += reply !== undefined ? 2 + reply.length + 1 : 2;
-      for (const q of queues) n += q.length + 1;
-    } else if (reply !== undefined) n += reply.length + 1;
-    if (hdr >= 0) n += decimalLength(hdr) + 1;
-    n += decimalLength(size) + 2;
-    const copy = size <= COPY_MAX;
-    const buf = this.reserve(copy ? n + size + 2 : n);
-    let k = this.chunkOff;
-    // `RMSG <acc> <subject> ` is kept for the last subject (a run of publishes to one subject).
-    let head = this.lastHead;
-    if (subject !== this.lastSubject || account !== this.lastAccount || head === null) {
-      head = this.lastHead = Buffer.from(`RMSG ${account} ${subject} `, 'latin1');
-      this.lastSubject = subject;
-      this.lastAccount = account;
-    }
-    buf.set(head, k);
-    if (hdr >= 0) buf[k] = 0x48; // HMSG
-    k += head.length;
-    if (queues !== null && queues.length > 0) {
-      if (reply !== undefined) {
-        buf[k++] = 0x2b; // +
-        buf[k++] = 0x20;
-        k += writeLatin1(buf, k, reply);
-        buf[k++] = 0x20;
-      } else {
-        buf[k++] = 0x7c; // |
-        buf[k++] = 0x20;
-      }
-      for (const q of queues) {
-        k += writeLatin1(buf, k, q);
-        buf[k++] = 0x20;
-      }
-    } else if (reply !== undefined) {
-      k += writeLatin1(buf, k, reply);
-      buf[k++] = 0x20;
-    }
-    if (hdr >= 0) {
-      k += writeDecimal(buf, k, hdr);
-      buf[k++] = 0x20;
-    }
-    k += writeDecimal(buf, k, size);
-    buf[k++] = 13;
-    buf[k++] = 10;
-    if (copy) {
-      if (size <= 32) for (let i = from; i < end; i++) buf[k++] = data[i]!;
-      else {
-        buf.set(data.subarray(from, end), k);
-        k += size;
-      }
-      buf[k++] = 13;
-      buf[k++] = 10;
-      this.commit(k);
-    } else {
-      this.commit(k);
-      const body = data.subarray(from, end);
-      this.queueRef(copyLarge ? Buffer.from(body) : body);
-    }
-    this.outMsgs++;
-    this.outBytes += size;
+    const size = this.writeMsg(account, subject, reply, queues, headerSize, data, start, end, copyLarge);
+    const hdr = headerSize >= 0 && this.headers ? headerSize : -1;
     if (this.cluster.log.traceEnabled) {
       this.traceMsg('->>', { origin: undefined, account, subject, reply, queues, hdr, size });
     }

@@ -182,6 +182,15 @@ export class Server {
     this.hooks.push(h);
   }
 
+  /**
+   * What takes part in a publish beyond local subscribers: the leaf manager while leaf connections
+   * exist (it also drives routes), else the route manager, else nothing (local delivery only).
+   */
+  linkPublisher(): Cluster | Leafnodes | null {
+    const l = this.leafnodes;
+    return l !== null && l.leafs.size > 0 ? l : this.cluster;
+  }
+
   /** The global account's subject index (`$G`: every connection without an account). */
   get index(): SubjectIndex<Subscription> {
     return this.accounts.global.index;

@@ -43,6 +43,7 @@ const CORE = [
   'src/protocol/errors.js',
   'src/protocol/parser.js',
   'src/protocol/subject-transform.js',
+  'src/protocol/subjects.js',
   'src/server/accounts/account.js',
   'src/server/accounts/registry.js',
   'src/server/auth.js',

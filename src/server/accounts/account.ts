@@ -23,9 +23,9 @@ export class Account<S extends Subscribable = Subscribable> {
   readonly name: string;
   readonly index: SubjectIndex<S>;
   /** The configuration entry (absent for `$G` and the default `$SYS`). */
-  config: AccountConfig | undefined;
-  limits: AccountLimitValues;
-  jetstream: AccountJetStreamOptions | undefined;
+  config!: AccountConfig | undefined;
+  limits!: AccountLimitValues;
+  jetstream!: AccountJetStreamOptions | undefined;
   /** Local client connections bound to this account (not leafs, not internal clients). */
   numClients = 0;
   numLeafs = 0;
@@ -37,7 +37,7 @@ export class Account<S extends Subscribable = Subscribable> {
   /** Slow consumers among the account's connections (nats-server's acc.slowConsumers). */
   slowConsumers = 0;
   /** Operator mode: the account's public key and its JWT claims' issuer (src/server/jwt/). */
-  publicKey: string | undefined;
+  publicKey!: string | undefined;
   /** When the account was (re)configured (accountz `updated`). */
   updated = new Date();
   /** Registered at run time (operator mode), not from the configuration: a reload keeps it. */
@@ -50,10 +50,7 @@ export class Account<S extends Subscribable = Subscribable> {
   constructor(name: string, config?: AccountConfig) {
     this.name = name;
     this.index = new SubjectIndex<S>();
-    this.config = config;
-    this.limits = { ...UNLIMITED, ...definedOnly(config?.limits) };
-    this.jetstream = config?.jetstream;
-    this.publicKey = config?.nkey;
+    this.reconfigure(config);
   }
 
   /** Applies a new configuration entry (reload, or a JWT update) keeping subscriptions. */

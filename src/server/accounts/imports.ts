@@ -23,6 +23,7 @@ import type { Producer } from '../connection/core.js';
 import { ServerLink } from '../connection/link.js';
 import type { Server } from '../server.js';
 import type { Account } from './account.js';
+import { isLiteral, subjectIsSubsetOf } from '../../protocol/subjects.js';
 import type { ActivationCheck } from '../jwt/activation.js';
 import { SubjectMappings, SubjectTransform, TransformError, newMapping, tokenizeWildcards, type MappingSpec } from '../../protocol/subject-transform.js';
 
@@ -342,9 +343,9 @@ export class AccountLinks {
 
   constructor(private readonly server: Server) {}
 
-  /** Routes and leafs (the leaf manager also drives routes when both exist). */
+  /** Routes and leafs (Server.linkPublisher). */
   private get remote(): RemoteForwarder | null {
-    return (this.server.leafnodes ?? this.server.cluster) as RemoteForwarder | null;
+    return this.server.linkPublisher() as RemoteForwarder | null;
   }
 
   /**
@@ -455,7 +456,7 @@ export class AccountLinks {
     const from = i.subject;
     let to = i.to ?? from;
     if (i.prefix !== undefined) to = (i.prefix.endsWith('.') ? i.prefix : `${i.prefix}.`) + from;
-    const wild = from.split('.').some((t) => t === '*' || t === '>');
+    const wild = !isLiteral(from);
     let tr: SubjectTransform | null = null;
     let lit: string | undefined = to;
     if (wild) {
@@ -479,7 +480,7 @@ export class AccountLinks {
       responseType: x?.responseType ?? 'Singleton',
       thresholdMs: x?.responseThresholdMs ?? DEFAULT_RESPONSE_THRESHOLD_MS,
     };
-    const wild = remote.split('.').some((t) => t === '*' || t === '>');
+    const wild = !isLiteral(remote);
     let tr: SubjectTransform | null = null;
     let lit: string | undefined = remote;
     if (wild) {
@@ -719,19 +720,7 @@ export class AccountLinks {
 /** The export a service import uses: the same subject first, else the first that covers it. */
 function pickExport(exports: ExportEntry[], subject: string): ExportEntry | undefined {
   const svc = exports.filter((x) => x.kind === 'service');
-  return svc.find((x) => x.subject === subject) ?? svc.find((x) => covers(x.subject, subject));
-}
-
-function covers(filter: string, subject: string): boolean {
-  const f = filter.split('.');
-  const s = subject.split('.');
-  for (let i = 0; i < f.length; i++) {
-    const ft = f[i]!;
-    if (ft === '>') return s.length > i;
-    if (i >= s.length) return false;
-    if (ft !== '*' && ft !== s[i]) return false;
-  }
-  return f.length === s.length;
+  return svc.find((x) => x.subject === subject) ?? svc.find((x) => subjectIsSubsetOf(subject, x.subject));
 }
 
 export { TransformError };

@@ -6,8 +6,7 @@ import type { Server } from '../server.js';
 import type { SubjectIndex } from '../subjects.js';
 import type { AccountStat } from './messages.js';
 
-export const GLOBAL_ACCOUNT = '$G';
-export const DEFAULT_SYSTEM_ACCOUNT = '$SYS';
+export { GLOBAL_ACCOUNT } from '../../config/accounts.js';
 
 export interface AccountsView {
   /** The system account's name; undefined with `no_system_account`. */
@@ -17,8 +16,6 @@ export interface AccountsView {
   has(name: string): boolean;
   /** The account a client is bound to. */
   accountOf(c: Client): string;
-  /** The open client connections of an account. */
-  clients(name: string): Client[];
   stat(name: string): AccountStat;
   /** The account's subject index (undefined: unknown account). */
   index(name: string): SubjectIndex<Subscription> | undefined;
@@ -41,11 +38,6 @@ class RegistryView implements AccountsView {
   }
   accountOf(c: Client): string {
     return c.account.name;
-  }
-  clients(name: string): Client[] {
-    const out: Client[] = [];
-    for (const c of this.server.clients.values()) if (c.account.name === name) out.push(c);
-    return out;
   }
   stat(name: string): AccountStat {
     const a = this.server.accounts.get(name);

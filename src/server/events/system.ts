@@ -52,16 +52,14 @@ export class SystemEvents {
   private lastCpuAt = performance.now();
   private cpu = 0;
 
-  constructor(readonly server: Server, bus?: SystemBus) {
+  constructor(readonly server: Server) {
     this.accounts = accountsView(server);
     this.systemAccount = this.accounts.systemAccount!;
-    this.bus =
-      bus ??
-      new IndexBus(
-        () => this.accounts.index(this.systemAccount)!,
-        () => server.flushPending(),
-        (m) => server.logger.error(m),
-      );
+    this.bus = new IndexBus(
+      () => this.accounts.index(this.systemAccount)!,
+      () => server.flushPending(),
+      (m) => server.logger.error(m),
+    );
   }
 
   start(): void {
